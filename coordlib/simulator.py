@@ -135,6 +135,13 @@ class StepResult:
         return self.demand.sum(axis=1)
 
 
+def _index(products: np.ndarray):
+    """A slice when the products are contiguous (cheaper than fancy indexing), else the array."""
+    if products.size and np.all(np.diff(products) == 1):
+        return slice(int(products[0]), int(products[-1]) + 1)
+    return products
+
+
 class Simulator:
     """B independent copies of the coordinated inventory-recommendation system.
 
@@ -162,11 +169,14 @@ class Simulator:
         self.validate = validate
         s = scenario
         self._N, self._K, self._L = s.n_products, s.n_segments, s.max_lead_time
-        self._rows = np.arange(self._N)
         # D_kj = v_k0 + sum_l v_kl + beta_k v_kj, and the MNL pieces used in step()
-        self._denominator = (s.outside_attraction[:, None] + s.attraction.sum(axis=1)[:, None]
-                             + s.lift[:, None] * s.attraction)
-        self._lift = s.lift[:, None]
+        denominator = (s.outside_attraction[:, None] + s.attraction.sum(axis=1)[:, None]
+                       + s.lift[:, None] * s.attraction)
+        self._inverse_denominator = 1.0 / denominator                    # 1 / D_kj
+        self._lift_share = s.lift[:, None] / denominator                  # beta_k / D_ki
+        # products grouped by lead time: an order of product i joins the pipeline slot L_i
+        self._order_slots = [(int(lag), _index(np.flatnonzero(s.lead_time == lag)))
+                             for lag in np.unique(s.lead_time)]
         self._seed = seed
         self.reset(seed)
 
@@ -180,9 +190,9 @@ class Simulator:
         s = self.scenario
         self.t = 0
         self.on_hand = np.broadcast_to(s.initial_on_hand, (B, N)).astype(INT)
-        # internal pipeline has one extra column: column d arrives at the start of period t + d
-        self._pipeline = np.zeros((B, N, L + 1), dtype=INT)
-        self._pipeline[:, :, :L] = s.initial_pipeline
+        # the pipeline as L + 1 arrays (B, N): self._due[d] arrives at the start of period t + d
+        self._due = [np.broadcast_to(s.initial_pipeline[:, d], (B, N)).astype(INT)
+                     for d in range(L)] + [np.zeros((B, N), dtype=INT)]
         self.backlog = np.zeros((B, N), dtype=INT)
         zeros = np.zeros((B, N), dtype=INT)
         self._last = (zeros, zeros, np.zeros((B, K), dtype=INT), np.zeros((B, K, N), dtype=INT))
@@ -195,8 +205,9 @@ class Simulator:
         return self._observation
 
     def _observe(self) -> Observation:
-        pipeline = self._pipeline[:, :, :self._L].copy()
-        availability = np.minimum(self.on_hand + self._pipeline[:, :, 0], self.scenario.capacity)
+        pipeline = np.stack(self._due[:self._L], axis=-1) if self._L else \
+            np.zeros((self.batch_size, self._N, 0), dtype=INT)
+        availability = np.minimum(self.on_hand + self._due[0], self.scenario.capacity)
         sales, lost, customers, demand = self._last
         return Observation(self.t, self.on_hand, pipeline, availability, self.backlog,
                            sales, lost, customers, demand, self.scenario.is_review_period(self.t))
@@ -208,9 +219,11 @@ class Simulator:
         if np.any(on_hand < 0) or np.any(on_hand > self.scenario.capacity):
             raise ValueError("set_state: on_hand must lie in 0..capacity")
         self.on_hand = on_hand
-        self._pipeline = np.zeros((B, N, L + 1), dtype=INT)
-        if pipeline is not None:
-            self._pipeline[:, :, :L] = np.broadcast_to(np.asarray(pipeline, dtype=INT), (B, N, L))
+        pipeline = (np.zeros((B, N, L), dtype=INT) if pipeline is None
+                    else np.broadcast_to(np.asarray(pipeline, dtype=INT), (B, N, L)))
+        if np.any(pipeline < 0):
+            raise ValueError("set_state: pipeline must not be negative")
+        self._due = [pipeline[:, :, d].copy() for d in range(L)] + [np.zeros((B, N), dtype=INT)]
         self.backlog = (np.zeros((B, N), dtype=INT) if backlog is None
                         else np.broadcast_to(np.asarray(backlog, dtype=INT), (B, N)).copy())
         if t is not None:
@@ -236,22 +249,25 @@ class Simulator:
             orders = np.zeros((B, N), dtype=INT)
 
         # 1-2. place orders; arrivals of what is due now, capped by capacity
-        pipeline = self._pipeline
-        pipeline[:, self._rows, s.lead_time] += orders
-        arrivals = pipeline[:, :, 0].copy()
+        due = self._due
+        for lag, products in self._order_slots:
+            due[lag][:, products] += orders[:, products]
+        arrivals = due[0]
         stock = self.on_hand + arrivals
         available = np.minimum(stock, s.capacity)
         overflow = stock - available
 
         # 3. demand by Poisson splitting (MODEL.md 3.3), per segment and product
-        rate = s.arrival_rates(self.t)                                  # (K,)
-        weighted = exposure / self._denominator                         # x_kj / D_kj
-        per_customer = s.attraction * (weighted.sum(axis=-1, keepdims=True) + self._lift * weighted)
-        mean = per_customer * rate[:, None]                             # (B, K, N)
+        rate = s.arrival_rates(self.t)                                   # (K,)
+        scale = rate[:, None] * s.attraction                             # lambda_k v_ki
+        shown = np.empty((B, self._K))                                   # sum_j x_kj / D_kj
+        for k in range(self._K):
+            shown[:, k] = exposure[:, k, :] @ self._inverse_denominator[k]
+        mean = shown[:, :, None] * scale + exposure * (scale * self._lift_share)
         demand = self.rng.poisson(mean)
-        no_purchase = self.rng.poisson(np.maximum(rate - mean.sum(axis=-1), 0.0))
-        customers = demand.sum(axis=-1) + no_purchase
-        total_demand = demand.sum(axis=1)
+        no_purchase = self.rng.poisson(np.maximum(rate - np.einsum("bkn->bk", mean), 0.0))
+        customers = np.einsum("bkn->bk", demand) + no_purchase
+        total_demand = demand[:, 0, :] if self._K == 1 else np.einsum("bkn->bn", demand)
 
         # 4-5. sales, lost sales (or backlog), next on-hand
         if s.backlog:
@@ -274,8 +290,7 @@ class Simulator:
         profit = revenue - purchase_cost - holding_cost - penalty_cost
 
         # advance the clock and the pipeline
-        self._pipeline = np.concatenate([pipeline[:, :, 1:], np.zeros((B, N, 1), dtype=INT)],
-                                        axis=2)
+        self._due = due[1:] + [np.zeros((B, N), dtype=INT)]
         self.on_hand = on_hand
         self.t += 1
         self._last = (sales, lost_sales, customers, demand)
