@@ -104,3 +104,25 @@ def summarize(frame: pd.DataFrame, by=("scenario", "policy"), columns=("profit",
 
 
 __all__ = ["evaluate", "summarize", "mean_ci"]
+
+
+def cli(argv) -> int:
+    """``python -m coordlib evaluate``: a heuristic firm on a scenario, mean profit with its CI."""
+    import argparse
+
+    from . import policies
+
+    makers = {"siloed": policies.siloed_heuristic, "coordinated": policies.coordinated_heuristic}
+    parser = argparse.ArgumentParser(prog="coordlib evaluate", description=cli.__doc__)
+    parser.add_argument("--scenario", default="tiny", help="shipped name or YAML path")
+    parser.add_argument("--policy", default="siloed", choices=sorted(makers))
+    parser.add_argument("--replications", type=int, default=20)
+    parser.add_argument("--periods", type=int, default=500)
+    parser.add_argument("--warmup", type=int, default=100)
+    parser.add_argument("--seed", type=int, default=0)
+    args = parser.parse_args(argv)
+    scenario = get_scenario(args.scenario)
+    policy = makers[args.policy](scenario, seed=args.seed + 10_000)
+    frame = evaluate(scenario, policy, args.replications, args.periods, args.warmup, args.seed)
+    print(summarize(frame, columns=("profit", "fill_rate")).to_string(index=False))
+    return 0

@@ -1,0 +1,117 @@
+"""The reproduction pipeline: manifest checks, caching, failure isolation, provenance."""
+import json
+import shutil
+from pathlib import Path
+
+import pandas as pd
+import pytest
+import yaml
+
+from coordlib import experiments, reproduce as rp
+from coordlib.results import ResultStore, config_hash
+
+QUICK = {"scenarios": ["tiny"], "replications": 2, "periods": 40, "warmup": 5}
+
+
+def _manifest(tmp_path, entries):
+    path = tmp_path / "manifest.yaml"
+    path.write_text(yaml.safe_dump({"notebooks": entries}))
+    return path
+
+
+def _quickstart(id_, params, depends_on=()):
+    return {"id": id_, "path": "00_quickstart.ipynb", "title": "quickstart",
+            "depends_on": list(depends_on), "parameters": {"smoke": params},
+            "artifacts": ["tables/e0_quickstart.csv"]}
+
+
+def test_manifest_notebooks_exist_and_are_ordered_by_dependency():
+    entries = rp.load_manifest()
+    assert entries, "the manifest lists no notebook"
+    seen = set()
+    for e in entries:
+        assert set(e.depends_on) <= seen
+        seen.add(e.id)
+
+
+@pytest.mark.parametrize("entries, message", [
+    ([{"id": "A", "path": "missing.ipynb", "title": "x"}], "not found"),
+    ([{"id": "A", "path": "00_quickstart.ipynb", "title": "x", "depends_on": ["Z"]}],
+     "unknown ['Z']"),
+    ([{"id": "A", "path": "00_quickstart.ipynb", "title": "x"}] * 2, "duplicate ids"),
+    ([{"id": "A", "path": "00_quickstart.ipynb", "title": "x", "depends_on": ["B"]},
+      {"id": "B", "path": "00_quickstart.ipynb", "title": "x", "depends_on": ["A"]}], "cycle"),
+    ([{"id": "A", "path": "00_quickstart.ipynb", "title": "x", "parameters": {"papr": {}}}],
+     "unknown profile"),
+])
+def test_manifest_errors_name_the_problem(tmp_path, entries, message):
+    with pytest.raises(rp.ReproduceError, match=message.replace("[", r"\[").replace("]", r"\]")):
+        rp.load_manifest(_manifest(tmp_path, entries))
+
+
+def test_unknown_profile_and_unknown_only_are_refused():
+    with pytest.raises(rp.ReproduceError, match="unknown profile 'papr'"):
+        rp.reproduce("papr")
+    with pytest.raises(rp.ReproduceError, match="unknown notebook id"):
+        rp.reproduce("smoke", only=["E99"])
+
+
+def test_a_wrong_parameter_fails_its_notebook_only_and_caching_skips_unchanged_ones(tmp_path):
+    manifest = _manifest(tmp_path, [
+        _quickstart("good", QUICK),
+        _quickstart("bad", {**QUICK, "scenarios": ["tiny", "no-such-scenario"]}),
+        _quickstart("after-bad", QUICK, depends_on=["bad"]),
+    ])
+    lines = []
+    first = {o.entry.id: o for o in rp.reproduce("smoke", manifest=manifest, root=tmp_path,
+                                                 echo=lines.append)}
+    assert first["good"].status == "regenerated"
+    assert first["bad"].status == "failed"
+    assert "no-such-scenario" in first["bad"].error and "scenarios" in first["bad"].error
+    assert first["after-bad"].status == "skipped"
+    table = tmp_path / "build" / "smoke" / "tables" / "e0_quickstart.csv"
+    assert set(pd.read_csv(table)["scenario"]) == {"tiny"}
+    stamp = json.loads((tmp_path / "build" / "smoke" / "stamps" / "good.json").read_text())
+    assert stamp["parameters"]["replications"] == 2 and stamp["packages"]["numpy"]
+    assert "git_revision" in stamp and "code_version" in stamp
+    again = {o.entry.id: o.status for o in rp.reproduce("smoke", manifest=manifest, root=tmp_path,
+                                                        only=["good"], echo=lines.append)}
+    assert again == {"good": "cached"}
+    forced = rp.reproduce("smoke", manifest=manifest, root=tmp_path, only=["good"], force=True,
+                          echo=lines.append)
+    assert forced[0].status == "regenerated"
+    assert any("1 regenerated" in line for line in lines)
+
+
+def test_check_parameters_names_the_wrong_parameter(tmp_path):
+    with pytest.raises(experiments.ParameterError, match="profile: unknown profile 'papr'"):
+        experiments.check_parameters(profile="papr")
+    with pytest.raises(experiments.ParameterError, match="seeds"):
+        experiments.check_parameters(seeds=-2)
+    with pytest.raises(experiments.ParameterError, match="scenarios: unknown scenario 'nope'"):
+        experiments.check_parameters(scenarios=["nope"])
+    with pytest.raises(experiments.ParameterError, match="warmup"):
+        experiments.check_parameters(periods=10, warmup=10)
+    p = experiments.check_parameters(seeds=3, figures_dir=str(tmp_path / "f"))
+    assert p.seeds == [0, 1, 2] and (tmp_path / "f").is_dir()
+
+
+def test_result_store_recomputes_only_when_the_configuration_changes(tmp_path):
+    store, calls = ResultStore(tmp_path), []
+
+    def compute():
+        calls.append(1)
+        return pd.DataFrame({"profit": [1.0, 2.0]})
+
+    a = store.cached("demo", {"seed": 0}, compute)
+    b = store.cached("demo", {"seed": 0}, compute)
+    store.cached("demo", {"seed": 1}, compute)
+    assert len(calls) == 2 and a.equals(b)
+    assert config_hash({"a": 1, "b": 2}) == config_hash({"b": 2, "a": 1})
+    path = store.path("demo", {"seed": 0})
+    record = json.loads(path.read_text())
+    assert record["provenance"]["config"] == {"seed": 0}
+    path.write_text("{ half a file")          # a damaged entry is recomputed, not trusted
+    store.cached("demo", {"seed": 0}, compute)
+    assert len(calls) == 3
+    assert not list(tmp_path.rglob("*.tmp"))
