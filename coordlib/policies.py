@@ -144,7 +144,7 @@ def fractile_levels(scenario: Scenario, exposure=None) -> np.ndarray:
 
 def _mean_demand_over_season(scenario, x):
     periods = int(np.ceil(scenario.season_period.max())) * 4
-    return scenario.demand_rate(x, np.arange(periods)[:, None, None]).mean(axis=0)
+    return scenario.demand_rate(x, np.arange(periods)).mean(axis=0)
 
 
 def tune_base_stock(scenario: Scenario, recommender: Optional[Recommender] = None, *,
@@ -268,45 +268,37 @@ def margin_greedy() -> Greedy:
 class InventoryAware(Recommender):
     """A coordinated heuristic: recommend what you stock (B3).
 
-    Each segment is shown the product of highest expected margin per customer among those
-    whose available stock covers ``coverage`` times the demand it would get if every segment
-    that prefers it were shown it; if none qualifies, the product with the most stock
-    relative to that demand. Margin is p - c + b (a sale also avoids the goodwill penalty).
+    Each segment k is shown the product j of highest expected margin per customer, counting
+    only the sales that available stock can serve:
+    score_kj = sum_i P_ki(j) m_i f_i, with m_i = p_i - c_i + b_i (a sale also avoids the
+    goodwill penalty) and f_i = min(1, A_i / (coverage * d_i)), where A_i is the available
+    stock and d_i the demand product i would get if every segment were shown it. With ample
+    stock this is margin-greedy; as a product runs short its score falls and exposure moves
+    to products that can serve the customer.
     """
 
     def __init__(self, coverage: float = 1.0):
-        if coverage < 0:
-            raise ValueError(f"inventory_aware: coverage must be >= 0, got {coverage}")
+        if coverage <= 0:
+            raise ValueError(f"inventory_aware: coverage must be > 0, got {coverage}")
         self.coverage = coverage
         self.name = "inventory-aware"
 
     def reset(self, scenario, batch_size, rng):
         super().reset(scenario, batch_size, rng)
         s = scenario
-        self._score = expected_value_per_customer(s, s.price - s.unit_cost + s.lost_sale_penalty)
-        # demand of product j from segment k when segment k is shown j
+        self._margin = s.price - s.unit_cost + s.lost_sale_penalty
+        # d_i: demand of product i when every segment is shown i, at the base arrival rates
         self._lifted = s.arrival_rate[:, None] * np.diagonal(s.purchase_probabilities, axis1=1,
                                                              axis2=2)
-        self._order = np.argsort(-self._score, axis=1)                  # (K, N) best first
 
     def exposure(self, view):
         s = self.scenario
         avail = np.asarray(view["availability"], dtype=float)           # (B, N)
-        B, K, N = avail.shape[0], s.n_segments, s.n_products
-        rate = s.arrival_rates(view["t"]) / np.maximum(s.arrival_rate, 1e-12)
-        need = self.coverage * (self._lifted * rate[:, None]).sum(axis=0)  # (N,), all segments
-        ok = avail >= need                                              # (B, N)
-        x = np.zeros((B, K, N))
-        for k in range(K):  # K is small; the batch and the products are vectorized
-            ranked_ok = ok[:, self._order[k]]                           # (B, N) in score order
-            first = ranked_ok.argmax(axis=1)
-            choice = self._order[k][first]
-            none = ~ranked_ok.any(axis=1)
-            if none.any():
-                slack = avail[none] / np.maximum(need, 1e-12)
-                choice[none] = slack.argmax(axis=1)
-            x[np.arange(B), k, choice] = 1.0
-        return x
+        season = s.arrival_rates(view["t"]) / np.maximum(s.arrival_rate, 1e-12)
+        need = self.coverage * (self._lifted * season[:, None]).sum(axis=0)
+        servable = np.minimum(1.0, avail / np.maximum(need, 1e-12))
+        score = np.einsum("kji,bi->bkj", s.purchase_probabilities, servable * self._margin)
+        return _one_hot(score.argmax(axis=-1), s.n_products)
 
 
 def inventory_aware(coverage: float = 1.0) -> InventoryAware:
