@@ -7,8 +7,10 @@ from .scenario import Scenario, ScenarioError
 from .simulator import Observation, Simulator, StepResult
 from . import scenarios
 from . import policies
+from . import envs
+from . import convergence
 from .evaluation import evaluate, mean_ci, summarize
 
 __version__ = "0.1.0"
 __all__ = ["Scenario", "ScenarioError", "Simulator", "Observation", "StepResult", "scenarios",
-           "policies", "evaluate", "summarize", "mean_ci"]
+           "policies", "envs", "convergence", "evaluate", "summarize", "mean_ci"]

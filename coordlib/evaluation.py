@@ -93,6 +93,7 @@ def mean_ci(values, confidence: float = 0.95) -> tuple[float, float, float]:
 def summarize(frame: pd.DataFrame, by=("scenario", "policy"), columns=("profit",),
               confidence: float = 0.95) -> pd.DataFrame:
     """Per group: the mean of each column with a ``confidence`` t-interval (``_lo``, ``_hi``)."""
+    by = (by,) if isinstance(by, str) else tuple(by)
     rows = []
     for key, group in frame.groupby(list(by), sort=False):
         row = dict(zip(by, key if isinstance(key, tuple) else (key,)))

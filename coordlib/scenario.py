@@ -328,8 +328,9 @@ def _from_dict(spec: Mapping[str, Any]) -> Scenario:
     if inv.shape != (N,):
         raise ScenarioError(f"initial_on_hand: expected {N} values, got shape {inv.shape}")
     _check_sign("initial_on_hand", inv, "nonneg")
-    if np.any(inv > kwargs["capacity"]):
-        raise ScenarioError("initial_on_hand: exceeds capacity for some product")
+    over = np.flatnonzero(inv > kwargs["capacity"])
+    if over.size:
+        raise ScenarioError(f"initial_on_hand: exceeds capacity for product(s) {over.tolist()}")
     Lmax = int(kwargs["lead_time"].max())
     pipe = spec.get("initial_pipeline")
     if pipe is None:
