@@ -28,6 +28,7 @@ smoke: $(STAMP)
 	$(PY) -m coordlib reproduce --profile smoke
 
 bench: $(STAMP)
+	$(PY) -m pip install --quiet -c constraints.txt -e ".[bench]"
 	$(PY) -m coordlib bench
 
 clean:
