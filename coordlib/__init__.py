@@ -9,8 +9,9 @@ from . import scenarios
 from . import policies
 from . import envs
 from . import convergence
+from . import sweep
 from .evaluation import evaluate, mean_ci, summarize
 
 __version__ = "0.1.0"
 __all__ = ["Scenario", "ScenarioError", "Simulator", "Observation", "StepResult", "scenarios",
-           "policies", "envs", "convergence", "evaluate", "summarize", "mean_ci"]
+           "policies", "envs", "convergence", "sweep", "evaluate", "summarize", "mean_ci"]
