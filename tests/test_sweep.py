@@ -232,11 +232,14 @@ def dask_processes(tmp_path):
         procs.append(subprocess.Popen(
             [str(DASK), "scheduler", "--host", "127.0.0.1", "--port", "0", "--no-dashboard",
              "--scheduler-file", str(scheduler_file)], stdout=log, stderr=subprocess.STDOUT))
-        deadline = time.monotonic() + 60
-        while not scheduler_file.is_file() and time.monotonic() < deadline:
+        deadline, address = time.monotonic() + 60, None
+        while address is None and time.monotonic() < deadline:  # the file may be half-written
             assert procs[0].poll() is None, (tmp_path / "dask.log").read_text()
-            time.sleep(0.1)
-        address = json.loads(scheduler_file.read_text())["address"]
+            try:
+                address = json.loads(scheduler_file.read_text())["address"]
+            except (OSError, ValueError, KeyError):
+                time.sleep(0.1)
+        assert address is not None, "the dask scheduler wrote no address within 60 s"
         assert address.startswith("tcp://127.0.0.1:")
         procs.append(subprocess.Popen(
             [str(DASK), "worker", address, "--nworkers", "1", "--nthreads", "1",
