@@ -10,9 +10,9 @@ from . import policies
 from . import envs
 from . import convergence
 from . import sweep
-from . import dp, structure
+from . import dp, structure, theory
 from .evaluation import evaluate, mean_ci, summarize
 
 __version__ = "0.1.0"
 __all__ = ["Scenario", "ScenarioError", "Simulator", "Observation", "StepResult", "scenarios",
-           "policies", "envs", "convergence", "sweep", "dp", "structure", "evaluate", "summarize", "mean_ci"]
+           "policies", "envs", "convergence", "sweep", "dp", "structure", "theory", "evaluate", "summarize", "mean_ci"]
