@@ -67,6 +67,7 @@ import sympy as sp
 from scipy import integrate, optimize, sparse, special, stats
 from scipy.sparse import linalg as sparse_linalg
 
+from . import reporting
 from .evaluation import mean_ci
 from .scenario import Scenario, ScenarioError
 from .simulator import Simulator
@@ -1344,24 +1345,17 @@ def e1_instances() -> dict:
 
 
 def save_figure(fig, name: str, settings: E1Settings) -> list:
-    """Save a Matplotlib figure as PNG and PDF under ``settings.figures_dir`` (name e1_*)."""
-    from pathlib import Path
+    """Save a figure as PNG and PDF under ``settings.figures_dir`` (name e1_*)."""
     if not name.startswith("e1_"):
         raise ValueError(f"figure name must start with 'e1_', got {name!r}")
-    paths = [Path(settings.figures_dir) / f"{name}.{ext}" for ext in ("png", "pdf")]
-    for path in paths:
-        fig.savefig(path, bbox_inches="tight", dpi=150)
-    return paths
+    return list(reporting.save_figure(fig, settings.figures_dir, name).values())
 
 
 def save_table(frame: pd.DataFrame, name: str, settings: E1Settings):
-    """Save a table as CSV under ``settings.tables_dir`` (name e1_*)."""
-    from pathlib import Path
+    """Save a table as CSV, Markdown and LaTeX under ``settings.tables_dir`` (name e1_*)."""
     if not name.startswith("e1_"):
         raise ValueError(f"table name must start with 'e1_', got {name!r}")
-    path = Path(settings.tables_dir) / f"{name}.csv"
-    frame.to_csv(path, index=False)
-    return path
+    return reporting.save_table(frame, settings.tables_dir, name)["csv"]
 
 
 def _replications(settings: E1Settings, system: str) -> int:
