@@ -115,3 +115,18 @@ def test_result_store_recomputes_only_when_the_configuration_changes(tmp_path):
     store.cached("demo", {"seed": 0}, compute)
     assert len(calls) == 3
     assert not list(tmp_path.rglob("*.tmp"))
+
+
+def test_readme_results_block_is_rewritten_from_the_regenerated_tables(tmp_path):
+    layout = rp.Layout.for_profile("paper", tmp_path)
+    layout.tables.mkdir(parents=True)
+    (layout.tables / "t.md").write_text("| a |\n| --- |\n| 1.234 |\n")
+    readme = tmp_path / "README.md"
+    readme.write_text(f"intro\n{rp.README_START}\nold\n{rp.README_END}\nafter\n")
+    items = [{"title": "T", "table": "tables/t.csv"}, {"title": "F", "figure": "figures/none.png"}]
+    assert rp.update_readme(readme, items, layout)
+    text = readme.read_text()
+    assert "| 1.234 |" in text and "old" not in text and "none.png" not in text
+    assert text.startswith("intro\n") and text.endswith("after\n")
+    assert not rp.update_readme(readme, items, layout)  # unchanged the second time
+    assert rp.load_readme_items()  # the shipped manifest's items are well formed
