@@ -244,3 +244,277 @@ def across_seeds(runs: pd.DataFrame, by=("scenario", "config"), column: str = "p
                      "train_seconds": float(g["train_seconds"].mean())
                      if "train_seconds" in g else float("nan")})
     return pd.DataFrame(rows)
+
+
+# ---- E3, E4, E6: the main table, learning curves, behaviour of the learned agents ----------
+E3_HEURISTICS = {
+    "siloed": "siloed heuristic (GMV-greedy + base-stock)",
+    "coordinated": "coordinated heuristic (inventory-aware + base-stock)",
+    "margin-greedy": "margin-greedy + base-stock",
+}
+"""The heuristic firms of the main table: :func:`coordlib.sweep.heuristic_policy` name -> label."""
+
+
+def check_learners(configs, workers: int = 2) -> None:
+    """Check a notebook's ``configs`` (names of :data:`coordlib.training.PRESETS`) and ``workers``."""
+    from .training import PRESETS
+
+    if isinstance(configs, str) or not isinstance(configs, (list, tuple)) or not configs:
+        raise ParameterError(f"configs: expected a non-empty list of configuration names, "
+                             f"got {configs!r}")
+    for c in configs:
+        if c not in PRESETS:
+            raise ParameterError(f"configs: unknown configuration {c!r}; known: "
+                                 f"{', '.join(PRESETS)}")
+    _whole("workers", workers, 1)
+
+
+def heuristic_table(scenarios, methods=tuple(E3_HEURISTICS), replications: int = 20,
+                    periods: int = 500, warmup: int = 100, seed: int = 0) -> pd.DataFrame:
+    """Mean profit per period with 95% CIs (across replications) of heuristic firms.
+
+    ``methods`` name :func:`coordlib.sweep.heuristic_policy` firms; each one's base-stock
+    levels [S_i] are tuned on the stream :func:`coordlib.sweep.tuning_seed` (``seed``), and
+    the firm is evaluated with :func:`coordlib.evaluate` (``replications`` x ``periods``,
+    ``warmup`` discarded, ``seed``). Columns: scenario, method, n, profit, profit_lo, profit_hi.
+    """
+    from .sweep import heuristic_policy, tuning_seed
+
+    frames = []
+    for name in scenarios:
+        s = get_scenario(name)
+        for method in methods:
+            policy = heuristic_policy(s, method, seed=tuning_seed(seed))
+            df = evaluate(s, policy, replications, periods, warmup, seed)
+            df["method"] = method
+            frames.append(df)
+    raw = pd.concat(frames, ignore_index=True)
+    return summarize(raw, by=("scenario", "method"), columns=("profit",))
+
+
+def dp_gains(scenarios, exposure_grid: int = 11, cache_dir=None) -> pd.DataFrame:
+    """g*, the exact optimal profit per period (:func:`coordlib.dp.solve`), where the DP applies.
+
+    Scenarios the exact DP does not handle (N != 2, backlog, seasonality) are left out.
+    Results are kept in a :class:`coordlib.results.ResultStore` under ``cache_dir`` when given.
+    Columns: scenario, gain, gain_low, gain_high (the final value-iteration bounds).
+    """
+    from . import dp
+    from .results import ResultStore
+
+    store = ResultStore(cache_dir, enabled=cache_dir is not None)
+    rows = []
+    for name in scenarios:
+        s = get_scenario(name)
+        try:
+            dp._check_supported(s)
+        except dp.DPError:
+            continue
+
+        def compute(s=s):
+            sol = dp.solve(s, exposure_grid=exposure_grid)
+            return {"gain": float(sol.gain), "gain_low": float(sol.gain_bounds[0]),
+                    "gain_high": float(sol.gain_bounds[1])}
+
+        value = store.cached("dp_gain", {"scenario": s.name, "exposure_grid": exposure_grid},
+                             compute)
+        rows.append({"scenario": name, **value})
+    return pd.DataFrame(rows, columns=["scenario", "gain", "gain_low", "gain_high"])
+
+
+def main_table(heuristics: pd.DataFrame, learners: pd.DataFrame, optimum: pd.DataFrame,
+               baseline: str = "siloed") -> pd.DataFrame:
+    """E3: every method on every scenario, with its gaps to the siloed baseline and to g*.
+
+    ``heuristics`` from :func:`heuristic_table`, ``learners`` from :func:`across_seeds`
+    (column ``config``), ``optimum`` from :func:`dp_gains`. Adds ``gap_siloed_pct`` =
+    100 (profit - profit of heuristic ``baseline``) / |profit of ``baseline``| and
+    ``gap_dp_pct`` = 100 (profit - g*) / |g*| (NaN where there is no g*). The DP optimizes
+    over the exposure grid of :func:`coordlib.dp.solve`, so a method may come marginally
+    above g*; ``interval`` says what the CI is across (replications, seeds, or none).
+    """
+    h = heuristics.assign(kind="heuristic", interval="replications")
+    h = h.rename(columns={"n": "count"})
+    lr = learners.rename(columns={"config": "method", "seeds": "count"})
+    lr = lr.assign(kind="learner", interval="seeds", method="learner: " + lr["method"])
+    d = optimum.rename(columns={"gain": "profit"}).assign(
+        method="DP optimum g*", kind="DP", interval="exact", count=1,
+        profit_lo=float("nan"), profit_hi=float("nan"))
+    columns = ["scenario", "kind", "method", "count", "interval", "profit", "profit_lo",
+               "profit_hi"]
+    table = pd.concat([f.reindex(columns=columns) for f in (h, lr, d) if len(f)],
+                      ignore_index=True)
+    base = heuristics[heuristics["method"] == baseline].set_index("scenario")["profit"]
+    best = optimum.set_index("scenario")["gain"] if len(optimum) else pd.Series(dtype=float)
+    ref_base = table["scenario"].map(base).astype(float)
+    ref_dp = table["scenario"].map(best).astype(float)
+    table["gap_siloed_pct"] = 100 * (table["profit"] - ref_base) / ref_base.abs()
+    table["gap_dp_pct"] = 100 * (table["profit"] - ref_dp) / ref_dp.abs()
+    order = {name: i for i, name in enumerate(dict.fromkeys(table["scenario"]))}
+    kinds = {"heuristic": 0, "learner": 1, "DP": 2}
+    table = table.sort_values(["scenario", "kind"], key=lambda c: c.map(order) if c.name ==
+                              "scenario" else c.map(kinds), kind="stable")
+    return table.reset_index(drop=True)
+
+
+def curve_bands(curves: pd.DataFrame, by=("scenario", "config"), x: str = "env_steps",
+                column: str = "profit", confidence: float = 0.95) -> pd.DataFrame:
+    """E4: mean of ``column`` over seeds at each ``x`` with a t-interval across seeds."""
+    from .evaluation import mean_ci
+
+    rows = []
+    for key, g in curves.groupby([*by, x], sort=True):
+        mean, lo, hi = mean_ci(g[column], confidence)
+        rows.append({**dict(zip((*by, x), key)), "seeds": len(g), column: mean,
+                     f"{column}_lo": lo, f"{column}_hi": hi})
+    return pd.DataFrame(rows)
+
+
+def final_means(curves: pd.DataFrame, by=("scenario", "config"),
+                columns=("profit", "steps_per_s")) -> pd.DataFrame:
+    """E4: the last iteration of every run's curve, mean over seeds with a 95% t-interval."""
+    from .evaluation import summarize as _summarize
+
+    last = curves.loc[curves.groupby([*by, "seed"], sort=False)["iteration"].idxmax()]
+    out = _summarize(last, by=by, columns=columns)
+    iters = last.groupby(list(by), sort=False)[["iteration", "env_steps"]].max().reset_index()
+    return out.merge(iters, on=list(by)).rename(columns={"n": "seeds"})
+
+
+def run_dirs(runs: pd.DataFrame) -> pd.Series:
+    """The folder of each run of :func:`learner_sweep` (curve.csv, checkpoint.pt, summary.json)."""
+    return runs.apply(lambda r: str(Path(r["runs_dir"]) / run_name(r["scenario"], r["config"],
+                                                                   int(r["seed"]))), axis=1)
+
+
+def load_policy(run_dir, deterministic: bool | None = None):
+    """The trained actors of a run folder's ``checkpoint.pt`` as a :class:`LearnedPolicy`.
+
+    Returns ``(policy, scenario_name)``; ``deterministic`` defaults to the run's
+    ``eval_deterministic`` (the setting its evaluation used).
+    """
+    from .agents import AgentSet, LearnedPolicy
+    from .training import load_checkpoint
+
+    state = load_checkpoint(Path(run_dir) / "checkpoint.pt")
+    agents = AgentSet.from_spec(state["spec"])
+    agents.load_state_dict(state["agents"])
+    config = state["config"]
+    det = config.get("eval_deterministic", True) if deterministic is None else deterministic
+    return LearnedPolicy(agents, det, name=config.get("name", "learned")), state["scenario"]
+
+
+def simulate_policy(scenario, policy, replications: int = 16, periods: int = 400,
+                    warmup: int = 100, seed: int = 0) -> dict:
+    """Trajectories of any policy after a warm-up (as :func:`coordlib.structure.simulate_policy`).
+
+    Arrays (replications, periods - warmup, N): ``orders`` [q_i], ``exposure`` (the
+    arrival-weighted share of product i, sum_k lambda_k x_ki / sum_k lambda_k), ``available``
+    [A_i]; ``profit`` (replications, periods - warmup).
+    """
+    from .simulator import Simulator
+
+    s = get_scenario(scenario)
+    sim = Simulator(s, batch_size=replications, seed=seed)
+    obs = sim.reset()
+    policy.reset(s, replications, np.random.default_rng(seed))
+    w = s.arrival_rate / s.arrival_rate.sum()
+    out = {k: [] for k in ("orders", "exposure", "available", "profit")}
+    for t in range(periods):
+        action = policy.act(obs)
+        r = sim.step(action.orders, action.exposure)
+        obs = r.observation
+        if t >= warmup:
+            out["orders"].append(r.orders)
+            out["exposure"].append(np.einsum("bkn,k->bn", r.exposure, w))
+            out["available"].append(r.available)
+            out["profit"].append(r.profit)
+    return {k: np.stack(v, axis=1) for k, v in out.items()}
+
+
+def b3_slopes(traj: dict) -> pd.DataFrame:
+    """B3 on trajectories: exposure of product i regressed on its own and the others' stock.
+
+    Pooled least squares exposure_i = a + b_own A_i + b_other sum_{j != i} A_j over all
+    replications and periods. B3 (co-movement) reads as b_own >= 0 and b_other <= 0.
+    Columns: product, slope_own, slope_other, mean_exposure, corr_own (correlation of
+    exposure_i with A_i; NaN where either is constant).
+    """
+    x, a = traj["exposure"], traj["available"].astype(float)
+    rows = []
+    for i in range(x.shape[-1]):
+        y = x[..., i].ravel()
+        own = a[..., i].ravel()
+        other = (a.sum(axis=-1) - a[..., i]).ravel()
+        design = np.column_stack([np.ones_like(own), own, other])
+        coef = np.linalg.lstsq(design, y, rcond=None)[0]
+        corr = (float(np.corrcoef(y, own)[0, 1]) if y.std() > 0 and own.std() > 0
+                else float("nan"))
+        rows.append({"product": i + 1, "slope_own": float(coef[1]),
+                     "slope_other": float(coef[2]), "mean_exposure": float(y.mean()),
+                     "corr_own": corr})
+    return pd.DataFrame(rows)
+
+
+def b4_lags(traj: dict, lead_time, max_lag: int = 6) -> pd.DataFrame:
+    """B4 on trajectories: corr(q_i(t), exposure_i(t + k)) for k = -max_lag..max_lag.
+
+    ``lead_time``: [L_i] per product. Columns: product, lead_time, lag, correlation.
+    """
+    from .structure import cross_correlation
+
+    rows = []
+    for i in range(traj["orders"].shape[-1]):
+        c = cross_correlation(traj["orders"][..., i].astype(float), traj["exposure"][..., i],
+                              max_lag)
+        for k, v in zip(range(-max_lag, max_lag + 1), c):
+            rows.append({"product": i + 1, "lead_time": int(lead_time[i]), "lag": k,
+                         "correlation": float(v)})
+    return pd.DataFrame(rows)
+
+
+def behaviour(scenario, policy, replications: int = 16, periods: int = 400, warmup: int = 100,
+              seed: int = 0, max_lag: int = 6,
+              threads: int = 1) -> tuple[pd.DataFrame, pd.DataFrame, dict]:
+    """E6 for one policy: (B3 slopes, B4 cross-correlations, trajectories) on ``scenario``.
+
+    B3 frame adds ``peak_lag`` and ``peak_correlation`` of B4 per product, and ``profit``
+    (mean profit per period of the simulated trajectories). ``threads``: torch threads
+    while simulating (one is fastest for these small networks; restored afterwards).
+    """
+    import torch
+
+    s = get_scenario(scenario)
+    before = torch.get_num_threads()
+    torch.set_num_threads(threads)
+    try:
+        traj = simulate_policy(s, policy, replications, periods, warmup, seed)
+    finally:
+        torch.set_num_threads(before)
+    b3 = b3_slopes(traj)
+    b4 = b4_lags(traj, s.lead_time, max_lag)
+    peaks = []
+    for product, g in b4.groupby("product", sort=True):
+        g = g.dropna(subset=["correlation"])
+        best = g.loc[g["correlation"].idxmax()] if len(g) else None
+        peaks.append({"product": product,
+                      "peak_lag": float(best["lag"]) if best is not None else float("nan"),
+                      "peak_correlation": float(best["correlation"]) if best is not None
+                      else float("nan")})
+    b3 = b3.merge(pd.DataFrame(peaks), on="product")
+    b3["lead_time"] = [int(L) for L in s.lead_time]
+    b3["profit"] = float(traj["profit"].mean())
+    return b3, b4, traj
+
+
+def exposure_by_stock(traj: dict, product: int = 1) -> pd.DataFrame:
+    """E6 (B3 picture): every period's exposure of ``product`` (1-based) next to its stock.
+
+    Columns: ``available`` [A_i], ``others_available`` (sum of A_j, j != i), ``exposure``
+    (arrival-weighted share of product i).
+    """
+    i = int(product) - 1
+    a = traj["available"]
+    return pd.DataFrame({"available": a[..., i].ravel(),
+                         "others_available": (a.sum(axis=-1) - a[..., i]).ravel(),
+                         "exposure": traj["exposure"][..., i].ravel()})

@@ -1,0 +1,210 @@
+"""The learner's agents (MODEL.md section 6): views, parameter sharing across products, the
+order-up-to action, valid exposures and the learned policy as a coordlib policy."""
+from __future__ import annotations
+
+import math
+
+import numpy as np
+import pytest
+import torch
+
+from scipy import stats
+
+from coordlib import Simulator, evaluate, policies, scenarios
+from coordlib.agents import (N_RECOMMENDER, N_REPLENISHER, N_SEGMENT, AgentSet, LearnedPolicy,
+                             ScenarioEncoding, gaussian_entropy, gaussian_log_prob,
+                             level_entropy, sample_actions)
+from coordlib.scenario import random_scenario
+
+
+def _agents(seed=0, **kw):
+    torch.manual_seed(seed)
+    return AgentSet(**kw)
+
+
+def _run(policy, scenario, periods=6, batch=5, seed=0):
+    """Step a simulator under ``policy``; return every action and observation."""
+    sim = Simulator(scenario, batch_size=batch, seed=seed)      # validate=True checks actions
+    obs = sim.reset()
+    policy.reset(scenario, batch, np.random.default_rng(seed))
+    out = []
+    for _ in range(periods):
+        action = policy.act(obs)
+        out.append((obs, action))
+        obs = sim.step(action.orders, action.exposure).observation
+    return out
+
+
+# ---- scaling with N -------------------------------------------------------------------------
+@pytest.mark.parametrize("actor,critic", [("per_department", "centralized"),
+                                          ("per_department", "per_agent"),
+                                          ("joint", "centralized")])
+def test_parameter_count_does_not_depend_on_the_number_of_products(actor, critic):
+    counts = {n: _agents(actor=actor, critic=critic).parameter_count()
+              for n in ("tiny", "medium", "large")}
+    # the networks take no scenario argument at all; the same weights run on N = 2, 10, 120
+    agents = _agents(actor=actor, critic=critic)
+    for name in ("tiny", "medium", "large"):
+        s = scenarios.get(name)
+        policy = LearnedPolicy(agents, deterministic=False)
+        (_, action), = _run(policy, s, periods=1, batch=2)
+        assert action.orders.shape == (2, s.n_products)
+        assert action.exposure.shape == (2, s.n_segments, s.n_products)
+    assert len(set(counts.values())) == 1
+
+
+def test_parameter_count_by_hand_for_the_replenisher():
+    # ProductEncoder(F, H, memory): Linear(F,H) + Linear(H,H) + Linear(2H,H) + GRU(H,H)
+    # order head on [o, mean o] with o = [u, h] (2H wide): Linear(4H,H) + Linear(H,2)
+    # (centre and spread of the level); G does not enter
+    F, H, G = N_REPLENISHER, 8, 5
+    encoder = (F * H + H) + (H * H + H) + (2 * H * H + H) + 3 * (H * H + H) * 2
+    head = (4 * H * H + H) + (H * 2 + 2)
+    agents = AgentSet(hidden=H, order_levels=G)
+    assert sum(p.numel() for p in agents.actors["replenisher"].parameters()) == encoder + head
+    # the recommender: same encoder shape on its own features, a (segment, product) scorer
+    # on [o, mean o, segment features] and one log standard deviation
+    F = N_RECOMMENDER
+    encoder = (F * H + H) + (H * H + H) + (2 * H * H + H) + 3 * (H * H + H) * 2
+    head = ((4 * H + N_SEGMENT) * H + H) + (H + 1) + 1
+    assert sum(p.numel() for p in agents.actors["recommender"].parameters()) == encoder + head
+
+
+# ---- the views: decentralized execution -----------------------------------------------------
+def test_each_actor_reads_only_its_own_view():
+    s = scenarios.get("medium")
+    sim = Simulator(s, batch_size=3, seed=1)
+    obs = sim.reset()
+    for _ in range(4):
+        obs = sim.step(np.full((3, s.n_products), 5), s.uniform_exposure()).observation
+    agents = _agents()
+    enc = agents.encoding(s)
+
+    def act(o):
+        with torch.no_grad():
+            out, _, _ = agents(enc.features(o, critic=False),
+                               agents.initial_memory(3, s.n_products, critics=False), critics=False)
+        return out["level_mean"], out["exposure_mean"]
+
+    levels, exposure = act(obs)
+    # change what only the recommender sees (purchase intents, customers): orders unchanged
+    rec_only = obs.__class__(obs.t, obs.on_hand, obs.pipeline, obs.availability, obs.backlog,
+                             obs.last_sales, obs.last_lost_sales, obs.last_customers * 2 + 1,
+                             obs.last_demand * 3 + 1, obs.review)
+    levels2, exposure2 = act(rec_only)
+    assert torch.equal(levels, levels2) and not torch.allclose(exposure, exposure2)
+    # change what only the replenisher sees (pipeline, last sales): exposures unchanged
+    rep_only = obs.__class__(obs.t, obs.on_hand, obs.pipeline + 1, obs.availability,
+                             obs.backlog, obs.last_sales + 2, obs.last_lost_sales + 1,
+                             obs.last_customers, obs.last_demand, obs.review)
+    levels3, exposure3 = act(rep_only)
+    assert torch.equal(exposure, exposure3) and not torch.allclose(levels, levels3)
+
+
+# ---- actions --------------------------------------------------------------------------------
+def test_order_up_to_grid_is_whole_units_for_tiny_and_spans_the_cover():
+    s = scenarios.get("tiny")
+    enc = ScenarioEncoding(s, order_levels=32, level_cover=2.5)
+    # peak demand d = 6 * 3/5 = 3.6 per product (shown to everyone), L + R = 2: the top of
+    # the grid is 2.5 * 7.2 = 18 <= 31 steps, so the levels are the whole units 0..18
+    assert enc.demand_scale == pytest.approx([3.6, 3.6])
+    assert enc.levels[:, :19].tolist() == [list(range(19))] * 2
+    assert enc.level_mask.tolist() == [[m <= 18 for m in range(32)]] * 2
+    # the newsvendor level at the fractile (10 + 2 - 5) / (7 + 0.5) of Poisson(2 * 2.4)
+    fractile = 7 / 7.5
+    assert enc.newsvendor_level.tolist() == [stats.poisson.ppf(fractile, 4.8)] * 2
+    # medium: coarser steps, the top at min(2.5 d (L + R), M + L Qmax)
+    m = scenarios.get("medium")
+    enc = ScenarioEncoding(m, order_levels=48, level_cover=2.5)
+    top = np.minimum(2.5 * enc.stock_scale, m.capacity + m.lead_time * m.max_order)
+    last = enc.levels[np.arange(m.n_products), enc.level_mask.numpy().sum(1) - 1]
+    assert np.all(np.abs(last - top) <= 1) and np.all(np.diff(enc.levels, axis=1) >= 0)
+
+
+def test_orders_from_levels_by_hand():
+    s = scenarios.get("tiny").replace(lead_time=[2, 1], max_order=[20, 6])
+    sim = Simulator(s, batch_size=2, seed=0)
+    obs = sim.set_state(on_hand=[[3, 9], [0, 0]], pipeline=[[[4, 1], [0, 0]], [[0, 0], [2, 0]]])
+    enc = ScenarioEncoding(s, order_levels=32)
+    index = torch.tensor([[12, 10], [30, 31]])      # step 1: the index is the level itself
+    # IP = (8, 9) and (0, 2): orders (12-8, 10-9) = (4, 1); (30, 29) clipped to Qmax (20, 6)
+    assert enc.orders(index, obs.replenisher_view()).tolist() == [[4, 1], [20, 6]]
+
+
+@pytest.mark.parametrize("name", ["tiny-personal", "medium", "large"])
+def test_exposures_are_points_of_the_simplex(name):
+    s = scenarios.get(name)
+    agents = _agents(seed=3)
+    with torch.no_grad():        # extreme logits: scores of +-60 still give a valid simplex point
+        agents.actors["recommender"].exposure_head[-1].weight.mul_(1e4)
+    for deterministic in (False, True):
+        steps = _run(LearnedPolicy(agents, deterministic=deterministic), s, periods=3, batch=4)
+        for _, action in steps:
+            x = action.exposure
+            assert x.dtype == np.float64 and x.shape == (4, s.n_segments, s.n_products)
+            assert np.all(x >= 0) and np.allclose(x.sum(-1), 1.0, atol=1e-12, rtol=0)
+            s.check_exposure(x, atol=1e-12)
+
+
+def test_log_probabilities_and_entropies_match_closed_forms():
+    torch.manual_seed(0)
+    z, m, log_std = torch.randn(3, 4), torch.randn(3, 4), torch.tensor(-0.3)
+    sigma = math.exp(-0.3)
+    expected = -0.5 * ((z - m) / sigma) ** 2 - math.log(sigma * math.sqrt(2 * math.pi))
+    assert torch.allclose(gaussian_log_prob(z, m, log_std), expected, atol=1e-6)
+    assert float(gaussian_entropy(log_std)) == pytest.approx(0.5 * math.log(2 * math.pi * math.e
+                                                                            * sigma ** 2))
+    # a categorical over 4 levels with one masked: uniform over 3 has entropy log 3
+    logits, mask = torch.zeros(1, 4), torch.tensor([[True, True, False, True]])
+    assert float(level_entropy(logits, mask)) == pytest.approx(math.log(3), abs=1e-6)
+
+
+def test_sampled_levels_follow_the_discretized_normal_and_skip_masked_levels():
+    enc = ScenarioEncoding(scenarios.get("tiny"), order_levels=32)       # levels 0..18
+    n = 20000
+    # centre a = 0 puts mu at the newsvendor level (prior); sigma = 2 grid steps
+    out = {"level_mean": torch.zeros(1, n, 2), "level_log_std": torch.full((1, n, 2), math.log(2.0)),
+           "exposure_mean": torch.zeros(1, n, 1, 2), "log_std": torch.tensor(0.0)}
+    index = sample_actions(out, enc, torch.Generator().manual_seed(0))["level_index"][0, :, 0]
+    mu = enc.newsvendor_level[0]                          # 8 on tiny, whole units
+    m = np.arange(19)
+    p = np.exp(-0.5 * ((m - mu) / 2.0) ** 2)
+    p /= p.sum()
+    freq = np.bincount(index.numpy(), minlength=32) / n
+    assert freq[19:].sum() == 0                           # beyond the top: never
+    assert np.all(np.abs(freq[:19] - p) < 4 * np.sqrt(p * (1 - p) / n) + 1e-12)
+
+
+# ---- the learned policy in coordlib.evaluate --------------------------------------------------
+def test_learned_policy_is_a_coordlib_policy_and_reset_clears_memory():
+    s = scenarios.get("tiny")
+    policy = LearnedPolicy(_agents(seed=1), deterministic=True)
+    assert isinstance(policy, policies.Policy)
+    first = _run(policy, s, periods=5, batch=3, seed=2)
+    again = _run(policy, s, periods=5, batch=3, seed=2)     # reset: same memory, same actions
+    for (_, a), (_, b) in zip(first, again):
+        assert np.array_equal(a.orders, b.orders) and np.array_equal(a.exposure, b.exposure)
+    frame = evaluate(s, policy, replications=3, periods=20, warmup=5)
+    assert len(frame) == 3 and np.isfinite(frame["profit"]).all()
+
+
+def test_stochastic_evaluation_is_reproducible_from_the_seed():
+    s = scenarios.get("tiny")
+    policy = LearnedPolicy(_agents(seed=1), deterministic=False)
+    a = evaluate(s, policy, replications=3, periods=30, warmup=5, seed=4)
+    b = evaluate(s, policy, replications=3, periods=30, warmup=5, seed=4)
+    c = evaluate(s, policy, replications=3, periods=30, warmup=5, seed=5)
+    assert a["profit"].tolist() == b["profit"].tolist() != c["profit"].tolist()
+
+
+def test_features_are_finite_and_clipped_for_a_random_scenario():
+    s = random_scenario(7, 3, seed=5, seasonal=True, review_period=2)
+    enc = ScenarioEncoding(s)
+    sim = Simulator(s, batch_size=2, seed=0)
+    obs = sim.reset()
+    for _ in range(3):
+        feats = enc.features(obs)
+        for key, value in feats.items():
+            assert torch.isfinite(value).all() and value.abs().max() <= 10.0, key
+        assert feats["segment"].shape == (1, 2, 3, 7, N_SEGMENT)
+        obs = sim.step(np.full((2, 7), 3), s.uniform_exposure()).observation

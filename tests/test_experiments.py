@@ -1,0 +1,123 @@
+"""The E3, E4 and E6 functions of coordlib.experiments: main table, curves, behaviour.
+
+Every expected number is computed here by hand (percent gaps, Student-t intervals, exact
+regression coefficients, a known lag) or by an independent route through the library
+(the sweep's heuristic experiment, the DP solver, the trained learner itself).
+"""
+from __future__ import annotations
+
+import numpy as np
+import pandas as pd
+import pytest
+from scipy import stats
+
+from coordlib import dp, experiments, sweep
+from coordlib.experiments import ParameterError
+
+
+def test_main_table_gaps_by_hand():
+    heur = pd.DataFrame({"scenario": ["a", "a", "b"], "method": ["siloed", "coordinated", "siloed"],
+                         "n": [5, 5, 5], "profit": [10.0, 11.0, -4.0],
+                         "profit_lo": [9.0, 10.0, -5.0], "profit_hi": [11.0, 12.0, -3.0]})
+    learners = pd.DataFrame({"scenario": ["a", "b"], "config": ["mtma", "mtma"], "seeds": [3, 3],
+                             "profit": [12.0, -2.0], "profit_lo": [11.0, -3.0],
+                             "profit_hi": [13.0, -1.0], "train_seconds": [1.0, 1.0]})
+    optimum = pd.DataFrame({"scenario": ["a"], "gain": [15.0], "gain_low": [15.0],
+                            "gain_high": [15.0]})
+    t = experiments.main_table(heur, learners, optimum).set_index(["scenario", "method"])
+    assert t.loc[("a", "learner: mtma"), "gap_siloed_pct"] == pytest.approx(20.0)
+    assert t.loc[("a", "learner: mtma"), "gap_dp_pct"] == pytest.approx(-20.0)
+    assert t.loc[("a", "coordinated"), "gap_siloed_pct"] == pytest.approx(10.0)
+    assert t.loc[("a", "DP optimum g*"), "gap_siloed_pct"] == pytest.approx(50.0)
+    # a negative baseline: the gap is relative to its magnitude, so better is still positive
+    assert t.loc[("b", "learner: mtma"), "gap_siloed_pct"] == pytest.approx(50.0)
+    assert np.isnan(t.loc[("b", "learner: mtma"), "gap_dp_pct"])
+    assert list(t.loc["a"]["kind"]) == ["heuristic", "heuristic", "learner", "DP"]
+
+
+def test_curve_bands_and_final_means_t_interval():
+    curves = pd.DataFrame({"scenario": "tiny", "config": "mtma", "seed": [0, 0, 1, 1],
+                           "iteration": [1, 2, 1, 2], "env_steps": [10, 20, 10, 20],
+                           "profit": [1.0, 3.0, 2.0, 5.0], "steps_per_s": [100.0, 100, 300, 300]})
+    bands = experiments.curve_bands(curves).set_index("env_steps")
+    half = stats.t.ppf(0.975, 1) * np.std([3.0, 5.0], ddof=1) / np.sqrt(2)   # 12.706 * 1.414 / 1.414
+    assert bands.loc[20, "profit"] == pytest.approx(4.0)
+    assert bands.loc[20, "profit_hi"] - 4.0 == pytest.approx(half)
+    assert half == pytest.approx(12.7062, abs=1e-3)
+    final = experiments.final_means(curves).iloc[0]
+    assert final["profit"] == pytest.approx(4.0) and final["steps_per_s"] == pytest.approx(200.0)
+    assert final["iteration"] == 2 and final["seeds"] == 2
+
+
+def test_b3_slopes_recover_exact_linear_response():
+    rng = np.random.default_rng(0)
+    available = rng.integers(0, 10, size=(4, 50, 3))
+    others = available.sum(-1) - available[..., 0]
+    exposure = np.zeros((4, 50, 3))
+    exposure[..., 0] = 0.2 + 0.05 * available[..., 0] - 0.02 * others
+    b3 = experiments.b3_slopes({"exposure": exposure, "available": available})
+    assert b3.loc[0, "slope_own"] == pytest.approx(0.05, abs=1e-10)
+    assert b3.loc[0, "slope_other"] == pytest.approx(-0.02, abs=1e-10)
+    assert np.isnan(b3.loc[1, "corr_own"])   # constant exposure: no correlation
+
+
+def test_b4_lags_find_a_known_delay():
+    rng = np.random.default_rng(1)
+    orders = rng.poisson(3.0, size=(8, 200, 1)).astype(float)
+    exposure = np.zeros_like(orders)
+    exposure[:, 2:, 0] = orders[:, :-2, 0]           # exposure(t + 2) = orders(t)
+    b4 = experiments.b4_lags({"orders": orders, "exposure": exposure}, [2], max_lag=4)
+    peak = b4.loc[b4.correlation.idxmax()]
+    assert peak["lag"] == 2 and peak["correlation"] == pytest.approx(1.0, abs=0.02)
+
+
+def test_check_learners_names_the_parameter():
+    with pytest.raises(ParameterError, match="configs: unknown configuration 'mtmaa'"):
+        experiments.check_learners(["mtmaa"])
+    with pytest.raises(ParameterError, match="configs"):
+        experiments.check_learners("mtma")
+    with pytest.raises(ParameterError, match="workers"):
+        experiments.check_learners(["mtma"], workers=0)
+    experiments.check_learners(["mtma", "siloed"], workers=2)
+
+
+def test_heuristic_table_matches_the_sweep_experiment():
+    kw = dict(replications=4, periods=80, warmup=10, seed=3)
+    table = experiments.heuristic_table(["tiny"], methods=["siloed", "margin-greedy"], **kw)
+    for method in ("siloed", "margin-greedy"):
+        direct = sweep.evaluate_heuristic("tiny", method, **kw)["profit"]
+        row = table[table.method == method].iloc[0]
+        assert row["profit"] == pytest.approx(direct, rel=1e-12)
+        assert row["profit_lo"] < row["profit"] < row["profit_hi"]
+
+
+def test_dp_gains_skip_unsupported_and_cache(tmp_path):
+    first = experiments.dp_gains(["tiny", "medium"], cache_dir=tmp_path)
+    assert list(first.scenario) == ["tiny"]                       # medium: N > 2, no DP
+    assert first.gain.iloc[0] == pytest.approx(dp.solve("tiny").gain, abs=1e-12)
+    again = experiments.dp_gains(["tiny"], cache_dir=tmp_path)
+    assert again.gain.iloc[0] == first.gain.iloc[0]
+    assert len(list((tmp_path / "dp_gain").glob("*.json"))) == 1
+
+
+def test_load_policy_acts_like_the_trained_policy(tmp_path):
+    from coordlib.training import config_for, train
+
+    result = train("tiny", config_for("mtma", iterations=1, n_envs=8, rollout_length=8),
+                   out_dir=tmp_path, progress=False, evaluate_policy=False)
+    policy, name = experiments.load_policy(tmp_path)
+    assert name == "tiny"
+    kw = dict(replications=3, periods=30, warmup=5, seed=4)
+    a = experiments.simulate_policy("tiny", result.policy, **kw)
+    b = experiments.simulate_policy("tiny", policy, **kw)
+    for key in ("orders", "exposure", "profit"):
+        np.testing.assert_array_equal(a[key], b[key])
+
+
+def test_behaviour_of_the_dp_policy_follows_b3_and_b4():
+    """The exact optimum on tiny (L = 1) shows B3's signs and B4's peak at the lead time."""
+    solution = dp.solve("tiny")
+    b3, b4, _ = experiments.behaviour("tiny", solution.policy, replications=8, periods=300,
+                                      warmup=50, seed=0, max_lag=4)
+    assert (b3.slope_own > 0).all() and (b3.slope_other < 0).all()
+    assert (b3.peak_lag == 1).all() and (b3.lead_time == 1).all()
