@@ -301,8 +301,12 @@ class Actor(nn.Module):
         else:
             self.order_head = None
         if exposure:
-            self.exposure_head = nn.Sequential(_layer(2 * D + N_SEGMENT, hidden), nn.Tanh(),
-                                               _layer(hidden, 1, std=0.01))
+            # the first layer on [o_j, mean o, segment features of (k, j)], split so that the
+            # product part is computed once per product rather than once per (k, j)
+            self.exposure_product = _layer(2 * D, hidden)
+            self.exposure_segment = nn.Linear(N_SEGMENT, hidden, bias=False)
+            nn.init.orthogonal_(self.exposure_segment.weight, math.sqrt(2))
+            self.exposure_head = nn.Sequential(nn.Tanh(), _layer(hidden, 1, std=0.01))
             self.log_std = nn.Parameter(torch.tensor(math.log(exposure_noise)))
         else:
             self.exposure_head, self.log_std = None, None
@@ -318,8 +322,8 @@ class Actor(nn.Module):
                                                                                math.log(50.0))
         if self.exposure_head is not None:
             seg = features["segment"]                                       # (T, B, K, N, F)
-            o_k = o.unsqueeze(2).expand(*seg.shape[:-1], o.shape[-1])
-            out["exposure_mean"] = self.exposure_head(torch.cat([o_k, seg], -1)).squeeze(-1)
+            pre = self.exposure_product(o).unsqueeze(2) + self.exposure_segment(seg)
+            out["exposure_mean"] = self.exposure_head(pre).squeeze(-1)      # (T, B, K, N)
             out["log_std"] = self.log_std.clamp(-5.0, 1.0)
         return out, memory
 

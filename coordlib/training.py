@@ -116,7 +116,9 @@ class TrainConfig:
     clip: float = 0.2
     """PPO clip range epsilon of the likelihood ratio [1]; default 0.2"""
     entropy_coef: float = 0.01
-    """weight of the mean entropy per factor in each actor's loss [1]; default 0.01"""
+    """weight of the mean entropy per product of the order-up-to level in the loss [1]; default 0.01"""
+    exposure_entropy_coef: float = 0.01
+    """weight of the mean entropy per exposure logit in the recommender's loss [1]; default 0.01"""
     max_grad_norm: float = 0.5
     """gradient-norm clip per optimizer [1]; default 0.5"""
     hidden: int = 32
@@ -262,8 +264,10 @@ def _validate(c: TrainConfig) -> None:
         v = getattr(c, name)
         if not _real(v) or not v > 0 or not math.isfinite(v):
             fail(name, "must be a positive finite number")
-    if not _real(c.entropy_coef) or not c.entropy_coef >= 0 or not math.isfinite(c.entropy_coef):
-        fail("entropy_coef", "must be a finite number >= 0")
+    for name in ("entropy_coef", "exposure_entropy_coef"):
+        v = getattr(c, name)
+        if not _real(v) or not v >= 0 or not math.isfinite(v):
+            fail(name, "must be a finite number >= 0")
     for name in ("decay_power_critic", "decay_power_fast", "decay_power_slow"):
         v = getattr(c, name)
         if not _real(v) or not 0.5 < v <= 1:
@@ -560,7 +564,8 @@ class Learner:
             ratio = torch.exp(new - old)
             surrogate = torch.min(ratio * adv, ratio.clamp(1 - cfg.clip, 1 + cfg.clip) * adv)
             weight_sum = weight.sum().clamp_min(1.0)
-            loss = -(surrogate * weight).sum() / weight_sum - cfg.entropy_coef * entropy
+            coef = cfg.entropy_coef if role == "replenisher" else cfg.exposure_entropy_coef
+            loss = -(surrogate * weight).sum() / weight_sum - coef * entropy
             name = self.agents.actor_of[role]
             per_actor[name] = per_actor.get(name, 0.0) + loss
             with torch.no_grad():

@@ -66,7 +66,7 @@ def test_parameter_count_by_hand_for_the_replenisher():
     # on [o, mean o, segment features] and one log standard deviation
     F = N_RECOMMENDER
     encoder = (F * H + H) + (H * H + H) + (2 * H * H + H) + 3 * (H * H + H) * 2
-    head = ((4 * H + N_SEGMENT) * H + H) + (H + 1) + 1
+    head = (4 * H * H + H) + N_SEGMENT * H + (H + 1) + 1
     assert sum(p.numel() for p in agents.actors["recommender"].parameters()) == encoder + head
 
 
