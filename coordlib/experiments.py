@@ -406,30 +406,10 @@ def load_policy(run_dir, deterministic: bool | None = None):
 
 def simulate_policy(scenario, policy, replications: int = 16, periods: int = 400,
                     warmup: int = 100, seed: int = 0) -> dict:
-    """Trajectories of any policy after a warm-up (as :func:`coordlib.structure.simulate_policy`).
+    """Trajectories of any policy after a warm-up (:func:`coordlib.structure.trajectories`)."""
+    from .structure import trajectories
 
-    Arrays (replications, periods - warmup, N): ``orders`` [q_i], ``exposure`` (the
-    arrival-weighted share of product i, sum_k lambda_k x_ki / sum_k lambda_k), ``available``
-    [A_i]; ``profit`` (replications, periods - warmup).
-    """
-    from .simulator import Simulator
-
-    s = get_scenario(scenario)
-    sim = Simulator(s, batch_size=replications, seed=seed)
-    obs = sim.reset()
-    policy.reset(s, replications, np.random.default_rng(seed))
-    w = s.arrival_rate / s.arrival_rate.sum()
-    out = {k: [] for k in ("orders", "exposure", "available", "profit")}
-    for t in range(periods):
-        action = policy.act(obs)
-        r = sim.step(action.orders, action.exposure)
-        obs = r.observation
-        if t >= warmup:
-            out["orders"].append(r.orders)
-            out["exposure"].append(np.einsum("bkn,k->bn", r.exposure, w))
-            out["available"].append(r.available)
-            out["profit"].append(r.profit)
-    return {k: np.stack(v, axis=1) for k, v in out.items()}
+    return trajectories(get_scenario(scenario), policy, replications, periods, warmup, seed)
 
 
 def b3_slopes(traj: dict) -> pd.DataFrame:

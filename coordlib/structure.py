@@ -289,19 +289,18 @@ def _summary_row(statement, product, segment, comparisons, sub, other_column, st
 
 
 # ---- B4 ---------------------------------------------------------------------------------------
-def simulate_policy(solution: dp.DPSolution, replications: int = 32, periods: int = 600,
-                    warmup: int = 100, seed: int = 0) -> dict:
-    """Trajectories of the DP-optimal policy on the simulator after a warm-up.
+def trajectories(scenario, policy, replications: int = 32, periods: int = 600, warmup: int = 100,
+                 seed: int = 0) -> dict:
+    """Trajectories of any policy on the simulator after a warm-up.
 
     Returns arrays (replications, periods - warmup, N): ``orders`` [q_i], ``exposure`` (the
-    arrival-weighted share of product i), ``available`` [A_i] and ``profit`` (reps, T).
+    arrival-weighted share of product i, sum_k lambda_k x_ki / sum_k lambda_k),
+    ``available`` [A_i], and ``profit`` (replications, periods - warmup).
     """
-    s = solution.scenario
-    sim = Simulator(s, batch_size=replications, seed=seed)
-    policy = solution.policy
+    sim = Simulator(scenario, batch_size=replications, seed=seed)
     obs = sim.reset()
-    policy.reset(s, replications, np.random.default_rng(seed))
-    w = s.arrival_rate / s.arrival_rate.sum()
+    policy.reset(scenario, replications, np.random.default_rng(seed))
+    w = scenario.arrival_rate / scenario.arrival_rate.sum()
     out = {k: [] for k in ("orders", "exposure", "available", "profit")}
     for t in range(periods):
         action = policy.act(obs)
@@ -313,6 +312,12 @@ def simulate_policy(solution: dp.DPSolution, replications: int = 32, periods: in
             out["available"].append(r.available)
             out["profit"].append(r.profit)
     return {k: np.stack(v, axis=1) for k, v in out.items()}
+
+
+def simulate_policy(solution: dp.DPSolution, replications: int = 32, periods: int = 600,
+                    warmup: int = 100, seed: int = 0) -> dict:
+    """Trajectories of the DP-optimal policy after a warm-up (see :func:`trajectories`)."""
+    return trajectories(solution.scenario, solution.policy, replications, periods, warmup, seed)
 
 
 def cross_correlation(a: np.ndarray, b: np.ndarray, max_lag: int) -> np.ndarray:
