@@ -245,6 +245,7 @@ def update_readme(readme: Path, items: list[dict], layout: Layout) -> bool:
     so the README's numbers are always those of the last paper run. Returns whether the
     README changed.
     """
+    readme = Path(readme).resolve()
     text = readme.read_text()
     if README_START not in text or README_END not in text:
         return False
