@@ -892,6 +892,39 @@ def write_report(results: dict[str, SectionResult], out: Path, command: str = ""
     return path
 
 
+README_START, README_END = "<!-- bench:start -->", "<!-- bench:end -->"
+
+
+def update_readme(readme: Path, summary_csv: Path) -> bool:
+    """Quote the report's rows that carry a target in the README's bench block.
+
+    The block is rewritten from ``summary.csv`` of the last full ``make bench``, so the README
+    quotes exactly what the report measured. Returns whether the README changed.
+    """
+    readme, summary_csv = Path(readme), Path(summary_csv)
+    if not (readme.is_file() and summary_csv.is_file()):
+        return False
+    text = readme.read_text()
+    if README_START not in text or README_END not in text:
+        return False
+    summary = pd.read_csv(summary_csv, keep_default_na=False)
+    rows = summary[summary["met"].isin(["yes", "no", "void"])]
+    lines = [README_START, "| measured | ours | reference | ratio | target | met |",
+             "| --- | --- | --- | --- | --- | --- |"]
+    for r in rows.itertuples():
+        ratio = fmt(float(r.ratio)) if str(r.ratio) not in ("", "nan") else "-"
+        lines.append(f"| {r.measured} | {r.ours} | {r.reference} | {ratio} | {r.target} | {r.met} |")
+    machine_line = rows["machine"].iloc[0] if len(rows) else machine()
+    lines += ["", f"Measured by `make bench` on {machine_line}; the full report, with the "
+              "commands, is [data/benchmarks/report.md](data/benchmarks/report.md).", README_END]
+    head, rest = text.split(README_START, 1)
+    new = head + "\n".join(lines) + rest.split(README_END, 1)[1]
+    if new == text:
+        return False
+    readme.write_text(new)
+    return True
+
+
 def cli(argv) -> int:
     parser = argparse.ArgumentParser(prog="coordlib bench",
                                      description=__doc__.split("\n\n")[0])
@@ -912,6 +945,9 @@ def cli(argv) -> int:
     results = run_sections(chosen, quick=args.quick, echo=lambda m: print(m, flush=True))
     path = write_report(results, args.out, command, time.perf_counter() - start)
     print(f"[bench] report: {path}")
+    if chosen == list(SECTIONS) and not args.quick and args.out == DEFAULT_OUT:
+        if update_readme(DEFAULT_OUT.parent.parent / "README.md", path.parent / "summary.csv"):
+            print("[bench] quoted the targets in README.md")
     return 0
 
 
@@ -920,4 +956,4 @@ __all__ = ["machine", "side_by_side", "Unavailable", "require", "SectionResult",
            "wrappers_section", "OneProduct", "stockpyl_section", "dp_candidates", "dp_instances",
            "dp_section", "SB3Policy",
            "LearnerBudget", "LEARNER_BUDGETS", "train_mtma", "train_sb3", "time_to_reach",
-           "learner_section", "reproduce_section", "difference_ci", "cli"]
+           "learner_section", "reproduce_section", "difference_ci", "update_readme", "cli"]

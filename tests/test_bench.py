@@ -272,3 +272,19 @@ def test_reproduce_section_without_stamps_is_skipped(tmp_path):
     result = bench.reproduce_section(tmp_path)
     assert [r["met"] for r in result.rows] == ["skipped", "skipped"]
     assert all("not available yet" in r["measured"] for r in result.rows)
+
+
+def test_readme_bench_block_quotes_the_rows_with_a_target(tmp_path):
+    from coordlib import bench as b
+
+    summary = tmp_path / "summary.csv"
+    summary.write_text("section,measured,ours,reference,ratio,target,met,note,machine,command\n"
+                       "s,step vs floor,1 /s,2 /s,0.5,>= 0.5,yes,,m,c\n"
+                       "w,wrapper,3 us,1 us,3.0,none (reported),n/a,,m,c\n")
+    readme = tmp_path / "README.md"
+    readme.write_text(f"a\n{b.README_START}\nold\n{b.README_END}\nz\n")
+    assert b.update_readme(readme, summary)
+    text = readme.read_text()
+    assert "| step vs floor | 1 /s | 2 /s | 0.5 | >= 0.5 | yes |" in text
+    assert "wrapper" not in text and "old" not in text and text.endswith("z\n")
+    assert not b.update_readme(readme, summary)
