@@ -5,23 +5,31 @@ Two actors, one per department, each reading only its own view (MODEL.md section
 - the **replenisher** reads ``Observation.replenisher_view()`` and picks, per product, an
   order-up-to level S_i from a grid; the order is q_i = min(Qmax_i, max(0, S_i - IP_i)) with
   IP_i its own inventory position (MODEL.md section 3, base-stock). With the state as input
-  this covers every order (S = IP + q), and it starts from the structure that the optimal
-  lost-sales policy is close to, which is why it learns faster than a categorical over q.
+  this covers every sensible order (S = IP + q). The level is drawn from a discretized
+  normal over the grid, centred by the network: the levels are ordered, and a gradient then
+  moves the centre towards better levels as for a continuous action (a plain categorical
+  over levels reweights unrelated categories, and in our runs on tiny-margin it collapsed
+  on one level for both products). The centre starts at the newsvendor level of B1 for
+  uniform exposure, the learner's prior (:class:`ScenarioEncoding`).
 - the **recommender** reads ``Observation.recommender_view()`` and picks, per segment k, an
   exposure x_k in the simplex. The action is logistic-normal: per (k, j) a logit
   z_kj ~ Normal(m_kj, sigma^2) and x_k = softmax(z_k). The policy is a density over z, so the
   likelihood ratio is well defined, and every exposure it produces is a point of the simplex
   (the simulator receives softmax(z)); a near-vertex exposure needs only a large logit gap.
+  (A categorical "which product to show" sampled per period would reach only the vertices;
+  MODEL.md lets every customer be shown product j with probability x_kj, a continuous action.)
 
 A **critic** estimates the value of a reward stream: one centralized critic on the full
-state (``Observation.full_state()``), or one per actor on that actor's own view.
+state (``Observation.full_state()``), or one per actor on that actor's own view. Every reward
+stream is a sum over products, and the critic values each product's share.
 
 Scaling with N: every network applies the same weights to each product's features (static
-scenario features, the department's observations in units of the product's own demand, the
-period) and mixes products only through means over products. The number of parameters
-depends on the layer width, never on N, K or the lead times; the exposure head scores each
-(segment, product) pair with one shared network. Memory is a GRU cell per product, shared
-across products, over the department's own observation history.
+scenario features, absolute and relative to the other products; the department's
+observations in units of the product's own demand; the period) and mixes products only
+through means over products. The number of parameters depends on the layer width, never on
+N, K or the lead times; the exposure head scores each (segment, product) pair with one
+shared network. Memory is a GRU per product, shared across products, over the department's
+own observation history (``memory=False``: a feed-forward encoder of the current view).
 
 :class:`LearnedPolicy` wraps trained actors as a :class:`coordlib.policies.Policy`, so learned
 agents are evaluated by :func:`coordlib.evaluate` exactly like the heuristics.
@@ -33,9 +41,8 @@ from typing import Optional
 
 import numpy as np
 import torch
-from torch import nn
-
 from scipy import stats
+from torch import nn
 
 from . import policies
 from .policies import Action, Policy
@@ -67,6 +74,12 @@ class ScenarioEncoding:
     Quantities are scaled per product: flows by the product's peak demand
     d_i = sum_k lambda_k P_ki(i) (its demand when every customer is shown it), stocks by
     d_i (L_i + R). Rewards are scaled by the GMV under uniform exposure, sum_i p_i mu_i(x_unif).
+    Static product features: price, margin rate, h/p, b/p, L, M and Qmax in demand units, the
+    critical fractile (p + b - c) / (p + b - c + h) and the newsvendor levels of B1 (Poisson
+    demand over L_i + R under uniform exposure and at peak demand), and the same standardized
+    across products. ``newsvendor_level`` is also the order head's prior centre
+    (``level_prior``), so an untrained replenisher is the base-stock heuristic at the
+    fractile levels for uniform exposure.
 
     Parameters
     ----------
@@ -371,7 +384,7 @@ class AgentSet(nn.Module):
 
     def __init__(self, actor: str = "per_department", critic: str = "centralized",
                  rewards=("profit", "profit"), hidden: int = 64, memory: bool = True,
-                 order_levels: int = 48, level_cover: float = 2.5, exposure_noise: float = 0.5,
+                 order_levels: int = 48, level_cover: float = 2.5, exposure_noise: float = 1.0,
                  level_noise: float = 3.0):
         super().__init__()
         rewards = tuple(rewards)

@@ -74,9 +74,12 @@ def check_parameters(**params) -> Parameters:
                     get_scenario(v)
                 except ScenarioError as exc:
                     raise ParameterError(f"{key}: {exc}") from None
-    for key in ("replications", "periods", "iterations", "n_mc", "envs"):
+    for key in ("replications", "periods", "n_mc", "envs"):
         if key in params:
             _whole(key, params[key], 1)
+    if "iterations" in params:
+        out["iterations"] = iterations_by_scenario(params["iterations"],
+                                                   out.get("scenarios", params.get("scenarios")))
     if "warmup" in params:
         _whole("warmup", params["warmup"], 0)
         if "periods" in params and params["warmup"] >= params["periods"]:
@@ -86,6 +89,29 @@ def check_parameters(**params) -> Parameters:
         if key.endswith("_dir"):
             Path(value).mkdir(parents=True, exist_ok=True)
     return Parameters(out)
+
+
+def iterations_by_scenario(iterations, scenarios=None):
+    """Check ``iterations``: one count for every scenario, or a mapping scenario -> count.
+
+    A mapping must name every scenario of ``scenarios`` (when given) and nothing else; it
+    lets the cheap instances train longer than the expensive ones in one experiment. Returns
+    the count or the mapping (with plain ``int`` values).
+    """
+    if not isinstance(iterations, dict):
+        _whole("iterations", iterations, 1)
+        return int(iterations)
+    for name, count in iterations.items():
+        _whole(f"iterations[{name!r}]", count, 1)
+    if scenarios is not None and not isinstance(scenarios, str):
+        missing = [s for s in scenarios if s not in iterations]
+        extra = [s for s in iterations if s not in scenarios]
+        if missing or extra:
+            raise ParameterError(
+                "iterations: a mapping needs one count per scenario"
+                + (f"; missing {missing}" if missing else "")
+                + (f"; not in scenarios {extra}" if extra else ""))
+    return {str(k): int(v) for k, v in iterations.items()}
 
 
 def _whole(name, value, low):
@@ -180,19 +206,37 @@ def train_evaluate(scenario="tiny", config: str = "mtma", seed: int = 0, iterati
             "parameters": int(s["parameters"])}
 
 
-def learner_sweep(name: str, scenarios, configs, seeds, iterations: int, cache_dir,
+def learner_sweep(name: str, scenarios, configs, seeds, iterations, cache_dir,
                   axes: dict | None = None, workers: int = 2, scheduler=None,
                   progress: bool = False) -> pd.DataFrame:
     """Train every (scenario, configuration, seed, axes value) with :mod:`coordlib.sweep`.
 
-    Runs in parallel local processes (or on a Dask cluster given ``scheduler``); results and
-    runs (curves, checkpoints) are kept under ``cache_dir`` in a folder named after the
-    sweep and the code version, so a re-run with unchanged code trains nothing. Returns one
-    row per run (see :func:`coordlib.sweep.collect`).
+    ``iterations`` is one count for every scenario or a mapping scenario -> count (see
+    :func:`iterations_by_scenario`). Runs in parallel local processes (or on a Dask cluster
+    given ``scheduler``); results and runs (curves, checkpoints) are kept under ``cache_dir``
+    in a folder named after the sweep, the iteration count and the code version
+    (``NAME-300it-VERSION``), so a re-run with unchanged code trains nothing. Returns one
+    row per run (see :func:`coordlib.sweep.collect`), with its ``iterations``.
     """
+    scenarios = list(scenarios)
+    counts = iterations_by_scenario(iterations, scenarios)
+    if isinstance(counts, dict):
+        groups: dict[int, list] = {}
+        for s in scenarios:
+            groups.setdefault(counts[s], []).append(s)
+        return pd.concat([_learner_sweep(name, group, configs, seeds, count, cache_dir, axes,
+                                         workers, scheduler, progress)
+                          for count, group in groups.items()], ignore_index=True)
+    return _learner_sweep(name, scenarios, configs, seeds, counts, cache_dir, axes, workers,
+                          scheduler, progress)
+
+
+def _learner_sweep(name, scenarios, configs, seeds, iterations, cache_dir, axes, workers,
+                   scheduler, progress) -> pd.DataFrame:
     from .results import code_version
     from .sweep import collect, run_sweep
 
+    name = f"{name}-{iterations}it"
     root = Path(cache_dir) / "learners" / f"{name}-{code_version()}"
     grid = {"name": name, "experiment": "coordlib.experiments.train_evaluate",
             "fixed": {"iterations": int(iterations), "runs_dir": str(root / "runs")},

@@ -119,6 +119,8 @@ class TrainConfig:
     """weight of the mean entropy per product of the order-up-to level in the loss [1]; default 0.01"""
     exposure_entropy_coef: float = 0.01
     """weight of the mean entropy per exposure logit in the recommender's loss [1]; default 0.01"""
+    entropy_decay: float = 0.0
+    """n_e: both entropy weights are scaled by n_e / (n_e + n) at iteration n; 0 keeps them constant [iterations]; default 0"""
     max_grad_norm: float = 0.5
     """gradient-norm clip per optimizer [1]; default 0.5"""
     hidden: int = 32
@@ -129,8 +131,8 @@ class TrainConfig:
     """G, order-up-to levels per product [count]; default 48"""
     level_cover: float = 2.5
     """highest order-up-to level, in periods of peak demand over L_i + R [periods]; default 2.5"""
-    exposure_noise: float = 0.5
-    """initial standard deviation of the exposure logits [logit units]; default 0.5"""
+    exposure_noise: float = 1.0
+    """initial standard deviation of the exposure logits [logit units]; default 1 (0.5 explores too little: on medium it learned half as fast)"""
     level_noise: float = 3.0
     """initial standard deviation of the order-up-to level [grid steps]; default 3"""
     actor: str = "per_department"
@@ -145,10 +147,10 @@ class TrainConfig:
     """which actor learns on the fast timescale: "recommender" or "replenisher"; default recommender"""
     timescale_ratio: float = 0.3
     """a_slow / a_fast, the slow actor's step size relative to the fast one's at n = 0 [1]; default 0.3"""
-    lr_fast: float = 1e-3
-    """a_fast, the fast actor's step size (Adam learning rate) at n = 0 [1]; default 1e-3"""
-    lr_critic: float = 2e-3
-    """a_critic, the critic's step size at n = 0 [1]; default 2e-3"""
+    lr_fast: float = 2e-3
+    """a_fast, the fast actor's step size (Adam learning rate) at n = 0 [1]; default 2e-3"""
+    lr_critic: float = 3e-3
+    """a_critic, the critic's step size at n = 0 [1]; default 3e-3"""
     schedule: str = "decaying"
     """step-size family: "constant" or "decaying" a / (1 + n / n0)^rho; default decaying"""
     decay_start: float = 100.0
@@ -264,7 +266,7 @@ def _validate(c: TrainConfig) -> None:
         v = getattr(c, name)
         if not _real(v) or not v > 0 or not math.isfinite(v):
             fail(name, "must be a positive finite number")
-    for name in ("entropy_coef", "exposure_entropy_coef"):
+    for name in ("entropy_coef", "exposure_entropy_coef", "entropy_decay"):
         v = getattr(c, name)
         if not _real(v) or not v >= 0 or not math.isfinite(v):
             fail(name, "must be a finite number >= 0")
@@ -410,6 +412,11 @@ class Learner:
         every = {"replenisher": self.config.replenisher_every,
                  "recommender": self.config.recommender_every}.get(name, 1)
         return kind == "critic" or n % every == 0
+
+    def entropy_scale(self, n: int) -> float:
+        """The factor n_e / (n_e + n) of the entropy weights at iteration n (1 if n_e = 0)."""
+        n_e = self.config.entropy_decay
+        return 1.0 if n_e == 0 else n_e / (n_e + n)
 
     def parameters_of(self, name: str) -> torch.Tensor:
         """The parameter vector of an actor (``"replenisher"``, ...) or ``"critic/central"``, ..."""
@@ -564,7 +571,8 @@ class Learner:
             ratio = torch.exp(new - old)
             surrogate = torch.min(ratio * adv, ratio.clamp(1 - cfg.clip, 1 + cfg.clip) * adv)
             weight_sum = weight.sum().clamp_min(1.0)
-            coef = cfg.entropy_coef if role == "replenisher" else cfg.exposure_entropy_coef
+            coef = (cfg.entropy_coef if role == "replenisher" else cfg.exposure_entropy_coef) \
+                * self.entropy_scale(self.iteration)
             loss = -(surrogate * weight).sum() / weight_sum - coef * entropy
             name = self.agents.actor_of[role]
             per_actor[name] = per_actor.get(name, 0.0) + loss

@@ -121,3 +121,25 @@ def test_behaviour_of_the_dp_policy_follows_b3_and_b4():
                                       warmup=50, seed=0, max_lag=4)
     assert (b3.slope_own > 0).all() and (b3.slope_other < 0).all()
     assert (b3.peak_lag == 1).all() and (b3.lead_time == 1).all()
+
+
+def test_iterations_per_scenario_are_checked_and_train_each_scenario_its_own_count(tmp_path):
+    check = experiments.iterations_by_scenario
+    assert check(5, ["tiny"]) == 5
+    assert check({"tiny": 2, "medium": 7}, ["tiny", "medium"]) == {"tiny": 2, "medium": 7}
+    with pytest.raises(ParameterError, match=r"missing \['medium'\]"):
+        check({"tiny": 2}, ["tiny", "medium"])
+    with pytest.raises(ParameterError, match=r"not in scenarios \['large'\]"):
+        check({"tiny": 2, "large": 3}, ["tiny"])
+    with pytest.raises(ParameterError, match=r"iterations\['tiny'\]"):
+        check({"tiny": 0}, ["tiny"])
+    with pytest.raises(ParameterError, match="iterations"):
+        experiments.check_parameters(scenarios=["tiny"], iterations=2.5)
+    params = experiments.check_parameters(scenarios=["tiny", "tiny-margin"],
+                                          iterations={"tiny": 1, "tiny-margin": 2})
+    runs = experiments.learner_sweep("t", params.scenarios, ["mtma"], [0], params.iterations,
+                                     tmp_path, workers=1)
+    done = dict(zip(runs.scenario, runs.iterations))
+    assert done == {"tiny": 1, "tiny-margin": 2}
+    curves = experiments.learning_curves(runs)
+    assert curves.groupby("scenario").iteration.max().to_dict() == done
