@@ -111,8 +111,8 @@ class TrainConfig:
     """rate of the running average reward g subtracted from each reward (0: g = first rollout's mean) [1]; default 0.1"""
     epochs: int = 4
     """passes over each rollout in the update [count]; default 4"""
-    minibatches: int = 2
-    """minibatches per epoch, groups of whole copies; must divide n_envs [count]; default 2"""
+    minibatches: int = 4
+    """minibatches per epoch, groups of whole copies; must divide n_envs [count]; default 4"""
     clip: float = 0.2
     """PPO clip range epsilon of the likelihood ratio [1]; default 0.2"""
     entropy_coef: float = 0.01
@@ -131,8 +131,8 @@ class TrainConfig:
     """G, order-up-to levels per product [count]; default 48"""
     level_cover: float = 2.5
     """highest order-up-to level, in periods of peak demand over L_i + R [periods]; default 2.5"""
-    exposure_noise: float = 1.0
-    """initial standard deviation of the exposure logits [logit units]; default 1 (0.5 explores too little: on medium it learned half as fast)"""
+    exposure_noise: float = 1.5
+    """initial standard deviation of the exposure logits [logit units]; default 1.5 (0.5 explores too little: on medium it learned half as fast)"""
     level_noise: float = 3.0
     """initial standard deviation of the order-up-to level [grid steps]; default 3"""
     actor: str = "per_department"

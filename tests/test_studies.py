@@ -57,7 +57,7 @@ def test_parameter_count_does_not_grow_with_n_and_k():
     from coordlib.training import Learner
 
     counts = {studies.scenario_for(n).name: Learner(studies.scenario_for(n), config_for(
-        "mtma", n_envs=2)).agents.parameter_count() for n in ("random-N2-K1", "random-N30-K5")}
+        "mtma", n_envs=2, minibatches=1)).agents.parameter_count() for n in ("random-N2-K1", "random-N30-K5")}
     assert len(set(counts.values())) == 1, counts
 
 
