@@ -642,8 +642,7 @@ class Learner:
         self.agents.load_state_dict(state["agents"])
         for g, o in self.optimizers.items():
             o.load_state_dict(state["optimizers"][g])
-        self.generator.set_state(state["generator"].to(self.generator.device)
-                                 if self.device.type != "cpu" else state["generator"])
+        self.generator.set_state(state["generator"])     # a CPU ByteTensor on every device
         self.memory = {k: v.to(self.device) for k, v in state["memory"].items()}
         self.observation = _restore_simulator(self.sim, state["simulator"])
         self.iteration, self.wall_time = int(state["iteration"]), float(state["wall_time"])
