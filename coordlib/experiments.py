@@ -220,15 +220,12 @@ def learner_sweep(name: str, scenarios, configs, seeds, iterations, cache_dir,
     """
     scenarios = list(scenarios)
     counts = iterations_by_scenario(iterations, scenarios)
-    if isinstance(counts, dict):
-        groups: dict[int, list] = {}
-        for s in scenarios:
-            groups.setdefault(counts[s], []).append(s)
-        return pd.concat([_learner_sweep(name, group, configs, seeds, count, cache_dir, axes,
-                                         workers, scheduler, progress)
-                          for count, group in groups.items()], ignore_index=True)
-    return _learner_sweep(name, scenarios, configs, seeds, counts, cache_dir, axes, workers,
-                          scheduler, progress)
+    groups: dict[int, list] = {}
+    for s in scenarios:
+        groups.setdefault(counts[s] if isinstance(counts, dict) else counts, []).append(s)
+    return pd.concat([_learner_sweep(name, group, configs, seeds, count, cache_dir, axes,
+                                     workers, scheduler, progress)
+                      for count, group in groups.items()], ignore_index=True)
 
 
 def _learner_sweep(name, scenarios, configs, seeds, iterations, cache_dir, axes, workers,
