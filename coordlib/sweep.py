@@ -524,7 +524,9 @@ def _failure_record(job: Job, exc: BaseException, context: str) -> dict:
     return {"id": job.id, "experiment": job.experiment, "parameters": job.parameters,
             "seed": job.seed, "status": "failed",
             "error": f"{type(exc).__name__}: {exc} ({context})",
-            "traceback": "".join(traceback.format_exception(exc)), "failed_at": _now()}
+            # the exception only: the pool re-raises one object for every pending job, so its
+            # traceback grows by a frame per job and says nothing about the job itself
+            "traceback": "".join(traceback.format_exception_only(exc)), "failed_at": _now()}
 
 
 # ---- the sweep folder -----------------------------------------------------------------------
@@ -605,6 +607,12 @@ def _default_workers() -> int:
         return os.cpu_count() or 1
 
 
+WORKER_DIED = ("a worker process died while this job was pending or running: out of memory, "
+               "killed, or, when the sweep is started from a script, no "
+               "`if __name__ == \"__main__\":` guard around it (workers are spawned and import "
+               "the script); run the sweep again to retry it")
+
+
 def _run_local(jobs, workers: int, on_record: Callable) -> None:
     if workers == 0:  # in this process, one after another: for debugging
         for job in jobs:
@@ -621,8 +629,7 @@ def _run_local(jobs, workers: int, on_record: Callable) -> None:
             try:
                 record = future.result()
             except Exception as exc:  # BrokenProcessPool: a worker died while this job was queued
-                record = _failure_record(job, exc, "a worker process died while this job was "
-                                         "pending or running; run the sweep again to retry it")
+                record = _failure_record(job, exc, WORKER_DIED)
             on_record(job, record)
     except BaseException:
         interrupted = True

@@ -442,3 +442,25 @@ def test_notebook_sweep_runs_papermill_and_reads_the_metrics_it_writes(tmp_path)
     assert "x must not be negative" in error["error"]
     executed = sorted(p.stem for p in (tmp_path / "out" / "notebooks").glob("*.ipynb"))
     assert executed == sorted([frame["job_id"][0], report.failed[0]])  # the failed one too
+
+
+def test_a_script_without_a_main_guard_gets_a_message_that_says_so(tmp_path):
+    # spawned workers import the script; unguarded, each worker starts the sweep again and dies
+    script = tmp_path / "unguarded.py"
+    script.write_text(textwrap.dedent(f"""
+        from coordlib import sweep
+        grid = {{"name": "g", "experiment": "coordlib.sweep.evaluate_heuristic",
+                 "fixed": {{"replications": 2, "periods": 20, "warmup": 5}},
+                 "axes": {{"scenario": ["tiny"], "method": ["siloed"]}}, "seeds": [0, 1]}}
+        report = sweep.run_sweep(grid, {str(tmp_path / "out")!r}, workers=2)
+        print("FAILED", len(report.failed))
+    """))
+    done = subprocess.run([sys.executable, str(script)], capture_output=True, text=True,
+                          timeout=120, cwd=tmp_path)
+    assert "FAILED 2" in done.stdout, done.stdout + done.stderr
+    errors = sorted((tmp_path / "out" / "jobs").glob("*.error.json"))
+    assert len(errors) == 2
+    for path in errors:
+        record = json.loads(path.read_text())
+        assert 'if __name__ == "__main__":' in record["error"]
+        assert record["traceback"].count("\n") <= 2          # the exception, not a pile of frames
