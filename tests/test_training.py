@@ -38,6 +38,8 @@ def test_every_field_has_a_one_line_docstring():
     ("minibatches", 3, "minibatches: must divide n_envs"),
     ("gamma", 1.0, "gamma: must lie in [0, 1)"),
     ("clip", -0.1, "clip: must be a positive"),
+    ("exposure_entropy_coef", -0.01, "exposure_entropy_coef: must be a finite number >= 0"),
+    ("entropy_decay", float("inf"), "entropy_decay: must be a finite number >= 0"),
     ("decay_power_fast", 0.5, "decay_power_fast: must lie in (0.5, 1]"),
     ("decay_power_slow", 0.55, "decay_power_slow: must be >= decay_power_fast"),
     ("fast_agent", "critic", "fast_agent: must be one of replenisher, recommender"),
@@ -347,3 +349,16 @@ def test_mtma_on_medium_beats_every_heuristic_and_configuration_over_five_seeds(
     for name, (mean, lo, hi) in ci.items():
         if name != "mtma":
             assert ci["mtma"][1] > hi, (name, ci)
+
+
+def test_entropy_decay_scales_both_entropy_weights_and_moves_the_training():
+    constant = training.Learner(scenarios.get("tiny"), config_for("mtma", **FAST))
+    assert [constant.entropy_scale(n) for n in (0, 10, 1000)] == [1.0, 1.0, 1.0]
+    decaying = config_for("mtma", **FAST, entropy_decay=10)
+    learner = training.Learner(scenarios.get("tiny"), decaying)
+    assert [learner.entropy_scale(n) for n in (0, 10, 30)] == [1.0, 0.5, 0.25]
+    # with the entropy terms weighted differently, the same seed trains to other weights
+    runs = [train("tiny", c.replace(iterations=3), progress=False, evaluate_policy=False)
+            for c in (config_for("mtma", **FAST), decaying.replace(entropy_decay=0.1))]
+    a, b = (_weights(r.learner) for r in runs)
+    assert any(not torch.equal(a[k], b[k]) for k in a)
