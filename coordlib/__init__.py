@@ -1,23 +1,30 @@
 """coordlib: coordinating inventory replenishment and personalized recommendation.
 
-The model (MODEL.md) as a batched simulator, heuristic policies, the exact DP, the
-multi-timescale multi-agent learner and the experiments built on them. Importing coordlib
-registers the Gymnasium environment ``coordlib/Coordination-v0``; the heavier modules
-(theory, dp, structure, training, ...) load on first use.
+The package follows MODEL.md, one subpackage per part, data flowing one way:
+
+- :mod:`coordlib.model` (sections 1-4): scenarios, the batched simulator, rollout, evaluation;
+- :mod:`coordlib.policies` (section 6, heuristics): department rules and the heuristic firms;
+- :mod:`coordlib.envs`: PettingZoo and Gymnasium environments on the simulator;
+- :mod:`coordlib.theory` (section 5): SymPy derivations of the analytical benchmarks;
+- :mod:`coordlib.exact` (section 5): the exact DP, exact policy evaluation, B3-B5 structure;
+- :mod:`coordlib.learning` (section 6): the multi-timescale multi-agent learner;
+- :mod:`coordlib.experiments` (section 7): one module per notebook;
+- :mod:`coordlib.pipeline`: sweeps, the results store, reproduction, reporting;
+- :mod:`coordlib.bench`: speed and agreement benchmarks.
+
+Importing coordlib registers the Gymnasium environment ``coordlib/Coordination-v0``; the
+heavier subpackages load on first use (``coordlib.learning`` imports torch).
 """
 import importlib
 
-from .scenario import Scenario, ScenarioError
-from .simulator import Observation, Simulator, StepResult
-from . import scenarios
-from . import policies
-from . import envs
-from .evaluation import evaluate, mean_ci, summarize
+from . import envs, policies
+from .model import Observation, Scenario, ScenarioError, Simulator, StepResult, evaluate, scenarios
+from .model import summarize
+from .common.stats import mean_ci
 
 __version__ = "0.1.0"
 
-_ON_FIRST_USE = ("convergence", "sweep", "dp", "structure", "theory", "agents", "training",
-                 "experiments", "studies", "reproduce", "results", "reporting", "bench")
+_ON_FIRST_USE = ("theory", "exact", "learning", "experiments", "pipeline", "bench")
 
 
 def __getattr__(name):
@@ -29,4 +36,4 @@ def __getattr__(name):
 
 
 __all__ = ["Scenario", "ScenarioError", "Simulator", "Observation", "StepResult", "scenarios",
-           "policies", "envs", "evaluate", "summarize", "mean_ci", *_ON_FIRST_USE]
+           "policies", "envs", "evaluate", "summarize", "mean_ci", "model", *_ON_FIRST_USE]

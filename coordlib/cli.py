@@ -9,13 +9,13 @@ import importlib
 import sys
 
 COMMANDS = {
-    "evaluate": ("coordlib.evaluation", "evaluate a heuristic policy on a scenario"),
-    "train": ("coordlib.training", "train a learner configuration (MTMA and its baselines)"),
-    "dp": ("coordlib.dp", "solve a small scenario exactly (relative value iteration)"),
-    "sweep": ("coordlib.sweep", "run a grid of parameters x seeds, locally or on Dask"),
-    "reproduce": ("coordlib.reproduce", "regenerate the tables and figures from the notebooks"),
-    "bench": ("coordlib.bench", "measure speed side by side with the alternatives"),
-    "scenarios": ("coordlib.scenarios", "list the shipped scenarios"),
+    "evaluate": ("coordlib.policies.firms", "evaluate a heuristic policy on a scenario"),
+    "train": ("coordlib.learning.training", "train a learner configuration (MTMA and its baselines)"),
+    "dp": ("coordlib.exact.dp", "solve a small scenario exactly (relative value iteration)"),
+    "sweep": ("coordlib.pipeline.sweep", "run a grid of parameters x seeds, locally or on Dask"),
+    "reproduce": ("coordlib.pipeline.reproduce", "regenerate the tables and figures from the notebooks"),
+    "bench": ("coordlib.bench.report", "measure speed side by side with the alternatives"),
+    "scenarios": ("coordlib.model.scenarios", "list the shipped scenarios"),
 }
 
 

@@ -7,14 +7,24 @@ import math
 import numpy as np
 import pytest
 import torch
-
 from scipy import stats
 
 from coordlib import Simulator, evaluate, policies, scenarios
-from coordlib.agents import (N_RECOMMENDER, N_REPLENISHER, N_SEGMENT, AgentSet, LearnedPolicy,
-                             ScenarioEncoding, gaussian_entropy, gaussian_log_prob,
-                             level_entropy, sample_actions)
-from coordlib.scenario import random_scenario
+from coordlib.learning.agents import (
+    AgentSet,
+    LearnedPolicy,
+    gaussian_entropy,
+    gaussian_log_prob,
+    level_entropy,
+    sample_actions,
+)
+from coordlib.learning.features import (
+    N_RECOMMENDER,
+    N_REPLENISHER,
+    N_SEGMENT,
+    ScenarioEncoding,
+)
+from coordlib.model.scenario import random_scenario
 
 
 def _agents(seed=0, **kw):

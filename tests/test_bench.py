@@ -16,10 +16,23 @@ import pandas as pd
 import pytest
 from scipy import stats
 
-from coordlib import Simulator, bench, scenarios
-from coordlib.bench import (MET, ROW_FIELDS, LearnerBudget, OneProduct, SB3Policy, SectionResult,
-                            difference_ci, fmt, row, run_sections, side_by_side, time_to_reach,
-                            write_report)
+from coordlib import bench, scenarios
+from coordlib.bench import (
+    MET,
+    ROW_FIELDS,
+    LearnerBudget,
+    OneProduct,
+    SB3Policy,
+    SectionResult,
+    difference_ci,
+    fmt,
+    report,
+    row,
+    run_sections,
+    side_by_side,
+    time_to_reach,
+    write_report,
+)
 from coordlib.envs import CoordinationEnv
 
 
@@ -104,22 +117,20 @@ def test_write_report_lists_the_targets_not_met(tmp_path):
 
 def test_cli_rejects_an_unknown_section(capsys):
     with pytest.raises(SystemExit) as exc:
-        bench.cli(["--only", "simulator,nope"])
+        report.cli(["--only", "simulator,nope"])
     assert exc.value.code == 2
     assert "nope" in capsys.readouterr().err
 
 
 def test_cli_writes_the_report(tmp_path):
-    assert bench.cli(["--only", "reproduce", "--out", str(tmp_path)]) == 0
+    assert report.cli(["--only", "reproduce", "--out", str(tmp_path)]) == 0
     summary = pd.read_csv(tmp_path / "summary.csv")
     assert set(summary["command"]) == {"python -m coordlib bench --only reproduce"}
     assert (tmp_path / "report.md").is_file()
 
 
-# ---- sections that cannot run yet ----------------------------------------------------------------
-@pytest.mark.parametrize("section, missing", [("dp", "coordlib.dp"),
-                                               ("learner", "coordlib.training"),
-                                               ("learner", "stable_baselines3"),
+# ---- sections whose optional dependency is missing ----------------------------------------------------------------
+@pytest.mark.parametrize("section, missing", [("learner", "stable_baselines3"),
                                                ("stockpyl", "stockpyl")])
 def test_a_missing_module_gives_a_skipped_row(monkeypatch, section, missing):
     monkeypatch.setitem(sys.modules, missing, None)       # import of it now fails
@@ -282,7 +293,7 @@ def test_readme_bench_block_quotes_the_rows_with_a_target(tmp_path):
                        "s,step vs floor,1 /s,2 /s,0.5,>= 0.5,yes,,m,c\n"
                        "w,wrapper,3 us,1 us,3.0,none (reported),n/a,,m,c\n")
     readme = tmp_path / "README.md"
-    readme.write_text(f"a\n{b.README_START}\nold\n{b.README_END}\nz\n")
+    readme.write_text(f"a\n{report.README_START}\nold\n{report.README_END}\nz\n")
     assert b.update_readme(readme, summary)
     text = readme.read_text()
     assert "| step vs floor | 1 /s | 2 /s | 0.5 | >= 0.5 | yes |" in text

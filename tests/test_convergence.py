@@ -8,23 +8,23 @@ import pandas as pd
 import pytest
 from scipy import signal, special, stats
 
-from coordlib import convergence as cv
+from coordlib.learning import convergence, schedules
 
 # ------------------------------------------------------------------ step-size schedules
 
 
 def test_decaying_schedule_values_match_formula():
-    s = cv.decaying(0.3, 50, 0.7)
+    s = schedules.decaying(0.3, 50, 0.7)
     n = np.array([0, 1, 50, 1000])
     assert np.allclose(s(n), 0.3 / (1 + n / 50) ** 0.7, rtol=1e-15)
     assert s(0) == 0.3 and isinstance(s(3), float)
-    assert cv.constant(0.1)(np.arange(4)).tolist() == [0.1] * 4
+    assert schedules.constant(0.1)(np.arange(4)).tolist() == [0.1] * 4
 
 
 def test_rho_1_is_robbins_monro_and_partial_sum_is_logarithmic():
     # a=1, n0=1: alpha_k = 1/(1+k); sum_{k<n} = H_n (harmonic number), sum of squares -> pi^2/6
     n = 10**6
-    v = cv.check_schedule(cv.decaying(1.0, 1.0, 1.0), cv.decaying(1.0, 1.0, 1.0), n=n).fast
+    v = schedules.check_schedule(schedules.decaying(1.0, 1.0, 1.0), schedules.decaying(1.0, 1.0, 1.0), n=n).fast
     harmonic = special.digamma(n + 1) + np.euler_gamma
     assert v.partial_sum == pytest.approx(harmonic, rel=1e-12)
     assert v.partial_sum_squares == pytest.approx(np.pi**2 / 6 - special.zeta(2, n + 1), rel=1e-12)
@@ -37,7 +37,7 @@ def test_rho_1_is_robbins_monro_and_partial_sum_is_logarithmic():
 def test_rho_half_fails_square_summability():
     # alpha_k = 1/sqrt(1+k): sum alpha_k^2 = H_n diverges
     n = 10**5
-    v = cv.check_schedule(cv.decaying(1.0, 1.0, 0.5), cv.constant(1.0), n=n).fast
+    v = schedules.check_schedule(schedules.decaying(1.0, 1.0, 0.5), schedules.constant(1.0), n=n).fast
     assert v.partial_sum_squares == pytest.approx(special.digamma(n + 1) + np.euler_gamma,
                                                   rel=1e-12)
     assert v.sum_diverges and not v.square_sum_converges and not v.robbins_monro
@@ -47,7 +47,7 @@ def test_rho_half_fails_square_summability():
 def test_rho_1_5_fails_divergence_of_the_sum():
     # alpha_k = (1+k)^-1.5: sum converges to zeta(1.5) = 2.612375348685488...
     n = 10**6
-    v = cv.check_schedule(cv.decaying(1.0, 1.0, 1.5), cv.constant(1.0), n=n).fast
+    v = schedules.check_schedule(schedules.decaying(1.0, 1.0, 1.5), schedules.constant(1.0), n=n).fast
     assert v.partial_sum == pytest.approx(special.zeta(1.5) - special.zeta(1.5, n + 1), rel=1e-12)
     assert special.zeta(1.5) == pytest.approx(2.612375348685488, rel=1e-15)
     assert not v.sum_diverges and v.square_sum_converges and not v.robbins_monro
@@ -57,7 +57,7 @@ def test_rho_1_5_fails_divergence_of_the_sum():
 
 
 def test_constant_schedule_fails_robbins_monro():
-    v = cv.check_schedule(cv.constant(0.05), cv.constant(0.005), n=1000)
+    v = schedules.check_schedule(schedules.constant(0.05), schedules.constant(0.005), n=1000)
     assert v.fast.partial_sum == pytest.approx(50.0) and v.fast.partial_sum_squares == pytest.approx(2.5)
     assert v.fast.sum_diverges and not v.fast.square_sum_converges and not v.fast.robbins_monro
     # constant ratio 0.1: small, but not -> 0
@@ -66,14 +66,14 @@ def test_constant_schedule_fails_robbins_monro():
 
 
 def test_two_timescale_ratio_verdicts():
-    fast, slow = cv.decaying(0.5, 100, 0.6), cv.decaying(0.1, 100, 1.0)
-    ok = cv.check_schedule(fast, slow, n=10**5)
+    fast, slow = schedules.decaying(0.5, 100, 0.6), schedules.decaying(0.1, 100, 1.0)
+    ok = schedules.check_schedule(fast, slow, n=10**5)
     assert ok.ratio_at_n == pytest.approx(0.2 * (1 + 10**5 / 100) ** -0.4, rel=1e-12)
     assert ok.ratio_limit == 0 and ok.ratio_tends_to_zero and ok.two_timescale
-    wrong = cv.check_schedule(slow, fast, n=10**5)
+    wrong = schedules.check_schedule(slow, fast, n=10**5)
     assert wrong.ratio_limit == math.inf and not wrong.two_timescale
     # equal exponents: the ratio tends to (a_s n0_s^rho) / (a_f n0_f^rho)
-    same = cv.check_schedule(cv.decaying(1.0, 10, 0.8), cv.decaying(0.5, 40, 0.8), n=10**6)
+    same = schedules.check_schedule(schedules.decaying(1.0, 10, 0.8), schedules.decaying(0.5, 40, 0.8), n=10**6)
     limit = 0.5 * 4**0.8
     assert same.ratio_limit == pytest.approx(limit, rel=1e-12) and not same.two_timescale
     assert same.ratio_at_n == pytest.approx(limit, rel=1e-4)
@@ -82,36 +82,36 @@ def test_two_timescale_ratio_verdicts():
 
 
 def test_numerical_verdict_for_an_arbitrary_callable():
-    rep = cv.check_schedule(lambda n: 1.0 / (1.0 + np.asarray(n, float)) ** 0.75,
+    rep = schedules.check_schedule(lambda n: 1.0 / (1.0 + np.asarray(n, float)) ** 0.75,
                             lambda n: 1.0 / (1.0 + np.asarray(n, float)), n=10**5)
     assert not rep.fast.analytic and rep.fast.rho == pytest.approx(0.75, abs=1e-4)
     assert rep.fast.robbins_monro and rep.slow.robbins_monro and rep.two_timescale
 
 
 def test_fit_schedule_recovers_the_recorded_schedule():
-    truth = cv.decaying(0.3, 50, 0.7)
-    fitted = cv.fit_schedule(truth(np.arange(5000)))
-    assert isinstance(fitted, cv.Decaying)
+    truth = schedules.decaying(0.3, 50, 0.7)
+    fitted = schedules.fit_schedule(truth(np.arange(5000)))
+    assert isinstance(fitted, schedules.Decaying)
     assert (fitted.a, fitted.n0, fitted.rho) == pytest.approx((0.3, 50, 0.7), rel=1e-5)
-    strided = cv.fit_schedule(truth(np.arange(0, 20000, 10)), iterations=np.arange(0, 20000, 10))
+    strided = schedules.fit_schedule(truth(np.arange(0, 20000, 10)), iterations=np.arange(0, 20000, 10))
     assert strided.rho == pytest.approx(0.7, rel=1e-5)
-    fitted_constant = cv.fit_schedule(np.full(100, 3e-4))
-    assert isinstance(fitted_constant, cv.Constant) and fitted_constant.a == pytest.approx(3e-4)
+    fitted_constant = schedules.fit_schedule(np.full(100, 3e-4))
+    assert isinstance(fitted_constant, schedules.Constant) and fitted_constant.a == pytest.approx(3e-4)
     with pytest.raises(ValueError, match="not of the form"):
-        cv.fit_schedule(np.where(np.arange(1000) < 500, 1e-3, 1e-4))  # a step decay
+        schedules.fit_schedule(np.where(np.arange(1000) < 500, 1e-3, 1e-4))  # a step decay
 
 
 def test_schedule_validation_errors():
     with pytest.raises(ValueError, match="initial step size"):
-        cv.decaying(-1, 10, 1)
+        schedules.decaying(-1, 10, 1)
     with pytest.raises(ValueError, match="rho"):
-        cv.decaying(1, 10, float("nan"))
+        schedules.decaying(1, 10, float("nan"))
     with pytest.raises(ValueError, match="n must be"):
-        cv.check_schedule(0.1, 0.01, n=0)
+        schedules.check_schedule(0.1, 0.01, n=0)
     with pytest.raises(ValueError, match="keys"):
-        cv.as_schedule({"lr": 0.1})
+        schedules.as_schedule({"lr": 0.1})
     with pytest.raises(ValueError, match=">= 0"):
-        cv.constant(0.1)(-1)
+        schedules.constant(0.1)(-1)
 
 
 # ------------------------------------------------------------------ tracking error
@@ -122,13 +122,13 @@ def test_tracking_error_on_synthetic_iterates():
     t = np.arange(T)
     br = np.column_stack([np.sin(t / 20), np.cos(t / 20), np.ones(T)])
     offset = np.exp(-t / 30)[:, None] * np.array([3.0, 4.0, 0.0])  # norm 5 e^{-t/30}
-    te = cv.tracking_error(br + offset, br, window=10)
+    te = convergence.tracking_error(br + offset, br, window=10)
     assert np.allclose(te.errors, 5 * np.exp(-t / 30), rtol=1e-12)
     assert te.initial == pytest.approx(5 * np.exp(-np.arange(10) / 30).mean(), rel=1e-12)
     assert te.final == pytest.approx(5 * np.exp(-np.arange(190, 200) / 30).mean(), rel=1e-12)
-    rms = cv.tracking_error(br + offset, br, metric="rms")
+    rms = convergence.tracking_error(br + offset, br, metric="rms")
     assert np.allclose(rms.errors, 5 * np.exp(-t / 30) / np.sqrt(3))
-    rel = cv.tracking_error(br + offset, br, relative=True)
+    rel = convergence.tracking_error(br + offset, br, relative=True)
     assert np.allclose(rel.errors, 5 * np.exp(-t / 30) / np.sqrt(2.0))  # |br_t| = sqrt(2)
     assert list(te.to_frame().columns) == ["iteration", "tracking_error"]
 
@@ -137,33 +137,33 @@ def test_tracking_error_total_variation_on_exposures():
     # 3 records x 2 probe states x 1 segment x 2 products
     joint = np.array([[[[0.5, 0.5]], [[1.0, 0.0]]]] * 3)
     best = np.array([[[[0.8, 0.2]], [[0.0, 1.0]]]] * 3)
-    te = cv.tracking_error(joint, best, metric="tv")
+    te = convergence.tracking_error(joint, best, metric="tv")
     assert np.allclose(te.errors, (0.3 + 1.0) / 2)
     with pytest.raises(ValueError, match="simplex"):
-        cv.tracking_error(joint * 2, best, metric="tv")
+        convergence.tracking_error(joint * 2, best, metric="tv")
     with pytest.raises(ValueError, match="same shape"):
-        cv.tracking_error(joint[:2], best)
+        convergence.tracking_error(joint[:2], best)
 
 
 def test_curve_tracking_error_aligns_on_iteration():
     joint = pd.DataFrame({"iteration": [0, 10, 20, 30], "profit": [1.0, 2.0, 3.0, 3.5]})
     frozen = pd.DataFrame({"iteration": [10, 20, 30, 40], "profit": [2.5, 3.25, 3.5, 3.6]})
-    te = cv.curve_tracking_error(joint, frozen, "profit")
+    te = convergence.curve_tracking_error(joint, frozen, "profit")
     assert te.iterations.tolist() == [10, 20, 30]
     assert te.errors.tolist() == pytest.approx([0.5, 0.25, 0.0])
     with pytest.raises(ValueError, match="lacks"):
-        cv.curve_tracking_error(joint, frozen, "gmv")
+        convergence.curve_tracking_error(joint, frozen, "gmv")
 
 
 def test_frozen_slow_runs_recover_the_best_response_and_the_tracking_error():
     """The empirical method (train the fast agent against a frozen slow agent at checkpoints)
     estimates lambda(y_n) = A y_n + c, so its tracking error matches the exact one."""
-    problem = cv.LinearTwoTimescale()
-    joint = cv.two_timescale_example(0.05, 0.005, 3000, seed=4)
+    problem = convergence.LinearTwoTimescale()
+    joint = convergence.two_timescale_example(0.05, 0.005, 3000, seed=4)
     checkpoints = np.arange(0, 3001, 300)
     estimates = []
     for k, n in enumerate(checkpoints):
-        frozen = cv.two_timescale_example(0.05, 0.005, 4000, seed=100 + k, x0=joint.x[n],
+        frozen = convergence.two_timescale_example(0.05, 0.005, 4000, seed=100 + k, x0=joint.x[n],
                                           y0=joint.y[n], freeze_y=True)
         assert np.all(frozen.y == joint.y[n])
         estimates.append(frozen.x[-3000:].mean())
@@ -174,8 +174,8 @@ def test_frozen_slow_runs_recover_the_best_response_and_the_tracking_error():
     # (the 1000 steps dropped leave a transient of e^-50). Measured largest gap: 0.035.
     sd_mean = math.sqrt(1 / 3000)
     assert np.max(np.abs(estimates - exact)) < 4 * sd_mean
-    measured = cv.tracking_error(joint.x[checkpoints], estimates, metric="abs")
-    truth = cv.tracking_error(joint.x[checkpoints], exact, metric="abs")
+    measured = convergence.tracking_error(joint.x[checkpoints], estimates, metric="abs")
+    truth = convergence.tracking_error(joint.x[checkpoints], exact, metric="abs")
     assert np.max(np.abs(measured.errors - truth.errors)) < 4 * sd_mean
 
 
@@ -193,9 +193,9 @@ def ar1(T, phi, seed):
 def test_stationarity_accepts_ar1_with_controlled_false_alarm_rate():
     # measured: 8 / 200 = 4.0% false alarms at alpha = 0.05 (phi = 0.8, T = 4000, 20 batches).
     # If the true rate were 5%, P(>= 20 of 200) = 0.3%: 20 is the bound asserted.
-    rejected = [not cv.stationarity(ar1(4000, 0.8, [11, s])).stationary for s in range(200)]
+    rejected = [not convergence.stationarity(ar1(4000, 0.8, [11, s])).stationary for s in range(200)]
     assert sum(rejected) < 20
-    result = cv.stationarity(ar1(4000, 0.8, [11, 0]))
+    result = convergence.stationarity(ar1(4000, 0.8, [11, 0]))
     assert result.stationary and result.slope_ci[0] < 0 < result.slope_ci[1]
 
 
@@ -203,7 +203,7 @@ def test_stationarity_batch_means_variance_matches_ar1_long_run_variance():
     # AR(1) with unit innovations: long-run variance 1/(1-phi)^2 = 25, and the inefficiency
     # (long-run / marginal variance) (1+phi)/(1-phi) = 9. Ten series of 2e5, 100 batches:
     # relative sd of the averaged estimate about sqrt(2/99)/sqrt(10) = 4.5%; tolerance 15%.
-    results = [cv.stationarity(ar1(200_000, 0.8, [13, s]), batches=100) for s in range(10)]
+    results = [convergence.stationarity(ar1(200_000, 0.8, [13, s]), batches=100) for s in range(10)]
     assert np.mean([r.long_run_variance for r in results]) == pytest.approx(25.0, rel=0.15)
     assert np.mean([r.inefficiency for r in results]) == pytest.approx(9.0, rel=0.15)
     assert abs(np.mean([r.batch_lag1_autocorrelation for r in results])) < 0.1
@@ -213,11 +213,11 @@ def test_stationarity_detects_a_linear_drift():
     T, phi = 4000, 0.8
     sd = 1 / math.sqrt(1 - phi**2)
     drift = 2 * sd / T  # the mean moves by two marginal sds over the series
-    result = cv.stationarity(ar1(T, phi, [12, 0]) + drift * np.arange(T))
+    result = convergence.stationarity(ar1(T, phi, [12, 0]) + drift * np.arange(T))
     assert not result.stationary
     assert result.slope_ci[0] <= drift <= result.slope_ci[1] and result.slope_ci[0] > 0
     # measured power: 98 / 100 seeds
-    detected = [not cv.stationarity(ar1(T, phi, [12, s]) + drift * np.arange(T)).stationary
+    detected = [not convergence.stationarity(ar1(T, phi, [12, s]) + drift * np.arange(T)).stationary
                 for s in range(100)]
     assert sum(detected) >= 90
 
@@ -227,19 +227,19 @@ def test_stationarity_on_learning_curves():
     noise = ar1(3000, 0.5, [14, 0])
     still_learning = 100 * (1 - np.exp(-t / 1000)) + noise  # tail still rises by ~20
     settled = 100 * (1 - np.exp(-t / 60)) + noise  # within e^-25 of 100 on the tail
-    assert not cv.stationarity(still_learning).stationary
-    assert cv.stationarity(settled).stationary
+    assert not convergence.stationarity(still_learning).stationary
+    assert convergence.stationarity(settled).stationary
 
 
 def test_stationarity_detects_growing_oscillation_of_a_single_timescale():
-    path = cv.two_timescale_example(0.01, 0.01, 3000, seed=0, bound=math.inf)
-    result = cv.stationarity(path.x)
+    path = convergence.two_timescale_example(0.01, 0.01, 3000, seed=0, bound=math.inf)
+    result = convergence.stationarity(path.x)
     assert not result.stationary and result.spread_ratio > 10 and result.spread_p < 0.05 / 3
 
 
 def test_iterate_stationarity_names_the_drifting_coordinate():
     z = np.column_stack([ar1(4000, 0.5, [15, 0]), ar1(4000, 0.5, [15, 1]) + np.arange(4000) / 500])
-    out = cv.iterate_stationarity(z, names=["recommender", "replenisher"])
+    out = convergence.iterate_stationarity(z, names=["recommender", "replenisher"])
     assert not out.stationary
     assert out.table.set_index("coordinate")["stationary"].to_dict() == {
         "recommender": True, "replenisher": False}
@@ -247,25 +247,25 @@ def test_iterate_stationarity_names_the_drifting_coordinate():
 
 def test_stationarity_validation_errors():
     with pytest.raises(ValueError, match="NaN"):
-        cv.stationarity([1.0, np.nan] * 100)
+        convergence.stationarity([1.0, np.nan] * 100)
     with pytest.raises(ValueError, match="even"):
-        cv.stationarity(np.zeros(100), batches=7)
+        convergence.stationarity(np.zeros(100), batches=7)
     with pytest.raises(ValueError, match="too short"):
-        cv.stationarity(np.zeros(30))
-    assert cv.stationarity(np.ones(200)).stationary  # a constant series is stationary
+        convergence.stationarity(np.zeros(30))
+    assert convergence.stationarity(np.ones(200)).stationary  # a constant series is stationary
     # degenerate batches: a jump between two constant stretches is a shift; noise that dies
     # out to a constant is not counted against stationarity, noise that appears is
-    assert not cv.stationarity(np.r_[np.zeros(100), np.ones(100)], tail=1).stationary
+    assert not convergence.stationarity(np.r_[np.zeros(100), np.ones(100)], tail=1).stationary
     noise = np.random.default_rng(0).normal(size=100)
-    assert cv.stationarity(np.r_[noise, np.zeros(100)], tail=1).stationary
-    assert not cv.stationarity(np.r_[np.zeros(100), noise], tail=1).stationary
+    assert convergence.stationarity(np.r_[noise, np.zeros(100)], tail=1).stationary
+    assert not convergence.stationarity(np.r_[np.zeros(100), noise], tail=1).stationary
 
 
 # ------------------------------------------------------------------ the teaching example
 
 
 def test_example_closed_forms():
-    p = cv.LinearTwoTimescale()
+    p = convergence.LinearTwoTimescale()
     assert p.limit() == (1.5, 1.0) and p.critical_ratio() == 0.5
     for r in (0.05, 0.3, 0.49, 0.51, 1.0, 10.0):
         numeric = np.linalg.eigvals(np.diag([1.0, r]) @ p.jacobian())
@@ -279,7 +279,7 @@ def test_example_closed_forms():
 
 
 def test_moment_recursion_matches_lyapunov_equation():
-    p = cv.LinearTwoTimescale()
+    p = convergence.LinearTwoTimescale()
     mean, cov = p.moments(0.05, 0.005, 6000)
     assert np.allclose(cov[-1], p.stationary_covariance(0.05, 0.005), rtol=1e-9)
     assert np.allclose(mean[-1], p.limit(), atol=1e-9)
@@ -289,9 +289,9 @@ def test_example_converges_with_the_right_ordering():
     """Decaying steps a_n = 0.5(1+n/100)^-0.6, b_n = 0.1(1+n/100)^-1 (b/a -> 0). The iterate
     after 20000 steps is Gaussian with exactly known moments; the tolerance is the 99.9%
     ellipse of that Gaussian."""
-    p = cv.LinearTwoTimescale()
-    step_x, step_y = cv.decaying(0.5, 100, 0.6), cv.decaying(0.1, 100, 1.0)
-    assert cv.check_schedule(step_x, step_y).two_timescale
+    p = convergence.LinearTwoTimescale()
+    step_x, step_y = schedules.decaying(0.5, 100, 0.6), schedules.decaying(0.1, 100, 1.0)
+    assert schedules.check_schedule(step_x, step_y).two_timescale
     mean, cov = p.moments(step_x, step_y, 20_000)
     limit = np.array(p.limit())
     assert np.allclose(mean[-1], limit, atol=1e-3)
@@ -303,12 +303,12 @@ def test_example_converges_with_the_right_ordering():
     assert np.all(np.diff(trace[10_000:]) < 0) and trace[-1] < 0.5 * trace[5_000]
     d2, initial, final = [], [], []
     for seed in range(12):
-        path = cv.two_timescale_example(step_x, step_y, 20_000, seed=seed)
+        path = convergence.two_timescale_example(step_x, step_y, 20_000, seed=seed)
         assert path.hit_bound is None
         z = np.array([path.x[-1], path.y[-1]]) - mean[-1]
         d2.append(z @ np.linalg.solve(cov[-1], z))
         assert path.distance[-1] < tol
-        te = cv.tracking_error(path.x, path.best_response)  # windows of 2000 steps
+        te = convergence.tracking_error(path.x, path.best_response)  # windows of 2000 steps
         initial.append(te.initial)
         final.append(te.final)
     # Mahalanobis distances follow chi2(2) (Kolmogorov-Smirnov)
@@ -323,13 +323,13 @@ def test_example_converges_with_the_right_ordering():
 
 def test_example_fails_with_the_wrong_ordering():
     """Swapped schedules: b_n/a_n -> infinity, and y's own dynamics are unstable for frozen x."""
-    p = cv.LinearTwoTimescale()
-    step_x, step_y = cv.decaying(0.1, 100, 1.0), cv.decaying(0.5, 100, 0.6)
-    assert not cv.check_schedule(step_x, step_y).two_timescale
+    p = convergence.LinearTwoTimescale()
+    step_x, step_y = schedules.decaying(0.1, 100, 1.0), schedules.decaying(0.5, 100, 0.6)
+    assert not schedules.check_schedule(step_x, step_y).two_timescale
     mean, _ = p.moments(step_x, step_y, 2000)
     assert not np.all(np.abs(mean[-1]) < 1e6)  # the exact mean (no projection) explodes
     for seed in range(5):
-        path = cv.two_timescale_example(step_x, step_y, 20_000, seed=seed)
+        path = convergence.two_timescale_example(step_x, step_y, 20_000, seed=seed)
         assert path.hit_bound is not None and path.hit_bound < 100
         assert np.median(path.distance[-5000:]) > 100  # stuck oscillating at the box
         assert np.ptp(path.y[-5000:]) > 1000  # y swings across the box [-1000, 1000]
@@ -339,7 +339,7 @@ def test_constant_steps_converge_to_a_noise_ball_around_the_limit():
     """Constant a = 0.05, b = 0.005 (ratio 0.1 < 1/2): the time average over the last 10000
     steps lies in the 99.9% ellipse of its exact covariance; the tracking error settles at
     E|x - lambda(y)| = sqrt(2/pi) sqrt(v), v = (1, -A) P (1, -A)' from the Lyapunov equation."""
-    p = cv.LinearTwoTimescale()
+    p = convergence.LinearTwoTimescale()
     a, b, W = 0.05, 0.005, 10_000
     C = p.time_average_covariance(a, b, W)
     P = p.stationary_covariance(a, b)
@@ -348,7 +348,7 @@ def test_constant_steps_converge_to_a_noise_ball_around_the_limit():
     limit = np.array(p.limit())
     floors = []
     for seed in range(5):
-        path = cv.two_timescale_example(a, b, 20_000, seed=seed)
+        path = convergence.two_timescale_example(a, b, 20_000, seed=seed)
         z = np.array([path.x[-W:].mean(), path.y[-W:].mean()]) - limit
         assert z @ np.linalg.solve(C, z) < stats.chi2.ppf(0.999, 2)
         floors.append(path.tracking[-W:].mean())
@@ -358,18 +358,18 @@ def test_constant_steps_converge_to_a_noise_ball_around_the_limit():
     assert np.mean(floors) == pytest.approx(floor, abs=0.015)
     assert p.expected_tracking_error(a, b, 20_000)[-1] == pytest.approx(floor, rel=1e-9)
     # swapped constant steps (ratio 10) and a single timescale (ratio 1) both fail
-    assert cv.two_timescale_example(b, a, 20_000, seed=0).hit_bound is not None
-    assert cv.two_timescale_example(a, ratio=1.0, n_steps=20_000, seed=0).hit_bound is not None
-    assert cv.two_timescale_example(a, ratio=0.1, n_steps=20_000, seed=0).hit_bound is None
+    assert convergence.two_timescale_example(b, a, 20_000, seed=0).hit_bound is not None
+    assert convergence.two_timescale_example(a, ratio=1.0, n_steps=20_000, seed=0).hit_bound is not None
+    assert convergence.two_timescale_example(a, ratio=0.1, n_steps=20_000, seed=0).hit_bound is None
 
 
 def test_example_is_deterministic_and_validates_input():
-    one = cv.two_timescale_example(n_steps=500, seed=3)
-    two = cv.two_timescale_example(n_steps=500, seed=3)
+    one = convergence.two_timescale_example(n_steps=500, seed=3)
+    two = convergence.two_timescale_example(n_steps=500, seed=3)
     assert np.array_equal(one.x, two.x) and np.array_equal(one.y, two.y)
-    assert not np.array_equal(one.x, cv.two_timescale_example(n_steps=500, seed=4).x)
+    assert not np.array_equal(one.x, convergence.two_timescale_example(n_steps=500, seed=4).x)
     assert len(one.to_frame()) == 501
     with pytest.raises(ValueError, match="n_steps"):
-        cv.two_timescale_example(n_steps=0)
+        convergence.two_timescale_example(n_steps=0)
     with pytest.raises(ValueError, match="unstable"):
-        cv.LinearTwoTimescale().stationary_covariance(0.005, 0.05)
+        convergence.LinearTwoTimescale().stationary_covariance(0.005, 0.05)

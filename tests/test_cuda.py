@@ -11,9 +11,12 @@ import numpy as np
 import pytest
 import torch
 
-from coordlib import evaluate, experiments, training
-from coordlib.agents import AgentSet, LearnedPolicy
-from coordlib.training import config_for, train
+from coordlib import evaluate
+from coordlib.experiments import learners
+from coordlib.learning import checkpoints
+from coordlib.learning.agents import AgentSet, LearnedPolicy
+from coordlib.learning.config import config_for
+from coordlib.learning.training import train
 
 pytestmark = pytest.mark.skipif(not torch.cuda.is_available(), reason="no CUDA device")
 
@@ -30,15 +33,15 @@ def test_training_on_cuda_keeps_every_tensor_there_and_evaluates(tmp_path):
     assert len(result.curve) == 3 and np.isfinite(result.curve["profit"]).all()
     s = result.summary
     assert s["profit_ci_low"] <= s["profit"] <= s["profit_ci_high"]
-    state = training.load_checkpoint(tmp_path / "checkpoint.pt")
+    state = checkpoints.load_checkpoint(tmp_path / "checkpoint.pt")
     assert all(not v.is_cuda for v in state["agents"].values())
 
 
 def test_a_cuda_checkpoint_acts_the_same_on_the_cpu(tmp_path):
     train("tiny-personal", config_for("mtma", iterations=2, device="cuda", **FAST),
           out_dir=tmp_path, progress=False, evaluate_policy=False)
-    cpu_policy, name = experiments.load_policy(tmp_path)
-    state = training.load_checkpoint(tmp_path / "checkpoint.pt")
+    cpu_policy, name = learners.load_policy(tmp_path)
+    state = checkpoints.load_checkpoint(tmp_path / "checkpoint.pt")
     agents = AgentSet.from_spec(state["spec"])
     agents.load_state_dict(state["agents"])
     cuda_policy = LearnedPolicy(agents, deterministic=True, device="cuda")

@@ -16,8 +16,9 @@ import numpy as np
 import pytest
 from scipy import stats
 
-from coordlib import dp, evaluate, mean_ci, policies, scenarios
-from coordlib.dp import DPError
+from coordlib import evaluate, mean_ci, policies, scenarios
+from coordlib.exact import dp, policy_evaluation
+from coordlib.exact.dp import DPError
 
 
 @pytest.fixture(scope="module")
@@ -147,7 +148,7 @@ def test_same_inputs_give_the_same_tables(tiny):
 
 def test_dp_tables_gain_equals_exact_chain_gain(tiny_solution, tiny):
     """The RVI gain against the stationary distribution of the chain the tables induce."""
-    ev = dp.evaluate_policy(tiny, tiny_solution)
+    ev = policy_evaluation.evaluate_policy(tiny, tiny_solution)
     assert ev.gain == pytest.approx(tiny_solution.gain, abs=1e-7)
     assert ev.stationary.sum() == pytest.approx(1.0)
 
@@ -158,7 +159,7 @@ def test_dp_policy_on_full_state_equals_reduced_state_evaluation(tiny):
     for lead in (1, 2):
         s = tiny.replace(lead_time=[lead] * 2)
         sol = dp.solve(s, max_inventory=6)
-        full = dp.evaluate_policy(sol.scenario, _AsPlain(sol.policy))
+        full = policy_evaluation.evaluate_policy(sol.scenario, _AsPlain(sol.policy))
         assert full.method.startswith("policy")
         assert full.gain == pytest.approx(sol.gain, abs=1e-7)
 
@@ -197,9 +198,9 @@ def test_evaluate_policy_matches_one_product_markov_chain(tiny, exact_base_stock
     x = np.array([[share, 1 - share]])
     mu = s.demand_rate(x)
     reference = [exact_base_stock(levels[i], lead_time, mu[i], 10.0, 5.0, 0.5, 2.0) for i in range(2)]
-    joint = dp.evaluate_policy(s, policies.joint(policies.base_stock(levels),
+    joint = policy_evaluation.evaluate_policy(s, policies.joint(policies.base_stock(levels),
                                                  policies.fixed_exposure(x)))
-    separable = dp.base_stock_gain(s, levels, x)
+    separable = policy_evaluation.base_stock_gain(s, levels, x)
     for ev in (joint, separable):
         assert ev.gain == pytest.approx(sum(r["profit"] for r in reference), abs=1e-9)
         for part in ("revenue", "purchase_cost", "holding_cost", "penalty_cost"):
@@ -208,11 +209,11 @@ def test_evaluate_policy_matches_one_product_markov_chain(tiny, exact_base_stock
 
 def test_best_base_stock_is_the_argmax_of_the_exact_gains(tiny):
     s = tiny.replace(capacity=[12, 12], max_order=[12, 12])
-    levels, gain, table = dp.best_base_stock(s, [[1.0, 0.0]])
+    levels, gain, table = policy_evaluation.best_base_stock(s, [[1.0, 0.0]])
     for i in range(2):
         g = table[table["product"] == i + 1].set_index("level")["gain"]
         assert levels[i] == g.idxmax()
-    assert gain == pytest.approx(dp.base_stock_gain(s, levels, [[1.0, 0.0]]).gain, abs=1e-12)
+    assert gain == pytest.approx(policy_evaluation.base_stock_gain(s, levels, [[1.0, 0.0]]).gain, abs=1e-12)
 
 
 # ---- the simulator against the exact gains ---------------------------------------------------------
@@ -239,13 +240,13 @@ def test_simulator_under_dp_policy_matches_exact_gain(variant):
 def test_simulator_under_fixed_policies_matches_exact_gain(tiny, lead_time, levels):
     s = tiny.replace(lead_time=[lead_time] * 2, capacity=[14, 14], max_order=[14, 14])
     x = [[1.0, 0.0]]
-    gain = dp.base_stock_gain(s, levels, x).gain
+    gain = policy_evaluation.base_stock_gain(s, levels, x).gain
     policy = policies.joint(policies.base_stock(levels), policies.fixed_exposure(x))
     frame = evaluate(s, policy, replications=40, periods=500, warmup=100, seed=0)
     _assert_in_ci(frame, gain)
     # the coordinated heuristic (state-dependent exposure) through the full-state chain
     heuristic = policies.joint(policies.base_stock(levels), policies.inventory_aware())
-    exact = dp.evaluate_policy(s, heuristic).gain
+    exact = policy_evaluation.evaluate_policy(s, heuristic).gain
     frame = evaluate(s, heuristic, replications=40, periods=500, warmup=100, seed=0)
     _assert_in_ci(frame, exact)
 
@@ -260,9 +261,9 @@ def test_dp_gain_is_at_least_every_heuristic_gain(name):
     gains = {}
     for label, x in (("gmv-greedy", [[1.0, 0.0]]), ("uniform", [[0.5, 0.5]]),
                      ("margin-greedy", margin_greedy)):
-        levels, gains[label], _ = dp.best_base_stock(s, x)
-    levels, _, _ = dp.best_base_stock(s, [[0.5, 0.5]])
-    gains["inventory-aware"] = dp.evaluate_policy(
+        levels, gains[label], _ = policy_evaluation.best_base_stock(s, x)
+    levels, _, _ = policy_evaluation.best_base_stock(s, [[0.5, 0.5]])
+    gains["inventory-aware"] = policy_evaluation.evaluate_policy(
         s, policies.joint(policies.base_stock(levels), policies.inventory_aware())).gain
     for label, g in gains.items():
         assert sol.gain >= g - 1e-7, f"{label}: {g} > g* = {sol.gain}"
@@ -280,7 +281,7 @@ def test_full_size_instances_match_the_simulator(variant):
         s = s.replace(lead_time=[2, 2])
     sol = dp.solve(s, max_inventory=12 if "M12" in mods else None)
     assert sol.converged
-    assert dp.evaluate_policy(sol.scenario, sol).gain == pytest.approx(sol.gain, abs=1e-7)
+    assert policy_evaluation.evaluate_policy(sol.scenario, sol).gain == pytest.approx(sol.gain, abs=1e-7)
     frame = evaluate(sol.scenario, sol.policy, replications=100, periods=1000, warmup=100, seed=0)
     _assert_in_ci(frame, sol.gain)
 
@@ -313,7 +314,7 @@ def test_dp_policy_refuses_another_scenario(tiny):
 def test_evaluate_policy_refuses_a_chain_that_is_too_large(tiny):
     policy = policies.joint(policies.base_stock([15, 15]), policies.inventory_aware())
     with pytest.raises(DPError, match="more than 100"):
-        dp.evaluate_policy(tiny, policy, max_states=100)
+        policy_evaluation.evaluate_policy(tiny, policy, max_states=100)
 
 
 def test_cli_prints_gain_states_actions_time(capsys):

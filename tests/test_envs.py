@@ -18,9 +18,18 @@ from scipy import stats
 
 import coordlib
 from coordlib import ScenarioError, Simulator, scenarios
-from coordlib.envs import (ENV_ID, CoordinationEnv, CoordinationVectorEnv, customer_bound,
-                           decode_joint_action, exposure_from_scores, observation_layout,
-                           parallel_env, unflatten, wrapper_overhead)
+from coordlib.bench.wrappers import wrapper_overhead
+from coordlib.envs import (
+    ENV_ID,
+    CoordinationEnv,
+    CoordinationVectorEnv,
+    customer_bound,
+    decode_joint_action,
+    exposure_from_scores,
+    observation_layout,
+    parallel_env,
+    unflatten,
+)
 
 SCENARIOS = ["tiny", "weekly-review", "tiny-personal", "seasonal"]
 
@@ -425,4 +434,4 @@ def test_wrapper_overhead_reports_every_variant():
 
 
 def test_import_exports_envs():
-    assert coordlib.envs.parallel_env is parallel_env
+    assert coordlib.envs.parallel.parallel_env is parallel_env

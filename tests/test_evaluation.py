@@ -7,7 +7,15 @@ import pandas as pd
 import pytest
 from scipy import stats
 
-from coordlib import ScenarioError, Simulator, evaluate, mean_ci, policies, scenarios, summarize
+from coordlib import (
+    ScenarioError,
+    Simulator,
+    evaluate,
+    mean_ci,
+    policies,
+    scenarios,
+    summarize,
+)
 
 COLUMNS = {"replication", "profit", "revenue", "purchase_cost", "holding_cost", "penalty_cost",
            "fill_rate", "lost_sales_rate", "mean_on_hand", "mean_demand", "policy", "scenario",

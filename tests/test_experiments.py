@@ -11,8 +11,16 @@ import pandas as pd
 import pytest
 from scipy import stats
 
-from coordlib import dp, experiments, sweep
-from coordlib.experiments import ParameterError
+from coordlib.exact import dp
+from coordlib.experiments import (
+    e3_main_table,
+    e4_learning_curves,
+    e6_behaviour,
+    e10_sweeps,
+    learners,
+    parameters,
+)
+from coordlib.experiments.parameters import ParameterError
 
 
 def test_main_table_gaps_by_hand():
@@ -24,7 +32,7 @@ def test_main_table_gaps_by_hand():
                              "profit_hi": [13.0, -1.0], "train_seconds": [1.0, 1.0]})
     optimum = pd.DataFrame({"scenario": ["a"], "gain": [15.0], "gain_low": [15.0],
                             "gain_high": [15.0]})
-    t = experiments.main_table(heur, learners, optimum).set_index(["scenario", "method"])
+    t = e3_main_table.main_table(heur, learners, optimum).set_index(["scenario", "method"])
     assert t.loc[("a", "learner: mtma"), "gap_siloed_pct"] == pytest.approx(20.0)
     assert t.loc[("a", "learner: mtma"), "gap_dp_pct"] == pytest.approx(-20.0)
     assert t.loc[("a", "coordinated"), "gap_siloed_pct"] == pytest.approx(10.0)
@@ -39,12 +47,12 @@ def test_curve_bands_and_final_means_t_interval():
     curves = pd.DataFrame({"scenario": "tiny", "config": "mtma", "seed": [0, 0, 1, 1],
                            "iteration": [1, 2, 1, 2], "env_steps": [10, 20, 10, 20],
                            "profit": [1.0, 3.0, 2.0, 5.0], "steps_per_s": [100.0, 100, 300, 300]})
-    bands = experiments.curve_bands(curves).set_index("env_steps")
+    bands = e4_learning_curves.curve_bands(curves).set_index("env_steps")
     half = stats.t.ppf(0.975, 1) * np.std([3.0, 5.0], ddof=1) / np.sqrt(2)   # 12.706 * 1.414 / 1.414
     assert bands.loc[20, "profit"] == pytest.approx(4.0)
     assert bands.loc[20, "profit_hi"] - 4.0 == pytest.approx(half)
     assert half == pytest.approx(12.7062, abs=1e-3)
-    final = experiments.final_means(curves).iloc[0]
+    final = e4_learning_curves.final_means(curves).iloc[0]
     assert final["profit"] == pytest.approx(4.0) and final["steps_per_s"] == pytest.approx(200.0)
     assert final["iteration"] == 2 and final["seeds"] == 2
 
@@ -55,7 +63,7 @@ def test_b3_slopes_recover_exact_linear_response():
     others = available.sum(-1) - available[..., 0]
     exposure = np.zeros((4, 50, 3))
     exposure[..., 0] = 0.2 + 0.05 * available[..., 0] - 0.02 * others
-    b3 = experiments.b3_slopes({"exposure": exposure, "available": available})
+    b3 = e6_behaviour.b3_slopes({"exposure": exposure, "available": available})
     assert b3.loc[0, "slope_own"] == pytest.approx(0.05, abs=1e-10)
     assert b3.loc[0, "slope_other"] == pytest.approx(-0.02, abs=1e-10)
     assert np.isnan(b3.loc[1, "corr_own"])   # constant exposure: no correlation
@@ -66,50 +74,51 @@ def test_b4_lags_find_a_known_delay():
     orders = rng.poisson(3.0, size=(8, 200, 1)).astype(float)
     exposure = np.zeros_like(orders)
     exposure[:, 2:, 0] = orders[:, :-2, 0]           # exposure(t + 2) = orders(t)
-    b4 = experiments.b4_lags({"orders": orders, "exposure": exposure}, [2], max_lag=4)
+    b4 = e6_behaviour.b4_lags({"orders": orders, "exposure": exposure}, [2], max_lag=4)
     peak = b4.loc[b4.correlation.idxmax()]
     assert peak["lag"] == 2 and peak["correlation"] == pytest.approx(1.0, abs=0.02)
 
 
 def test_check_learners_names_the_parameter():
     with pytest.raises(ParameterError, match="configs: unknown configuration 'mtmaa'"):
-        experiments.check_learners(["mtmaa"])
+        parameters.check_learners(["mtmaa"])
     with pytest.raises(ParameterError, match="configs"):
-        experiments.check_learners("mtma")
+        parameters.check_learners("mtma")
     with pytest.raises(ParameterError, match="workers"):
-        experiments.check_learners(["mtma"], workers=0)
-    experiments.check_learners(["mtma", "siloed"], workers=2)
+        parameters.check_learners(["mtma"], workers=0)
+    parameters.check_learners(["mtma", "siloed"], workers=2)
 
 
 def test_heuristic_table_matches_the_sweep_experiment():
     kw = dict(replications=4, periods=80, warmup=10, seed=3)
-    table = experiments.heuristic_table(["tiny"], methods=["siloed", "margin-greedy"], **kw)
+    table = e3_main_table.heuristic_table(["tiny"], methods=["siloed", "margin-greedy"], **kw)
     for method in ("siloed", "margin-greedy"):
-        direct = sweep.evaluate_heuristic("tiny", method, **kw)["profit"]
+        direct = e10_sweeps.evaluate_heuristic("tiny", method, **kw)["profit"]
         row = table[table.method == method].iloc[0]
         assert row["profit"] == pytest.approx(direct, rel=1e-12)
         assert row["profit_lo"] < row["profit"] < row["profit_hi"]
 
 
 def test_dp_gains_skip_unsupported_and_cache(tmp_path):
-    first = experiments.dp_gains(["tiny", "medium"], cache_dir=tmp_path)
+    first = e3_main_table.dp_gains(["tiny", "medium"], cache_dir=tmp_path)
     assert list(first.scenario) == ["tiny"]                       # medium: N > 2, no DP
     assert first.gain.iloc[0] == pytest.approx(dp.solve("tiny").gain, abs=1e-12)
-    again = experiments.dp_gains(["tiny"], cache_dir=tmp_path)
+    again = e3_main_table.dp_gains(["tiny"], cache_dir=tmp_path)
     assert again.gain.iloc[0] == first.gain.iloc[0]
     assert len(list((tmp_path / "dp_gain").glob("*.json"))) == 1
 
 
 def test_load_policy_acts_like_the_trained_policy(tmp_path):
-    from coordlib.training import config_for, train
+    from coordlib.learning.config import config_for
+    from coordlib.learning.training import train
 
     result = train("tiny", config_for("mtma", iterations=1, n_envs=8, rollout_length=8),
                    out_dir=tmp_path, progress=False, evaluate_policy=False)
-    policy, name = experiments.load_policy(tmp_path)
+    policy, name = learners.load_policy(tmp_path)
     assert name == "tiny"
     kw = dict(replications=3, periods=30, warmup=5, seed=4)
-    a = experiments.simulate_policy("tiny", result.policy, **kw)
-    b = experiments.simulate_policy("tiny", policy, **kw)
+    a = e6_behaviour.simulate_policy("tiny", result.policy, **kw)
+    b = e6_behaviour.simulate_policy("tiny", policy, **kw)
     for key in ("orders", "exposure", "profit"):
         np.testing.assert_array_equal(a[key], b[key])
 
@@ -117,14 +126,14 @@ def test_load_policy_acts_like_the_trained_policy(tmp_path):
 def test_behaviour_of_the_dp_policy_follows_b3_and_b4():
     """The exact optimum on tiny (L = 1) shows B3's signs and B4's peak at the lead time."""
     solution = dp.solve("tiny")
-    b3, b4, _ = experiments.behaviour("tiny", solution.policy, replications=8, periods=300,
+    b3, b4, _ = e6_behaviour.behaviour("tiny", solution.policy, replications=8, periods=300,
                                       warmup=50, seed=0, max_lag=4)
     assert (b3.slope_own > 0).all() and (b3.slope_other < 0).all()
     assert (b3.peak_lag == 1).all() and (b3.lead_time == 1).all()
 
 
 def test_iterations_per_scenario_are_checked_and_train_each_scenario_its_own_count(tmp_path):
-    check = experiments.iterations_by_scenario
+    check = parameters.iterations_by_scenario
     assert check(5, ["tiny"]) == 5
     assert check({"tiny": 2, "medium": 7}, ["tiny", "medium"]) == {"tiny": 2, "medium": 7}
     with pytest.raises(ParameterError, match=r"missing \['medium'\]"):
@@ -134,12 +143,12 @@ def test_iterations_per_scenario_are_checked_and_train_each_scenario_its_own_cou
     with pytest.raises(ParameterError, match=r"iterations\['tiny'\]"):
         check({"tiny": 0}, ["tiny"])
     with pytest.raises(ParameterError, match="iterations"):
-        experiments.check_parameters(scenarios=["tiny"], iterations=2.5)
-    params = experiments.check_parameters(scenarios=["tiny", "tiny-margin"],
+        parameters.check_parameters(scenarios=["tiny"], iterations=2.5)
+    params = parameters.check_parameters(scenarios=["tiny", "tiny-margin"],
                                           iterations={"tiny": 1, "tiny-margin": 2})
-    runs = experiments.learner_sweep("t", params.scenarios, ["mtma"], [0], params.iterations,
+    runs = learners.learner_sweep("t", params.scenarios, ["mtma"], [0], params.iterations,
                                      tmp_path, workers=1)
     done = dict(zip(runs.scenario, runs.iterations))
     assert done == {"tiny": 1, "tiny-margin": 2}
-    curves = experiments.learning_curves(runs)
+    curves = learners.learning_curves(runs)
     assert curves.groupby("scenario").iteration.max().to_dict() == done

@@ -1,12 +1,12 @@
 """Every notebook of the manifest runs top to bottom in the smoke profile (as `make smoke`)."""
 import pytest
 
-from coordlib import reproduce as rp
+from coordlib.pipeline import reproduce
 
 
-@pytest.mark.parametrize("entry", rp.load_manifest(), ids=lambda e: e.id)
+@pytest.mark.parametrize("entry", reproduce.load_manifest(), ids=lambda e: e.id)
 def test_notebook_runs_in_the_smoke_profile(entry, tmp_path):
-    outcome = rp.run_notebook(entry, "smoke", rp.Layout.for_profile("smoke", tmp_path), force=True)
+    outcome = reproduce.run_notebook(entry, "smoke", reproduce.Layout.for_profile("smoke", tmp_path), force=True)
     assert outcome.status == "regenerated", outcome.error
     for artifact in entry.artifacts:
-        assert rp.Layout.for_profile("smoke", tmp_path).artifact(artifact).stat().st_size > 0
+        assert reproduce.Layout.for_profile("smoke", tmp_path).artifact(artifact).stat().st_size > 0

@@ -4,11 +4,12 @@ from __future__ import annotations
 
 import numpy as np
 import pytest
-from hypothesis import given, strategies as st
+from hypothesis import given
+from hypothesis import strategies as st
 from scipy import stats
 
 from coordlib import Observation, ScenarioError, Simulator, policies, scenarios
-from coordlib.scenario import random_scenario
+from coordlib.model.scenario import random_scenario
 
 REPLENISHER_KEYS = {"t", "review", "on_hand", "pipeline", "backlog", "last_sales",
                     "last_lost_sales"}

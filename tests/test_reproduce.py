@@ -1,14 +1,13 @@
 """The reproduction pipeline: manifest checks, caching, failure isolation, provenance."""
 import json
-import shutil
-from pathlib import Path
 
 import pandas as pd
 import pytest
 import yaml
 
-from coordlib import experiments, reproduce as rp
-from coordlib.results import ResultStore, config_hash
+from coordlib.experiments import parameters
+from coordlib.pipeline import reproduce
+from coordlib.pipeline.results import ResultStore, config_hash
 
 QUICK = {"scenarios": ["tiny"], "replications": 2, "periods": 40, "warmup": 5}
 
@@ -26,7 +25,7 @@ def _quickstart(id_, params, depends_on=()):
 
 
 def test_manifest_notebooks_exist_and_are_ordered_by_dependency():
-    entries = rp.load_manifest()
+    entries = reproduce.load_manifest()
     assert entries, "the manifest lists no notebook"
     seen = set()
     for e in entries:
@@ -45,15 +44,15 @@ def test_manifest_notebooks_exist_and_are_ordered_by_dependency():
      "unknown profile"),
 ])
 def test_manifest_errors_name_the_problem(tmp_path, entries, message):
-    with pytest.raises(rp.ReproduceError, match=message.replace("[", r"\[").replace("]", r"\]")):
-        rp.load_manifest(_manifest(tmp_path, entries))
+    with pytest.raises(reproduce.ReproduceError, match=message.replace("[", r"\[").replace("]", r"\]")):
+        reproduce.load_manifest(_manifest(tmp_path, entries))
 
 
 def test_unknown_profile_and_unknown_only_are_refused():
-    with pytest.raises(rp.ReproduceError, match="unknown profile 'papr'"):
-        rp.reproduce("papr")
-    with pytest.raises(rp.ReproduceError, match="unknown notebook id"):
-        rp.reproduce("smoke", only=["E99"])
+    with pytest.raises(reproduce.ReproduceError, match="unknown profile 'papr'"):
+        reproduce.reproduce("papr")
+    with pytest.raises(reproduce.ReproduceError, match="unknown notebook id"):
+        reproduce.reproduce("smoke", only=["E99"])
 
 
 def test_a_wrong_parameter_fails_its_notebook_only_and_caching_skips_unchanged_ones(tmp_path):
@@ -63,7 +62,7 @@ def test_a_wrong_parameter_fails_its_notebook_only_and_caching_skips_unchanged_o
         _quickstart("after-bad", QUICK, depends_on=["bad"]),
     ])
     lines = []
-    first = {o.entry.id: o for o in rp.reproduce("smoke", manifest=manifest, root=tmp_path,
+    first = {o.entry.id: o for o in reproduce.reproduce("smoke", manifest=manifest, root=tmp_path,
                                                  echo=lines.append)}
     assert first["good"].status == "regenerated"
     assert first["bad"].status == "failed"
@@ -74,25 +73,25 @@ def test_a_wrong_parameter_fails_its_notebook_only_and_caching_skips_unchanged_o
     stamp = json.loads((tmp_path / "build" / "smoke" / "stamps" / "good.json").read_text())
     assert stamp["parameters"]["replications"] == 2 and stamp["packages"]["numpy"]
     assert "git_revision" in stamp and "code_version" in stamp
-    again = {o.entry.id: o.status for o in rp.reproduce("smoke", manifest=manifest, root=tmp_path,
+    again = {o.entry.id: o.status for o in reproduce.reproduce("smoke", manifest=manifest, root=tmp_path,
                                                         only=["good"], echo=lines.append)}
     assert again == {"good": "cached"}
-    forced = rp.reproduce("smoke", manifest=manifest, root=tmp_path, only=["good"], force=True,
+    forced = reproduce.reproduce("smoke", manifest=manifest, root=tmp_path, only=["good"], force=True,
                           echo=lines.append)
     assert forced[0].status == "regenerated"
     assert any("1 regenerated" in line for line in lines)
 
 
 def test_check_parameters_names_the_wrong_parameter(tmp_path):
-    with pytest.raises(experiments.ParameterError, match="profile: unknown profile 'papr'"):
-        experiments.check_parameters(profile="papr")
-    with pytest.raises(experiments.ParameterError, match="seeds"):
-        experiments.check_parameters(seeds=-2)
-    with pytest.raises(experiments.ParameterError, match="scenarios: unknown scenario 'nope'"):
-        experiments.check_parameters(scenarios=["nope"])
-    with pytest.raises(experiments.ParameterError, match="warmup"):
-        experiments.check_parameters(periods=10, warmup=10)
-    p = experiments.check_parameters(seeds=3, figures_dir=str(tmp_path / "f"))
+    with pytest.raises(parameters.ParameterError, match="profile: unknown profile 'papr'"):
+        parameters.check_parameters(profile="papr")
+    with pytest.raises(parameters.ParameterError, match="seeds"):
+        parameters.check_parameters(seeds=-2)
+    with pytest.raises(parameters.ParameterError, match="scenarios: unknown scenario 'nope'"):
+        parameters.check_parameters(scenarios=["nope"])
+    with pytest.raises(parameters.ParameterError, match="warmup"):
+        parameters.check_parameters(periods=10, warmup=10)
+    p = parameters.check_parameters(seeds=3, figures_dir=str(tmp_path / "f"))
     assert p.seeds == [0, 1, 2] and (tmp_path / "f").is_dir()
 
 
@@ -118,15 +117,15 @@ def test_result_store_recomputes_only_when_the_configuration_changes(tmp_path):
 
 
 def test_readme_results_block_is_rewritten_from_the_regenerated_tables(tmp_path):
-    layout = rp.Layout.for_profile("paper", tmp_path)
+    layout = reproduce.Layout.for_profile("paper", tmp_path)
     layout.tables.mkdir(parents=True)
     (layout.tables / "t.md").write_text("| a |\n| --- |\n| 1.234 |\n")
     readme = tmp_path / "README.md"
-    readme.write_text(f"intro\n{rp.README_START}\nold\n{rp.README_END}\nafter\n")
+    readme.write_text(f"intro\n{reproduce.README_START}\nold\n{reproduce.README_END}\nafter\n")
     items = [{"title": "T", "table": "tables/t.csv"}, {"title": "F", "figure": "figures/none.png"}]
-    assert rp.update_readme(readme, items, layout)
+    assert reproduce.update_readme(readme, items, layout)
     text = readme.read_text()
     assert "| 1.234 |" in text and "old" not in text and "none.png" not in text
     assert text.startswith("intro\n") and text.endswith("after\n")
-    assert not rp.update_readme(readme, items, layout)  # unchanged the second time
-    assert rp.load_readme_items()  # the shipped manifest's items are well formed
+    assert not reproduce.update_readme(readme, items, layout)  # unchanged the second time
+    assert reproduce.load_readme_items()  # the shipped manifest's items are well formed

@@ -7,8 +7,8 @@ import numpy as np
 import pytest
 
 from coordlib import Scenario, ScenarioError, scenarios
-from coordlib.scenario import random_scenario
-from coordlib.scenarios import LARGE_RECIPE
+from coordlib.model.scenario import random_scenario
+from coordlib.model.scenarios import LARGE_RECIPE
 
 TINY_SPEC = {
     "products": {"price": [10, 10], "unit_cost": [5, 5], "holding_cost": [0.5, 0.5],

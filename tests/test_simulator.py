@@ -9,11 +9,12 @@ from __future__ import annotations
 
 import numpy as np
 import pytest
-from hypothesis import given, strategies as st
+from hypothesis import given
+from hypothesis import strategies as st
 from scipy import stats
 
 from coordlib import Scenario, ScenarioError, Simulator, evaluate, policies, scenarios
-from coordlib.scenario import random_scenario
+from coordlib.model.scenario import random_scenario
 
 
 # ---- random valid scenarios and actions ----------------------------------------------------------

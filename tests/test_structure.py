@@ -27,7 +27,10 @@ import itertools
 import numpy as np
 import pytest
 
-from coordlib import dp, policies, scenarios, structure
+from coordlib import policies, scenarios
+from coordlib.exact import coordination, dp, policy_evaluation, policy_maps, structure
+from coordlib.experiments import e2_dp_structure, e9_sensitivity
+from coordlib.model import variants
 
 
 def _tiny(**changes):
@@ -191,33 +194,33 @@ def _small(**changes):
 
 def test_b5_parts_add_up_and_each_gain_is_exact():
     s = _small(unit_cost=[6.0, 4.0])
-    v = structure.value_of_coordination(s)
+    v = coordination.value_of_coordination(s)
     assert v["static_part"] + v["dynamic_part"] == pytest.approx(v["total"], abs=1e-12)
     assert v["ordering_part"] + v["exposure_part"] == pytest.approx(v["dynamic_part"], abs=1e-12)
     assert v["g_siloed"] <= v["g_static"] <= v["g_static_dp"] + 1e-7 <= v["g_star"] + 2e-7
     # the siloed gain, again, through the full-state chain of the heuristic policy objects
     siloed = policies.joint(policies.base_stock(v["siloed_levels"]), policies.gmv_greedy())
-    assert dp.evaluate_policy(s, siloed).gain == pytest.approx(v["g_siloed"], abs=1e-9)
+    assert policy_evaluation.evaluate_policy(s, siloed).gain == pytest.approx(v["g_siloed"], abs=1e-9)
     # the best static exposure, again, by scanning every grid exposure independently
-    best = max(dp.best_base_stock(s, [[x1, 1 - x1]])[1] for x1 in np.linspace(0, 1, 11))
+    best = max(policy_evaluation.best_base_stock(s, [[x1, 1 - x1]])[1] for x1 in np.linspace(0, 1, 11))
     assert v["g_static"] == pytest.approx(best, abs=1e-12)
     assert v["static_part"] > 1.0        # GMV-greedy shows the low-margin product 1
 
 
 def test_b5_without_lift_exposure_is_worth_nothing():
-    v = structure.value_of_coordination(_small(lift=[0.0]))
+    v = coordination.value_of_coordination(_small(lift=[0.0]))
     assert v["exposure_part"] == pytest.approx(0.0, abs=1e-7)
     assert v["static_part"] == pytest.approx(0.0, abs=1e-12)
     assert v["ordering_part"] > 0        # base-stock is not optimal under lost sales, L = 1
 
 
 def test_b5_with_instant_delivery_coordination_is_worth_nothing():
-    v = structure.value_of_coordination(_small(lead_time=[0, 0]))
+    v = coordination.value_of_coordination(_small(lead_time=[0, 0]))
     assert v["total"] == pytest.approx(0.0, abs=1e-7)
 
 
 def test_b5_decomposition_is_tidy():
-    frame = structure.b5_decomposition(_small(), lifts=(0.0, 2.0), margin_spreads=(2.0,),
+    frame = coordination.b5_decomposition(_small(), lifts=(0.0, 2.0), margin_spreads=(2.0,),
                                        lead_times=(0,), arrival_rates=(),
                                        lead_time_max_inventory=None)
     assert frame[["factor", "value"]].values.tolist() == [["lift", 0.0], ["lift", 2.0],
@@ -231,20 +234,20 @@ def test_b5_decomposition_is_tidy():
 def test_scenario_variant_sets_each_factor():
     tiny, tiny_margin, personal, medium = (scenarios.get(n) for n in
                                            ("tiny", "tiny-margin", "tiny-personal", "medium"))
-    assert structure.scenario_variant(tiny, "lift", 3).lift.tolist() == [3.0]
-    assert structure.scenario_variant(personal, "lift_scale", 0.5).lift.tolist() == [1.0, 1.0]
-    assert structure.scenario_variant(personal, "arrival_rate", 9).arrival_rate.tolist() == [4.5, 4.5]
-    assert structure.scenario_variant(medium, "arrival_scale", 2).arrival_rate.tolist() == [40, 50, 24]
-    assert structure.scenario_variant(tiny, "lead_time", 2).lead_time.tolist() == [2, 2]
-    shifted = structure.scenario_variant(medium, "lead_time_shift", 1)
+    assert variants.scenario_variant(tiny, "lift", 3).lift.tolist() == [3.0]
+    assert variants.scenario_variant(personal, "lift_scale", 0.5).lift.tolist() == [1.0, 1.0]
+    assert variants.scenario_variant(personal, "arrival_rate", 9).arrival_rate.tolist() == [4.5, 4.5]
+    assert variants.scenario_variant(medium, "arrival_scale", 2).arrival_rate.tolist() == [40, 50, 24]
+    assert variants.scenario_variant(tiny, "lead_time", 2).lead_time.tolist() == [2, 2]
+    shifted = variants.scenario_variant(medium, "lead_time_shift", 1)
     assert np.array_equal(shifted.lead_time, medium.lead_time + 1)
     margin = tiny_margin.price - tiny_margin.unit_cost
-    flat = structure.scenario_variant(tiny_margin, "margin_scale", 0)
+    flat = variants.scenario_variant(tiny_margin, "margin_scale", 0)
     assert np.allclose(flat.price - flat.unit_cost, 4.0) and np.array_equal(flat.price, tiny_margin.price)
     margin = medium.price - medium.unit_cost
-    doubled = structure.scenario_variant(medium, "margin_scale", 1.5)
+    doubled = variants.scenario_variant(medium, "margin_scale", 1.5)
     assert np.allclose(doubled.price - doubled.unit_cost, margin.mean() + 1.5 * (margin - margin.mean()))
-    spread = structure.scenario_variant(tiny, "margin_spread", 4)      # margins 5 -/+ 2
+    spread = variants.scenario_variant(tiny, "margin_spread", 4)      # margins 5 -/+ 2
     assert (spread.price - spread.unit_cost).tolist() == [3.0, 7.0]
     assert spread.name == "tiny[margin_spread=4]"
     for factor, value, match in [("colour", 1, "unknown factor"), ("lift", -1, "lift"),
@@ -252,19 +255,19 @@ def test_scenario_variant_sets_each_factor():
                                  ("margin_spread", 2, "N = 2"), ("margin_scale", 3, "negative"),
                                  ("margin_scale", 0, "negative")]:     # medium's mean margin > 6
         with pytest.raises(ValueError, match=match):
-            structure.scenario_variant(medium if factor.startswith("margin") else tiny, factor, value)
+            variants.scenario_variant(medium if factor.startswith("margin") else tiny, factor, value)
 
 
 def test_b5_decomposition_reuses_a_cached_row_for_the_same_model(tmp_path):
-    from coordlib.results import ResultStore
+    from coordlib.pipeline.results import ResultStore
     store = ResultStore(tmp_path)
     base = _small()                          # lift 2 and equal margins: both rows are the base
-    frame = structure.b5_decomposition(base, lifts=(2.0,), margin_spreads=(0.0,), lead_times=(),
+    frame = coordination.b5_decomposition(base, lifts=(2.0,), margin_spreads=(0.0,), lead_times=(),
                                        arrival_rates=(), cache=store.cached)
     assert (store.misses, store.hits) == (1, 1)
     assert frame.g_star.iloc[0] == frame.g_star.iloc[1]
     assert frame.scenario.tolist() == ["tiny[lift=2]", "tiny[margin_spread=0]"]
-    again = structure.b5_decomposition(base, lifts=(2.0,), margin_spreads=(), lead_times=(),
+    again = coordination.b5_decomposition(base, lifts=(2.0,), margin_spreads=(), lead_times=(),
                                        arrival_rates=())
     assert again.g_star.iloc[0] == pytest.approx(frame.g_star.iloc[0], abs=1e-12)
     assert frame.arrival_cv.iloc[0] == pytest.approx(1 / np.sqrt(3.0))
@@ -272,8 +275,8 @@ def test_b5_decomposition_reuses_a_cached_row_for_the_same_model(tmp_path):
 
 def test_value_of_coordination_accepts_a_solved_dp():
     s = _small(unit_cost=[6.0, 4.0])
-    direct = structure.value_of_coordination(s)
-    given = structure.value_of_coordination(s, solution=dp.solve(s))
+    direct = coordination.value_of_coordination(s)
+    given = coordination.value_of_coordination(s, solution=dp.solve(s))
     for key in ("g_star", "g_static_dp", "g_static", "g_siloed", "total"):
         assert given[key] == pytest.approx(direct[key], abs=1e-12)
 
@@ -281,7 +284,7 @@ def test_value_of_coordination_accepts_a_solved_dp():
 # ---- E2: the policy over the inventory state ----------------------------------------------------
 def test_policy_map_with_lead_time_one_is_the_policy_table(solutions):
     sol = solutions["tiny"]
-    frame = structure.policy_map(sol)
+    frame = policy_maps.policy_map(sol)
     assert (frame.reading == "exact").all() and len(frame) == 21 * 21
     grid = lambda column: frame.pivot(index="inventory_1", columns="inventory_2",
                                       values=column).to_numpy()
@@ -297,8 +300,8 @@ def test_policy_map_collapses_the_pipeline_by_the_stationary_distribution():
     sol = dp.solve(_tiny(lead_time=[2, 2]), max_inventory=4)      # (phase, A_1, o_11, A_2, o_21)
     prob = structure.occupancy(sol)[0]
     orders = sol.orders[0, ..., 0]
-    mean = structure.policy_map(sol, "stationary")
-    mode = structure.policy_map(sol, "mode")
+    mean = policy_maps.policy_map(sol, "stationary")
+    mode = policy_maps.policy_map(sol, "mode")
     assert (mean.reading == "stationary").all()
     for a1, a2 in itertools.product(range(5), range(5)):
         p = prob[a1, :, a2, :]                                    # over (o_11, o_21)
@@ -313,26 +316,26 @@ def test_policy_map_collapses_the_pipeline_by_the_stationary_distribution():
         assert row_mode.order_1 == orders[a1, o11, a2, o21]
     assert mean.probability.sum() == pytest.approx(1.0, abs=1e-9)
     with pytest.raises(ValueError, match="pipeline"):
-        structure.policy_map(sol, "median")
+        policy_maps.policy_map(sol, "median")
 
 
 def test_high_probability_level_and_region_edges():
     p = np.array([[0.05, 0.5], [0.3, 0.15]])
-    assert structure.high_probability_level(p, 0.95) == 0.15       # 0.5 + 0.3 + 0.15
-    assert structure.high_probability_level(p, 0.8) == 0.3
-    assert structure.high_probability_level(p, 1.0) == 0.05
-    single = structure.region_edges([[False, True], [False, False]])
+    assert policy_maps.high_probability_level(p, 0.95) == 0.15       # 0.5 + 0.3 + 0.15
+    assert policy_maps.high_probability_level(p, 0.8) == 0.3
+    assert policy_maps.high_probability_level(p, 1.0) == 0.05
+    single = policy_maps.region_edges([[False, True], [False, False]])
     assert sorted(map(tuple, single.reshape(-1, 4).tolist())) == sorted(
         [(0.5, -0.5, 1.5, -0.5), (0.5, 0.5, 1.5, 0.5), (0.5, -0.5, 0.5, 0.5), (1.5, -0.5, 1.5, 0.5)])
     block = np.zeros((4, 5), dtype=bool)
     block[1:3, 1:4] = True                                           # a 2 x 3 block: perimeter 10
-    assert len(structure.region_edges(block)) == 10
-    assert len(structure.region_edges(np.ones((3, 3), dtype=bool))) == 12
+    assert len(policy_maps.region_edges(block)) == 10
+    assert len(policy_maps.region_edges(np.ones((3, 3), dtype=bool))) == 12
 
 
 def test_order_exception_profile_on_tiny(reports):
     _, _, order_ex = reports["tiny"]
-    profile = structure.order_exception_profile(
+    profile = policy_maps.order_exception_profile(
         order_ex, ("phase", "available_1", "available_2"))
     rows = profile[profile.statement.str.contains("protection")]
     assert rows.exceptions.tolist() == [11, 11]
@@ -340,20 +343,20 @@ def test_order_exception_profile_on_tiny(reports):
 
 
 def test_dp_structure_agrees_with_its_parts_and_is_cached(tmp_path):
-    from coordlib.results import ResultStore
+    from coordlib.pipeline.results import ResultStore
     s = _small(unit_cost=[6.0, 4.0])
     store = ResultStore(tmp_path)
-    out = structure.dp_structure(s, replications=4, periods=120, warmup=20, max_lag=3,
+    out = e2_dp_structure.dp_structure(s, replications=4, periods=120, warmup=20, max_lag=3,
                                  cache=store.cached)
     sol = dp.solve(s)
     assert out["solution"].g_star.item() == pytest.approx(sol.gain, abs=1e-12)
-    v = structure.value_of_coordination(s, coordinated=True)
+    v = coordination.value_of_coordination(s, coordinated=True)
     for key in ("g_star", "g_static", "g_siloed", "g_coordinated", "total"):
         assert out["gains"][key].item() == pytest.approx(v[key], abs=1e-9)
     summary, _, _ = structure.b3_report(sol)
     assert out["b3_summary"].exceptions.tolist() == summary.exceptions.tolist()
     assert out["b4"].lag.min() == -3 and set(out["b4_peaks"]["product"]) == {1, 2}
-    again = structure.dp_structure(s, replications=4, periods=120, warmup=20, max_lag=3,
+    again = e2_dp_structure.dp_structure(s, replications=4, periods=120, warmup=20, max_lag=3,
                                    cache=store.cached)
     assert (store.misses, store.hits) == (1, 1)
     for key, frame in out.items():
@@ -370,18 +373,18 @@ def _five():
 def test_best_joint_base_stock_matches_an_exhaustive_scan(unit_cost):
     s = _five().replace(unit_cost=unit_cost)
     recommender = policies.inventory_aware()
-    gains = np.array([[dp.evaluate_policy(s, policies.joint(policies.base_stock([a, b]),
+    gains = np.array([[policy_evaluation.evaluate_policy(s, policies.joint(policies.base_stock([a, b]),
                                                             recommender)).gain
                        for b in range(11)] for a in range(11)])     # levels 0..M + L Qmax
-    found = structure.best_joint_base_stock(s, recommender)
+    found = coordination.best_joint_base_stock(s, recommender)
     assert found["gain"] == pytest.approx(gains.max(), abs=1e-12)
     assert tuple(found["levels"]) == np.unravel_index(gains.argmax(), gains.shape)
 
 
 def test_best_joint_base_stock_with_a_blind_recommender_is_best_base_stock():
     s = _five().replace(unit_cost=[6.0, 4.0])
-    found = structure.best_joint_base_stock(s, policies.gmv_greedy())
-    levels, gain, _ = dp.best_base_stock(s, structure.gmv_greedy_exposure(s))
+    found = coordination.best_joint_base_stock(s, policies.gmv_greedy())
+    levels, gain, _ = policy_evaluation.best_base_stock(s, coordination.gmv_greedy_exposure(s))
     assert found["gain"] == pytest.approx(gain, abs=1e-10)
     assert found["levels"].tolist() == levels.tolist()
 
@@ -392,15 +395,15 @@ def test_best_joint_base_stock_on_tiny_finds_the_better_of_two_local_maxima():
     recommender = policies.inventory_aware()
     gains = np.full((19, 19), -np.inf)
     for a, b in itertools.product(range(4, 19), range(4, 19)):
-        gains[a, b] = dp.evaluate_policy(s, policies.joint(policies.base_stock([a, b]),
+        gains[a, b] = policy_evaluation.evaluate_policy(s, policies.joint(policies.base_stock([a, b]),
                                                            recommender)).gain
-    found = structure.best_joint_base_stock(s, recommender)
+    found = coordination.best_joint_base_stock(s, recommender)
     assert tuple(found["levels"]) == np.unravel_index(gains.argmax(), gains.shape) == (11, 5)
     assert sorted(tuple(m) for m, _ in found["local_maxima"]) == [(7, 7), (11, 5)]
 
 
 def test_heuristic_sensitivity_without_lift_the_firms_coincide():
-    frame = structure.heuristic_sensitivity("tiny-margin", {"lift_scale": [0.0, 1.0]},
+    frame = e9_sensitivity.heuristic_sensitivity("tiny-margin", {"lift_scale": [0.0, 1.0]},
                                             replications=3, periods=60, warmup=10, seed=0)
     assert frame[["factor", "value"]].values.tolist() == [["lift_scale", 0.0], ["lift_scale", 1.0]]
     no_lift = frame.iloc[0]
@@ -419,16 +422,16 @@ def _dirs(tmp_path):
 
 
 def test_e2_settings_fill_profile_defaults_and_name_bad_parameters(tmp_path):
-    from coordlib.experiments import ParameterError
+    from coordlib.experiments.parameters import ParameterError
     good = dict(scenarios=["tiny", "tiny-personal"], variant_base="tiny", variant_lead_times=[0, 2],
                 pipeline="stationary", picture_scenario="tiny L=2", **_dirs(tmp_path))
-    smoke = structure.e2_settings("smoke", **good)
+    smoke = e2_dp_structure.e2_settings("smoke", **good)
     assert smoke.max_inventory == 8 and smoke.exposure_grid == 6 and (tmp_path / "c").is_dir()
-    paper = structure.e2_settings("paper", **good, max_inventory=None, exposure_grid=7)
+    paper = e2_dp_structure.e2_settings("paper", **good, max_inventory=None, exposure_grid=7)
     assert paper.max_inventory is None and paper.exposure_grid == 7
-    instances = structure.e2_instances(paper)
+    instances = e2_dp_structure.e2_instances(paper)
     assert list(instances) == ["tiny", "tiny-personal", "tiny L=0", "tiny L=2"]
-    assert instances["tiny L=2"][1] == structure.E2_DEFAULTS["paper"]["long_lead_max_inventory"]
+    assert instances["tiny L=2"][1] == e2_dp_structure.E2_DEFAULTS["paper"]["long_lead_max_inventory"]
     assert instances["tiny L=2"][0].lead_time.tolist() == [2, 2]
     for change, name in [(dict(pipeline="median"), "pipeline"),
                          (dict(picture_scenario="tiny L=3"), "picture_scenario"),
@@ -438,16 +441,16 @@ def test_e2_settings_fill_profile_defaults_and_name_bad_parameters(tmp_path):
                          (dict(variant_lead_times=[-1]), "variant_lead_times"),
                          (dict(exposure_grid=1), "exposure_grid")]:
         with pytest.raises(ParameterError, match=name):
-            structure.e2_settings("smoke", **{**good, **change})
+            e2_dp_structure.e2_settings("smoke", **{**good, **change})
     with pytest.raises(ParameterError, match="profile"):
-        structure.e2_settings("papr", **good)
+        e2_dp_structure.e2_settings("papr", **good)
 
 
 def test_e9_settings_fill_profile_defaults_and_name_bad_parameters(tmp_path):
-    from coordlib.experiments import ParameterError
-    paper = structure.e9_settings("paper", simulation_scenario="medium", **_dirs(tmp_path))
-    assert paper.bases == structure.E9_DEFAULTS["paper"]["bases"] and paper.max_inventory is None
-    smoke = structure.e9_settings("smoke", simulation_scenario=None, lifts=[0.0, 1.0],
+    from coordlib.experiments.parameters import ParameterError
+    paper = e9_sensitivity.e9_settings("paper", simulation_scenario="medium", **_dirs(tmp_path))
+    assert paper.bases == e9_sensitivity.E9_DEFAULTS["paper"]["bases"] and paper.max_inventory is None
+    smoke = e9_sensitivity.e9_settings("smoke", simulation_scenario=None, lifts=[0.0, 1.0],
                                   **_dirs(tmp_path))
     assert smoke.lifts == [0.0, 1.0] and smoke.exposure_grid == 6
     for change, name in [(dict(lifts=[-1.0]), "lifts"), (dict(lead_times=[0.5]), "lead_times"),
@@ -457,5 +460,5 @@ def test_e9_settings_fill_profile_defaults_and_name_bad_parameters(tmp_path):
                          (dict(sim_margin_scales=[0.0]), "sim_margin_scales"),   # cost < 0 on medium
                          (dict(replications=0), "replications")]:
         with pytest.raises(ParameterError, match=name):
-            structure.e9_settings("smoke", **{"simulation_scenario": "medium", **_dirs(tmp_path),
+            e9_sensitivity.e9_settings("smoke", **{"simulation_scenario": "medium", **_dirs(tmp_path),
                                               **change})

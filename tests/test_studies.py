@@ -5,33 +5,33 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from coordlib import studies
-from coordlib.scenario import ScenarioError, random_scenario
-from coordlib.training import config_for, step_size
+from coordlib.experiments import e5_timescales, e7_scalability, e8_convergence
+from coordlib.learning.config import config_for, step_size
+from coordlib.model.scenario import ScenarioError, random_scenario
 
 
 def test_timescale_variants_map_labels_to_presets_and_overrides():
-    v = studies.timescale_variants([0.1, 1.0])
+    v = e5_timescales.timescale_variants([0.1, 1.0])
     assert v["mtma (recommender fast)"] == ("mtma", {})
     assert v["reversed (replenisher fast)"] == ("mtma", {"fast_agent": "replenisher"})
     assert v["single timescale"] == ("single_timescale", {})
     assert v["mtma, ratio 0.1"] == ("mtma", {"timescale_ratio": 0.1})
-    assert studies.variant("mtma, ratio 0.25") == ("mtma", {"timescale_ratio": 0.25})
+    assert e5_timescales.variant("mtma, ratio 0.25") == ("mtma", {"timescale_ratio": 0.25})
     with pytest.raises(ValueError, match="ratios"):
-        studies.timescale_variants([0.0])
+        e5_timescales.timescale_variants([0.0])
     with pytest.raises(ValueError, match="unknown timescale variant"):
-        studies.variant("fastest")
+        e5_timescales.variant("fastest")
 
 
 def test_curve_stationarity_accepts_noise_rejects_trend_and_skips_short_curves():
     rng = np.random.default_rng(0)
     noise = rng.normal(10.0, 1.0, 600)
-    assert studies.curve_stationarity(noise)["stationary"] is True
+    assert e5_timescales.curve_stationarity(noise)["stationary"] is True
     trend = noise + 0.05 * np.arange(600)
-    out = studies.curve_stationarity(trend)
+    out = e5_timescales.curve_stationarity(trend)
     assert out["stationary"] is False
     assert out["slope"] == pytest.approx(0.05, abs=0.01)      # the slope put in
-    short = studies.curve_stationarity(np.arange(10.0))
+    short = e5_timescales.curve_stationarity(np.arange(10.0))
     assert short["stationary"] is None and math.isnan(short["slope"])
 
 
@@ -39,24 +39,24 @@ def test_curve_stability_tail_std_is_the_std_of_the_last_half():
     x = np.array([0.0, 5.0, -5.0, 1.0, 2.0, 4.0, 3.0, 7.0])
     curves = pd.DataFrame({"scenario": "s", "variant": "v", "seed": 0,
                            "iteration": np.arange(1, 9), "profit": x})
-    row = studies.curve_stability(curves).iloc[0]
+    row = e5_timescales.curve_stability(curves).iloc[0]
     assert row["tail_std"] == pytest.approx(np.std([2.0, 4.0, 3.0, 7.0], ddof=1), rel=1e-12)
 
 
 def test_random_scenario_names_resolve_to_random_scenario():
-    assert studies.random_names([(3, 2)]) == ["random-N3-K2"]
-    s = studies.scenario_for("random-N3-K2")
+    assert e7_scalability.random_names([(3, 2)]) == ["random-N3-K2"]
+    s = e7_scalability.scenario_for("random-N3-K2")
     ref = random_scenario(3, 2, seed=0)
     assert (s.n_products, s.n_segments) == (3, 2)
     np.testing.assert_array_equal(s.price, ref.price)
     with pytest.raises(ScenarioError, match="unknown scenario"):
-        studies.scenario_for("random-3-2")
+        e7_scalability.scenario_for("random-3-2")
 
 
 def test_parameter_count_does_not_grow_with_n_and_k():
-    from coordlib.training import Learner
+    from coordlib.learning.mtma import Learner
 
-    counts = {studies.scenario_for(n).name: Learner(studies.scenario_for(n), config_for(
+    counts = {e7_scalability.scenario_for(n).name: Learner(e7_scalability.scenario_for(n), config_for(
         "mtma", n_envs=2, minibatches=1)).agents.parameter_count() for n in ("random-N2-K1", "random-N30-K5")}
     assert len(set(counts.values())) == 1, counts
 
@@ -71,7 +71,7 @@ def _curve(config, n=300):
 
 def test_schedule_diagnostics_recovers_the_configured_schedules():
     cfg = config_for("mtma")
-    fitted, report = studies.schedule_diagnostics(_curve(cfg))
+    fitted, report = e8_convergence.schedule_diagnostics(_curve(cfg))
     fast = fitted.set_index("agent").loc["recommender"]
     slow = fitted.set_index("agent").loc["replenisher"]
     assert fast["a"] == pytest.approx(cfg.lr_fast, rel=1e-6)
@@ -81,13 +81,13 @@ def test_schedule_diagnostics_recovers_the_configured_schedules():
     assert slow["n0"] == pytest.approx(cfg.decay_start, rel=1e-4)
     assert report.two_timescale and report.ratio_limit == 0.0
     # the single-timescale preset: equal exponents, ratio a_slow / a_fast = 1, never -> 0
-    _, single = studies.schedule_diagnostics(_curve(config_for("single_timescale")))
+    _, single = e8_convergence.schedule_diagnostics(_curve(config_for("single_timescale")))
     assert not single.ratio_tends_to_zero
     assert single.ratio_limit == pytest.approx(1.0, rel=1e-6)
 
 
 def test_teaching_paths_right_ordering_converges_wrong_ones_blow_up():
-    paths = studies.teaching_paths(n_steps=20_000, seed=0)
+    paths = e8_convergence.teaching_paths(n_steps=20_000, seed=0)
     ends = paths.groupby("design").tail(1).set_index("design")
     right = ends.loc["right ordering (x fast)"]
     assert right["x"] == pytest.approx(1.5, abs=0.3) and right["y"] == pytest.approx(1.0, abs=0.3)
@@ -98,7 +98,7 @@ def test_teaching_paths_right_ordering_converges_wrong_ones_blow_up():
 
 
 def test_tracking_study_profit_gap_is_the_curve_difference():
-    out = studies.tracking_study("tiny-margin", iterations=4, branch_at=2, seed=0,
+    out = e8_convergence.tracking_study("tiny-margin", iterations=4, branch_at=2, seed=0,
                                  settings=dict(n_envs=4, rollout_length=8))
     joint = out["joint"].set_index("iteration")["profit"]
     frozen = out["frozen"].set_index("iteration")["profit"]
@@ -109,4 +109,4 @@ def test_tracking_study_profit_gap_is_the_curve_difference():
     assert np.all(np.isfinite(t["parameter_distance"])) and np.all(t["parameter_distance"] >= 0)
     assert list(out["iterates"]["iteration"]) == [1, 2, 3, 4]
     with pytest.raises(ValueError, match="branch_at"):
-        studies.tracking_study("tiny-margin", iterations=4, branch_at=4)
+        e8_convergence.tracking_study("tiny-margin", iterations=4, branch_at=4)

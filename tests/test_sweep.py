@@ -22,8 +22,12 @@ import pytest
 import yaml
 from scipy import stats
 
-from coordlib import evaluate, policies, scenarios, sweep
-from coordlib.sweep import SweepError
+from coordlib import evaluate, policies, scenarios
+from coordlib.common import files
+from coordlib.experiments import e10_sweeps
+from coordlib.pipeline import sweep
+from coordlib.pipeline.sweep import SweepError
+from coordlib.policies import firms
 
 ROOT = Path(__file__).resolve().parent.parent
 DASK = Path(sys.executable).parent / "dask"
@@ -112,7 +116,7 @@ def test_shipped_grid_expands_to_the_cartesian_product_times_seeds():
     assert jobs[0].parameters["policy"] == jobs[239].parameters["policy"] == "siloed"
     assert jobs[240].parameters["policy"] == "coordinated"
     assert jobs[0].parameters["lift"] == 0 and jobs[40].parameters["lift"] == 0.5
-    assert grid.experiment == "coordlib.sweep.evaluate_heuristic"
+    assert grid.experiment == "coordlib.experiments.e10_sweeps.evaluate_heuristic"
     # the id is the documented hash of (experiment, parameters, seed), whatever the key order
     job = jobs[123]
     text = json.dumps({"experiment": job.experiment, "parameters": job.parameters,
@@ -143,8 +147,8 @@ def test_seed_forms():
     ({"experiment": "evaluate_heuristic", "fixed": {"lift": 1}, "axes": {"lift": [2]}},
      "axes.lift: also given as a fixed parameter (in 'fixed')"),
     ({"experiment": "no_such_experiment"}, "experiment 'no_such_experiment': cannot import it"),
-    ({"experiment": "coordlib.sweep.no_such_function"}, "has no 'no_such_function'"),
-    ({"experiment": "coordlib.evaluation.mean_ci", "fixed": {"values": [1, 2]}},
+    ({"experiment": "coordlib.pipeline.sweep.no_such_function"}, "has no 'no_such_function'"),
+    ({"experiment": "coordlib.model.evaluation.mean_ci", "fixed": {"values": [1, 2]}},
      "cannot take the grid's parameters"),
     ({"experiment": "evaluate_heuristic", "notebook": "x.ipynb"}, "exactly one of 'experiment'"),
     ({"notebook": "no/such/notebook.ipynb"}, "notebook: file not found"),
@@ -161,11 +165,11 @@ def test_bad_grid_is_refused_naming_the_problem(spec, message):
 def test_evaluate_heuristic_is_the_direct_evaluation_of_the_overridden_scenario():
     kw = dict(replications=6, periods=60, warmup=10)
     tune = dict(replications=8, periods=40, warmup=10)
-    got = sweep.evaluate_heuristic("tiny", "coordinated", seed=3, **kw, tune_replications=8,
+    got = e10_sweeps.evaluate_heuristic("tiny", "coordinated", seed=3, **kw, tune_replications=8,
                                    tune_periods=40, tune_warmup=10, lift=4.0, lead_time=2)
     # the same firm built by hand: scalars spelled out per segment / per product
     model = scenarios.get("tiny").replace(lift=[4.0], lead_time=[2, 2])
-    tune_seed = sweep.tuning_seed(3)
+    tune_seed = firms.tuning_seed(3)
     assert tune_seed != 3
     levels = policies.tune_base_stock(model, policies.inventory_aware(), seed=tune_seed, **tune)
     frame = evaluate(model, policies.joint(policies.base_stock(levels), policies.inventory_aware()),
@@ -176,10 +180,10 @@ def test_evaluate_heuristic_is_the_direct_evaluation_of_the_overridden_scenario(
     parts = got["revenue"] - got["purchase_cost"] - got["holding_cost"] - got["penalty_cost"]
     assert got["profit"] == pytest.approx(parts, abs=1e-9)
     assert all(isinstance(v, (int, float)) for v in got.values())
-    with pytest.raises(SweepError, match="unknown policy 'greedy'"):
-        sweep.evaluate_heuristic("tiny", "greedy")
+    with pytest.raises(ValueError, match="unknown heuristic firm 'greedy'"):
+        e10_sweeps.evaluate_heuristic("tiny", "greedy")
     with pytest.raises(ValueError, match="unknown field 'lifts'"):
-        sweep.evaluate_heuristic("tiny", "siloed", lifts=2.0)
+        e10_sweeps.evaluate_heuristic("tiny", "siloed", lifts=2.0)
 
 
 def test_without_lift_every_heuristic_firm_is_the_same_firm():
@@ -188,9 +192,9 @@ def test_without_lift_every_heuristic_firm_is_the_same_firm():
     # the same demand draws and tunes the same levels: equal numbers, exactly
     kw = dict(seed=4, replications=4, periods=60, warmup=10, tune_replications=4,
               tune_periods=40, tune_warmup=10, lift=0.0)
-    runs = [sweep.evaluate_heuristic("tiny-margin", name, **kw) for name in sweep.HEURISTICS]
+    runs = [e10_sweeps.evaluate_heuristic("tiny-margin", name, **kw) for name in firms.FIRMS]
     assert all(run == runs[0] for run in runs[1:])
-    lifted = {name: sweep.evaluate_heuristic("tiny-margin", name, **{**kw, "lift": 4.0})["profit"]
+    lifted = {name: e10_sweeps.evaluate_heuristic("tiny-margin", name, **{**kw, "lift": 4.0})["profit"]
               for name in ("siloed", "coordinated")}
     assert lifted["siloed"] != lifted["coordinated"]     # the lift is what makes them differ
 
@@ -206,7 +210,7 @@ def test_local_default_results_table(local_results):
     assert list(frame["seed"]) == [0, 1] * 4          # the grid's order
     # each row is exactly the direct call with the same parameters and seed
     row = frame.iloc[5]
-    direct = sweep.evaluate_heuristic(**{p: row[p] for p in frame.attrs["parameters"]},
+    direct = e10_sweeps.evaluate_heuristic(**{p: row[p] for p in frame.attrs["parameters"]},
                                       seed=int(row["seed"]))
     assert {m: row[m] for m in direct} == direct
 
@@ -351,15 +355,15 @@ def test_interrupted_sweep_resumes_without_redoing_finished_jobs(probe_dir, tmp_
 
 def test_atomic_write_interrupted_keeps_the_old_file_whole(tmp_path, monkeypatch):
     path = tmp_path / "jobs" / "abc.json"
-    sweep.write_json_atomic(path, {"metrics": {"profit": 1.5}})
+    files.atomic_write_json(path, {"metrics": {"profit": 1.5}})
 
     def dump_then_interrupt(data, f, **kw):
         f.write('{"metrics": {"pro')                   # half of the new content, then Ctrl-C
         raise KeyboardInterrupt
 
-    monkeypatch.setattr(sweep.json, "dump", dump_then_interrupt)
+    monkeypatch.setattr(files.json, "dump", dump_then_interrupt)
     with pytest.raises(KeyboardInterrupt):
-        sweep.write_json_atomic(path, {"metrics": {"profit": 2.5}})
+        files.atomic_write_json(path, {"metrics": {"profit": 2.5}})
     monkeypatch.undo()
     assert json.loads(path.read_text()) == {"metrics": {"profit": 1.5}}
     assert [p.name for p in path.parent.iterdir()] == ["abc.json"]
@@ -448,8 +452,9 @@ def test_a_script_without_a_main_guard_gets_a_message_that_says_so(tmp_path):
     # spawned workers import the script; unguarded, each worker starts the sweep again and dies
     script = tmp_path / "unguarded.py"
     script.write_text(textwrap.dedent(f"""
-        from coordlib import sweep
-        grid = {{"name": "g", "experiment": "coordlib.sweep.evaluate_heuristic",
+        from coordlib.pipeline import sweep
+
+        grid = {{"name": "g", "experiment": "coordlib.experiments.e10_sweeps.evaluate_heuristic",
                  "fixed": {{"replications": 2, "periods": 20, "warmup": 5}},
                  "axes": {{"scenario": ["tiny"], "method": ["siloed"]}}, "seeds": [0, 1]}}
         report = sweep.run_sweep(grid, {str(tmp_path / "out")!r}, workers=2)

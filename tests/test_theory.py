@@ -10,7 +10,9 @@ import sympy as sp
 from scipy import stats
 
 from coordlib import evaluate, mean_ci, policies, scenarios, theory
-from coordlib.scenario import ScenarioError
+from coordlib.experiments import e1_theory
+from coordlib.model.scenario import ScenarioError
+from coordlib.theory import derivation
 
 P, C, H, B = 10.0, 5.0, 0.5, 2.0          # the `tiny` product
 MEANS = (0.6, 1.2, 3.6, 9.0, 25.0)
@@ -26,7 +28,7 @@ def brute_force_poisson(mean, S, m, co, cu):
 # ---- B1 -------------------------------------------------------------------------------------------
 def test_b1_critical_fractiles_of_both_systems():
     der = theory.derive_cost_structures()
-    p, c, h, b = theory.price, theory.unit_cost, theory.holding_cost, theory.lost_sale_penalty
+    p, c, h, b = derivation.price, derivation.unit_cost, derivation.holding_cost, derivation.lost_sale_penalty
     assert sp.simplify(der["fractile_one-period"] - (p + b - c) / (p + b + h)) == 0
     assert sp.simplify(der["fractile_stationary"] - (p + b - c) / (p + b - c + h)) == 0
     r = theory.newsvendor_normal(3.6, P, C, H, B)
@@ -116,16 +118,16 @@ def test_b1_stationary_system_uses_the_other_fractile():
 def test_b1_supermodular_symbolically_and_numerically():
     der = theory.derive_exposure_effects()
     assert der["cross_partial_readable"].is_nonnegative
-    args = (theory.stock, theory.exposure, theory.base_rate, theory.exposure_slope,
-            theory.dispersion, theory.overage, theory.underage)
+    args = (derivation.stock, derivation.exposure, derivation.base_rate, derivation.exposure_slope,
+            derivation.dispersion, derivation.overage, derivation.underage)
     direct = der.function("cross_partial", args)
     rng = np.random.default_rng(0)
     S, x, a, d, th, co, cu = rng.uniform(0.05, 8, (7, 2000))
     assert np.all(direct(S, x, a, d, th, co, cu) >= -1e-12)  # rounding only
     # finite difference of the marginal profit of the normal newsvendor along exposure
     profit = theory.derive_newsvendor_normal().function(
-        "profit_theta", (theory.stock, theory.mean_demand, theory.dispersion, theory.margin,
-                         theory.overage, theory.underage))
+        "profit_theta", (derivation.stock, derivation.mean_demand, derivation.dispersion, derivation.margin,
+                         derivation.overage, derivation.underage))
     e = 1e-4
     for S0, x0 in ((2.0, 0.3), (5.0, 0.8), (0.5, 0.1)):
         pi = lambda S_, x_: profit(S_, 1.0 + 4.0 * x_, 1.0, 5.0, 5.5, 7.0)
@@ -143,16 +145,16 @@ def test_b1_poisson_cross_difference_is_the_poisson_mass():
                             - brute_force_poisson(m, S, P - C, C + H, P + B - C))
             fd = slope * (mv(mean + e) - mv(mean - e)) / (2 * e)
             want = float(der["poisson_cross_difference"].subs(
-                {theory.units: S, theory.base_rate: mean, theory.exposure: 0,
-                 theory.exposure_slope: slope, theory.overage: C + H,
-                 theory.underage: P + B - C}))
+                {derivation.units: S, derivation.base_rate: mean, derivation.exposure: 0,
+                 derivation.exposure_slope: slope, derivation.overage: C + H,
+                 derivation.underage: P + B - C}))
             assert fd == pytest.approx(want, rel=1e-6, abs=1e-9)
             assert want >= 0
 
 
 def test_b1_optimal_stock_rises_with_exposure_and_where_the_normal_formula_falls():
     s = scenarios.get("tiny-margin")
-    curve = theory.b1_stock_curve(s, np.linspace(0, 1, 41))
+    curve = e1_theory.b1_stock_curve(s, np.linspace(0, 1, 41))
     for (product, demand, system), g in curve.groupby(["product", "demand", "system"]):
         S = g.sort_values("share")["stock"].to_numpy()
         step = np.diff(S)
@@ -162,8 +164,8 @@ def test_b1_optimal_stock_rises_with_exposure_and_where_the_normal_formula_falls
     der = theory.derive_exposure_effects()
     co, cu = 9.0, 3.0                                      # fractile 0.25
     z = stats.norm.ppf(0.25)
-    dS = der.function("d_stock_d_x", (theory.exposure, theory.base_rate, theory.exposure_slope,
-                                      theory.dispersion, theory.overage, theory.underage))
+    dS = der.function("d_stock_d_x", (derivation.exposure, derivation.base_rate, derivation.exposure_slope,
+                                      derivation.dispersion, derivation.overage, derivation.underage))
     mu = np.linspace(0.01, 2.0, 400)
     slope = dS(0.0, mu, 1.0, 1.0, co, cu)
     np.testing.assert_array_equal(slope < 0, mu < z ** 2 / 4)
@@ -177,9 +179,9 @@ def test_b2_convexity_symbolic():
     assert sp.simplify(der["second_derivative"] - der["second_derivative_readable"]) == 0
     # demand moves with exposure only through the lift
     for key in ("d_mu1_dx", "d_mu2_dx"):
-        assert sp.simplify(der[key].subs(theory.lift, 0)) == 0
-    assert der["d_mu1_dx"].subs(theory.lift, 1).is_positive
-    assert der["d_mu2_dx"].subs(theory.lift, 1).is_negative
+        assert sp.simplify(der[key].subs(derivation.lift, 0)) == 0
+    assert der["d_mu1_dx"].subs(derivation.lift, 1).is_positive
+    assert der["d_mu2_dx"].subs(derivation.lift, 1).is_negative
 
 
 def _random_two_product(seed):
@@ -254,8 +256,8 @@ def test_poisson_profit_is_concave_in_mean_for_fixed_stock():
         pi = lambda m: brute_force_poisson(m, S, P - C, C + H, P + B - C)
         fd = (pi(mean + e) - 2 * pi(mean) + pi(mean - e)) / e ** 2
         want = float(der["profit_curvature_in_mu"].subs(
-            {theory.units: S, theory.mean_demand: mean, theory.overage: C + H,
-             theory.underage: P + B - C}))
+            {derivation.units: S, derivation.mean_demand: mean, derivation.overage: C + H,
+             derivation.underage: P + B - C}))
         assert fd == pytest.approx(want, rel=1e-4)
         assert want < 0
 
@@ -293,8 +295,8 @@ def test_lost_sales_chain_with_lead_time_one_matches_the_simulator():
 def test_value_of_coordination_closed_form_matches_numerical_optimization(system):
     for sc in (scenarios.get("tiny"), scenarios.get("tiny-margin"), _random_two_product(1),
                _random_two_product(4)):
-        cf = theory.value_of_coordination(sc, system=system)
-        num = theory.value_of_coordination_numeric(sc, demand="normal", system=system,
+        cf = theory.static_value_of_coordination(sc, system=system)
+        num = theory.static_value_of_coordination_numeric(sc, demand="normal", system=system,
                                                    shares=[0.0, 0.5, 1.0])
         assert float(cf["value"]) == pytest.approx(num["value"], abs=1e-6)
         assert float(cf["value_margin"] + cf["value_mismatch"]) == pytest.approx(float(cf["value"]))
@@ -308,9 +310,9 @@ def test_value_of_coordination_closed_form_matches_numerical_optimization(system
 
 def test_value_of_coordination_tiny_margin_against_poisson_and_simulation():
     sc = scenarios.get("tiny-margin")
-    cf = theory.value_of_coordination(sc)
+    cf = theory.static_value_of_coordination(sc)
     assert (int(cf["gmv_choice"]), int(cf["coordinated_choice"])) == (1, 2)
-    exact = theory.value_of_coordination_numeric(sc, demand="poisson", shares=np.linspace(0, 1, 51))
+    exact = theory.static_value_of_coordination_numeric(sc, demand="poisson", shares=np.linspace(0, 1, 51))
     assert exact["best_share"] == 0.0
     mc = theory.compare_exposures_monte_carlo(sc, 0.0, 1.0, replications=300_000, seed=7,
                                               confidence=0.99)
@@ -320,13 +322,13 @@ def test_value_of_coordination_tiny_margin_against_poisson_and_simulation():
     # at lambda = 6 (4.2%), 25.81 vs 25.78 at lambda = 30 (0.1%)
     assert float(cf["value"]) == pytest.approx(exact["value"], rel=0.05)
     big = sc.replace(arrival_rate=[30.0])
-    assert float(theory.value_of_coordination(big)["value"]) == pytest.approx(
-        theory.value_of_coordination_numeric(big, demand="poisson")["value"], rel=0.005)
+    assert float(theory.static_value_of_coordination(big)["value"]) == pytest.approx(
+        theory.static_value_of_coordination_numeric(big, demand="poisson")["value"], rel=0.005)
 
 
 def test_value_of_coordination_symmetric_formula_and_comparative_statics():
     for system in theory.SYSTEMS:
-        table = theory.comparative_statics_table(scenarios.get("tiny-margin"), system)
+        table = e1_theory.comparative_statics_table(scenarios.get("tiny-margin"), system)
         np.testing.assert_allclose(table["symmetric_formula"], table["general_form_check"],
                                    rtol=1e-5, atol=1e-7)
     signs = theory.comparative_statics_signs()
@@ -334,13 +336,13 @@ def test_value_of_coordination_symmetric_formula_and_comparative_statics():
     der = theory.derive_value_of_coordination()
     assert der["d_Dmu_d_lift"].is_positive and der["d_Dsqrt_d_u"].is_positive
     # tiny-margin is aligned in the one-period system: margin spread > 0 > mismatch spread
-    t = theory.comparative_statics_table(scenarios.get("tiny-margin"), "one-period")
+    t = e1_theory.comparative_statics_table(scenarios.get("tiny-margin"), "one-period")
     assert t["margin_spread"].iloc[0] > 0 > t["mismatch_spread"].iloc[0]
     assert (t["symmetric_formula"].iloc[1:] > 0).all()
 
 
 def test_value_sweep_grows_with_lift_and_margin_spread():
-    sweep = theory.value_sweep(scenarios.get("tiny-margin"), points=9)
+    sweep = e1_theory.value_sweep(scenarios.get("tiny-margin"), points=9)
     for parameter in ("lift", "margin_spread"):
         for system in theory.SYSTEMS:
             v = sweep[(sweep.parameter == parameter) & (sweep.system == system)]["value"].to_numpy()
@@ -368,8 +370,8 @@ def test_bad_inputs_are_named():
     with pytest.raises(ValueError, match="overage"):
         theory.newsvendor_normal(1.0, P, C, 0.0, B, system="stationary")
     with pytest.raises(ScenarioError, match="N = 2 and K = 1"):
-        theory.value_of_coordination(scenarios.get("tiny-personal"))
+        theory.static_value_of_coordination(scenarios.get("tiny-personal"))
     with pytest.raises(ValueError, match="profile"):
-        theory.e1_settings(profile="fast")
+        e1_theory.e1_settings(profile="fast")
     with pytest.raises(ValueError, match="n_mc"):
-        theory.e1_settings(n_mc=5, figures_dir="/tmp", tables_dir="/tmp")
+        e1_theory.e1_settings(n_mc=5, figures_dir="/tmp", tables_dir="/tmp")

@@ -3,6 +3,7 @@ and resume, divergence detection, the command line, and (slow) the profit target
 the exact DP optimum and the heuristics."""
 from __future__ import annotations
 
+import dataclasses
 import json
 import re
 
@@ -11,10 +12,13 @@ import pandas as pd
 import pytest
 import torch
 
-from coordlib import evaluate, mean_ci, policies, scenarios
-from coordlib import training
-from coordlib.training import (CheckpointError, ConfigError, TrainConfig, TrainingDivergedError,
-                               config_for, step_size, train)
+from coordlib import Simulator, evaluate, mean_ci, policies, scenarios
+from coordlib.exact import dp
+from coordlib.learning import checkpoints, config, mtma
+from coordlib.learning.checkpoints import CheckpointError
+from coordlib.learning.config import ConfigError, TrainConfig, config_for, step_size
+from coordlib.learning.mtma import TrainingDivergedError
+from coordlib.learning.training import train
 
 FAST = dict(n_envs=8, rollout_length=8, epochs=2, minibatches=2, hidden=16,
             eval_replications=3, eval_periods=30, eval_warmup=5, checkpoint_every=1)
@@ -27,8 +31,8 @@ def _weights(learner):
 
 # ---- configurations -------------------------------------------------------------------------
 def test_every_field_has_a_one_line_docstring():
-    docs = training.config_docs()
-    fields = [f.name for f in training.dataclasses.fields(TrainConfig)]
+    docs = config.config_docs()
+    fields = [f.name for f in dataclasses.fields(TrainConfig)]
     assert list(docs) == fields
     assert all(d and "\n" not in d and "default" in d for d in docs.values())
 
@@ -68,7 +72,7 @@ def test_configuration_errors_for_names_and_inconsistent_choices():
 def test_presets_differ_from_mtma_only_in_what_their_name_says():
     base = config_for("mtma").to_dict()
     diff = {name: {k: v for k, v in config_for(name).to_dict().items()
-                   if v != base[k] and k != "name"} for name in training.PRESETS}
+                   if v != base[k] and k != "name"} for name in config.PRESETS}
     assert diff["mtma"] == {}
     assert diff["independent"] == {"critic": "per_agent"}
     assert diff["siloed"] == {"critic": "per_agent", "recommender_reward": "gmv"}
@@ -102,7 +106,7 @@ def test_short_training_improves_profit_beyond_the_evaluation_noise():
     # on tiny-margin it is 15.0 against g* = 17.57
     s = scenarios.get("tiny-margin")
     config = config_for("mtma", seed=0, iterations=30, n_envs=32)
-    start = training.Learner(s, config).policy()
+    start = mtma.Learner(s, config).policy()
     result = train(s, config, progress=False, evaluate_policy=False)
     kwargs = dict(replications=20, periods=300, warmup=50, seed=7)
     before = mean_ci(evaluate(s, start, **kwargs)["profit"])
@@ -118,7 +122,7 @@ def test_large_scenario_shapes_and_a_few_updates():
     s = scenarios.get("large")
     config = config_for("mtma", iterations=2, **{**FAST, "n_envs": 4, "rollout_length": 4,
                                                  "minibatches": 1})
-    learner = training.Learner(s, config)
+    learner = mtma.Learner(s, config)
     before = _weights(learner)
     batch = learner.collect()
     T, B, N, K = 4, 4, s.n_products, s.n_segments
@@ -153,11 +157,11 @@ def test_every_preset_trains_with_the_same_loop(name, tmp_path):
 @pytest.mark.parametrize("backlog", [False, True])
 def test_reward_streams_per_product_add_up_to_the_firms_and_the_kpis(backlog):
     s = scenarios.get("tiny-margin").replace(backlog=backlog)
-    sim = training.Simulator(s, batch_size=3, seed=0)
+    sim = Simulator(s, batch_size=3, seed=0)
     sim.reset()
     for q in ([[0, 0]] * 3, [[3, 0], [0, 5], [1, 1]]):   # a first period that leaves shortfalls
         r = sim.step(np.array(q), s.uniform_exposure())
-    per_product = {k: training._reward(r, k, s) for k in ("profit", "gmv", "operating_cost")}
+    per_product = {k: mtma._reward(r, k, s) for k in ("profit", "gmv", "operating_cost")}
     assert all(v.shape == (3, 2) for v in per_product.values())
     assert np.allclose(per_product["profit"].sum(1), r.profit)              # r_t of the simulator
     gmv = (r.demand.sum(axis=1) * s.price).sum(axis=1)                      # sum_i p_i D_i
@@ -170,13 +174,13 @@ def test_frozen_agent_keeps_its_parameters_while_the_other_learns():
     s = scenarios.get("tiny")
     result = train(s, config_for("mtma", iterations=3, frozen=("replenisher",), **FAST),
                    progress=False, evaluate_policy=False)
-    start = training.Learner(s, config_for("mtma", iterations=3, **FAST))
+    start = mtma.Learner(s, config_for("mtma", iterations=3, **FAST))
     assert torch.equal(result.learner.parameters_of("replenisher"),
                        start.parameters_of("replenisher"))
     assert not torch.equal(result.learner.parameters_of("recommender"),
                            start.parameters_of("recommender"))
     # init_from: a new run starts from the trained weights (e.g. to freeze the slow agent)
-    follow = training.Learner(s, config_for("mtma", seed=5, **FAST), init_from=result.learner)
+    follow = mtma.Learner(s, config_for("mtma", seed=5, **FAST), init_from=result.learner)
     assert torch.equal(follow.parameters_of("recommender"),
                        result.learner.parameters_of("recommender"))
 
@@ -184,7 +188,7 @@ def test_frozen_agent_keeps_its_parameters_while_the_other_learns():
 def test_update_frequency_skips_the_slow_agent_between_its_turns():
     s = scenarios.get("tiny")
     seen = []
-    learner = training.Learner(s, config_for("mtma", replenisher_every=3, **FAST))
+    learner = mtma.Learner(s, config_for("mtma", replenisher_every=3, **FAST))
     for _ in range(4):
         before = learner.parameters_of("replenisher")
         learner.iterate()
@@ -210,7 +214,7 @@ def test_outputs_curve_checkpoint_and_summary(tmp_path):
     assert summary["profit"] == pytest.approx(mean, rel=1e-12)
     assert (summary["profit_ci_low"], summary["profit_ci_high"]) == pytest.approx((lo, hi))
     assert summary["iterations"] == 3 and summary["env_steps"] == 192
-    state = training.load_checkpoint(tmp_path / "checkpoint.pt")
+    state = checkpoints.load_checkpoint(tmp_path / "checkpoint.pt")
     assert state["iteration"] == 3
 
 
@@ -247,21 +251,21 @@ def test_corrupt_or_unsafe_checkpoints_give_a_clear_error(tmp_path):
     cut = tmp_path / "cut.pt"
     cut.write_bytes(good[: len(good) // 2])
     with pytest.raises(CheckpointError, match="not a readable coordlib checkpoint"):
-        training.load_checkpoint(cut)
+        checkpoints.load_checkpoint(cut)
     noise = tmp_path / "noise.pt"
     noise.write_bytes(np.random.default_rng(0).bytes(4096))
     with pytest.raises(CheckpointError, match="not a readable coordlib checkpoint"):
-        training.load_checkpoint(noise)
+        checkpoints.load_checkpoint(noise)
     unsafe = tmp_path / "unsafe.pt"      # an arbitrary object: weights_only refuses to build it
     torch.save({"format": "coordlib-checkpoint", "payload": pd.Timestamp(0)}, unsafe)
     with pytest.raises(CheckpointError, match="not a readable coordlib checkpoint"):
-        training.load_checkpoint(unsafe)
+        checkpoints.load_checkpoint(unsafe)
     other = tmp_path / "other.pt"
     torch.save({"weights": torch.zeros(2)}, other)
     with pytest.raises(CheckpointError, match="not a coordlib checkpoint"):
-        training.load_checkpoint(other)
+        checkpoints.load_checkpoint(other)
     with pytest.raises(CheckpointError, match="no such checkpoint"):
-        training.load_checkpoint(tmp_path / "missing.pt")
+        checkpoints.load_checkpoint(tmp_path / "missing.pt")
 
 
 def test_nan_in_a_parameter_stops_training_and_keeps_the_last_good_checkpoint(tmp_path):
@@ -273,23 +277,23 @@ def test_nan_in_a_parameter_stops_training_and_keeps_the_last_good_checkpoint(tm
     with pytest.raises(TrainingDivergedError, match="parameter .* of recommender holds NaN"):
         train("tiny", config_for("mtma", iterations=5, **FAST), out_dir=tmp_path,
               progress=False, callback=poison)
-    state = training.load_checkpoint(tmp_path / "checkpoint.pt")
+    state = checkpoints.load_checkpoint(tmp_path / "checkpoint.pt")
     assert state["iteration"] == 1
     assert all(torch.isfinite(v).all() for v in state["agents"].values())
 
 
 def test_nan_in_a_loss_stops_training(tmp_path, monkeypatch):
-    real = training._reward
+    real = mtma._reward
 
     def poison(learner, row):
         if learner.iteration == 2:
-            monkeypatch.setattr(training, "_reward",
+            monkeypatch.setattr(mtma, "_reward",
                                 lambda r, stream, price: real(r, stream, price) * np.nan)
 
     with pytest.raises(TrainingDivergedError, match="iteration 3: the loss of .* is nan"):
         train("tiny", config_for("mtma", iterations=5, **FAST), out_dir=tmp_path,
               progress=False, callback=poison)
-    assert training.load_checkpoint(tmp_path / "checkpoint.pt")["iteration"] == 2
+    assert checkpoints.load_checkpoint(tmp_path / "checkpoint.pt")["iteration"] == 2
 
 
 # ---- the command line -----------------------------------------------------------------------
@@ -323,7 +327,7 @@ def _trained(scenario, name, seed, iterations, evaluation=TARGET_EVAL):
 @pytest.mark.slow
 @pytest.mark.parametrize("scenario", ["tiny", "tiny-margin"])
 def test_mtma_is_within_two_percent_of_the_dp_optimum_and_above_siloed(scenario):
-    from coordlib import dp
+
     g_star = dp.solve(scenario).gain
     mtma = _trained(scenario, "mtma", seed=0, iterations=300)
     siloed = _trained(scenario, "siloed", seed=0, iterations=300)
@@ -352,10 +356,10 @@ def test_mtma_on_medium_beats_every_heuristic_and_configuration_over_five_seeds(
 
 
 def test_entropy_decay_scales_both_entropy_weights_and_moves_the_training():
-    constant = training.Learner(scenarios.get("tiny"), config_for("mtma", **FAST))
+    constant = mtma.Learner(scenarios.get("tiny"), config_for("mtma", **FAST))
     assert [constant.entropy_scale(n) for n in (0, 10, 1000)] == [1.0, 1.0, 1.0]
     decaying = config_for("mtma", **FAST, entropy_decay=10)
-    learner = training.Learner(scenarios.get("tiny"), decaying)
+    learner = mtma.Learner(scenarios.get("tiny"), decaying)
     assert [learner.entropy_scale(n) for n in (0, 10, 30)] == [1.0, 0.5, 0.25]
     # with the entropy terms weighted differently, the same seed trains to other weights
     runs = [train("tiny", c.replace(iterations=3), progress=False, evaluate_policy=False)

@@ -1,0 +1,207 @@
+"""Benchmarks measured side by side: every figure is a ratio of two measurements taken in one run.
+
+``python -m coordlib bench`` (what ``make bench`` runs) writes ``data/benchmarks/report.md``,
+``summary.csv`` (one row per figure) and one CSV per section. Each summary row says what was
+measured, the two numbers, their ratio, the target, whether it was met, the machine (cores, CPU
+model) and the command that measures it again. Timings of the two sides of a ratio are taken
+in alternating rounds, so a burst of load on a shared machine falls on both.
+
+Sections (``--only``), after issue 7 and the "Speed" part of issue 2:
+
+``simulator``
+    the full batched step (MODEL.md section 3) against raw Poisson sampling of the same size,
+    the floor a step cannot beat. Target: 50% of raw or better at large batches.
+``wrappers``
+    per-step time of the PettingZoo and Gymnasium wrappers against the raw simulator (no target).
+``stockpyl``
+    the simulator against stockpyl's simulation of the same single-product base-stock system
+    with Poisson demand (backlog variant of MODEL.md section 3): average cost of both, which
+    must agree within confidence intervals, and periods per second. Target: 100 times faster.
+``dp``
+    the exact DP (MODEL.md section 5): states times actions per second, time to solve ``tiny``
+    and the largest variant of it within the DP's table limit (no peer: absolute figures).
+``learner``
+    MTMA (MODEL.md section 6) against Stable-Baselines3 PPO on the Gymnasium form, the same
+    budget of environment steps, the same evaluation (:func:`coordlib.evaluate`). Target: MTMA
+    ends higher, and reaches SB3's final profit in a third of SB3's time or less.
+``reproduce``
+    time of the ``smoke`` and ``paper`` reproductions, read from the stamps that
+    :mod:`coordlib.reproduce` writes.
+
+A section whose module or optional package is missing gives one row marked ``skipped``
+("not available yet") instead of failing the report. Peers used only here (stockpyl,
+stable-baselines3) are the optional extra ``bench`` (``pip install .[bench]``).
+"""
+from __future__ import annotations
+
+import argparse
+import importlib
+import platform
+import time
+from pathlib import Path
+from typing import Callable, Optional, Sequence
+import numpy as np
+import pandas as pd
+
+from .common import DEFAULT_OUT, ROW_FIELDS, SectionResult, Unavailable, fmt, machine, skipped_row
+from .exact import dp_section
+from .learner import LearnerBudget, learner_section
+from .reproduction import reproduce_section
+from .simulator import simulator_section
+from .stockpyl_reference import stockpyl_section
+from .wrappers import wrappers_section
+
+# ---- sections, budgets and the report -----------------------------------------------------------
+SECTIONS: dict[str, Callable[..., SectionResult]] = {
+    "simulator": simulator_section, "wrappers": wrappers_section, "stockpyl": stockpyl_section,
+    "dp": dp_section, "learner": learner_section, "reproduce": reproduce_section}
+
+QUICK = {
+    "simulator": dict(product_copies=(1, 1_000, 100_000), rounds=2, min_seconds=0.02),
+    "wrappers": dict(scenarios=("tiny",), steps=500, repeats=2),
+    "stockpyl": dict(replications=3, periods=600, warmup=100, batch=1000, batch_periods=300,
+                     batch_rounds=2),
+    "dp": dict(instances=["tiny"], max_inventory=8),
+    "learner": dict(budgets={"tiny": LearnerBudget(env_steps=8192, checkpoints=2,
+                                                   replications=8, periods=200, warmup=50)}),
+    "reproduce": {},
+}
+"""Short budgets for ``--quick``: a check that every section runs, not figures to report."""
+
+
+def run_sections(names: Sequence[str], quick: bool = False, overrides: Optional[dict] = None,
+                 echo: Callable[[str], None] = print) -> dict[str, SectionResult]:
+    """Run the named sections; a section that cannot run gives a ``skipped`` row."""
+    results, host = {}, machine()
+    for name in names:
+        if name not in SECTIONS:
+            raise ValueError(f"unknown section {name!r}; known: {', '.join(SECTIONS)}")
+        kwargs = {**(QUICK[name] if quick else {}), **((overrides or {}).get(name, {}))}
+        echo(f"[bench] {name} ...")
+        start = time.perf_counter()
+        try:
+            result = SECTIONS[name](**kwargs)
+        except Unavailable as exc:
+            result = SectionResult(pd.DataFrame(), [skipped_row(name, str(exc))])
+        command = f"python -m coordlib bench --only {name}" + (" --quick" if quick else "")
+        for r in result.rows:
+            r["machine"], r["command"] = host, command
+        results[name] = result
+        echo(f"[bench] {name}: {time.perf_counter() - start:.1f} s")
+        for r in result.rows:
+            echo(f"  {r['met']:>7}  {r['measured']}: {r['ours']} vs {r['reference']}, "
+                 f"ratio {fmt(r['ratio'])} (target {r['target']})")
+    return results
+
+
+def _versions() -> str:
+    parts = [f"Python {platform.python_version()}", f"numpy {np.__version__}"]
+    for module in ("torch", "stockpyl", "stable_baselines3"):
+        try:
+            parts.append(f"{module} {importlib.import_module(module).__version__}")
+        except Exception:
+            pass
+    return ", ".join(parts)
+
+
+def write_report(results: dict[str, SectionResult], out: Path, command: str = "",
+                 seconds: Optional[float] = None) -> Path:
+    """Write ``report.md``, ``summary.csv`` and each section's tables (CSV) into ``out``."""
+    out = Path(out)
+    out.mkdir(parents=True, exist_ok=True)
+    rows = [r for res in results.values() for r in res.rows]
+    summary = pd.DataFrame(rows, columns=list(ROW_FIELDS))
+    summary.to_csv(out / "summary.csv", index=False)
+    for name, res in results.items():
+        if len(res.table):
+            res.table.to_csv(out / f"{name}.csv", index=False)
+        for extra, table in res.extra.items():
+            table.to_csv(out / f"{extra}.csv", index=False)
+    shown = summary.copy()
+    shown["command"] = [f"`{c}`" if c else "" for c in summary["command"]]
+    shown["ratio"] = [fmt(v) if np.isfinite(v) else "-" for v in summary["ratio"]]
+    host = rows[0]["machine"] if rows else machine()
+    lines = ["# Benchmarks", "",
+             f"Machine: {host}. {_versions()}. Generated {time.strftime('%Y-%m-%d %H:%M')}"
+             + (f" in {seconds:.0f} s" if seconds is not None else "")
+             + (f" by `{command}`" if command else "") + ".", "",
+             "Each ratio compares two measurements taken side by side in one run (alternating "
+             "rounds, median), so the figures hold on this machine at this load; the absolute "
+             "numbers are noisy on a shared machine, the ratios much less.", "",
+             "## Summary", "",
+             shown.to_markdown(index=False) if len(shown) else "(no rows)", ""]
+    missed = summary[summary["met"].isin(["no", "void"])]
+    lines += ["## Targets not met", ""]
+    lines += ([f"- **{r.measured}**: {r.ours} vs {r.reference}, ratio {fmt(r.ratio)}, target "
+               f"{r.target} ({'comparison void' if r.met == 'void' else 'not met'})"
+               for r in missed.itertuples()] or ["Every target measured in this run was met."])
+    skipped = summary[summary["met"] == "skipped"]
+    if len(skipped):
+        lines += ["", "Not measured in this run:", ""]
+        lines += [f"- {r.section}: {r.note}" for r in skipped.itertuples()]
+    for name, res in results.items():
+        if len(res.table):
+            lines += ["", f"## {name}", "", res.table.to_markdown(index=False, floatfmt=".4g")]
+    lines.append("")
+    path = out / "report.md"
+    path.write_text("\n".join(lines))
+    return path
+
+
+README_START, README_END = "<!-- bench:start -->", "<!-- bench:end -->"
+
+
+def update_readme(readme: Path, summary_csv: Path) -> bool:
+    """Quote the report's rows that carry a target in the README's bench block.
+
+    The block is rewritten from ``summary.csv`` of the last full ``make bench``, so the README
+    quotes exactly what the report measured. Returns whether the README changed.
+    """
+    readme, summary_csv = Path(readme), Path(summary_csv)
+    if not (readme.is_file() and summary_csv.is_file()):
+        return False
+    text = readme.read_text()
+    if README_START not in text or README_END not in text:
+        return False
+    summary = pd.read_csv(summary_csv, keep_default_na=False)
+    rows = summary[summary["met"].isin(["yes", "no", "void"])]
+    lines = [README_START, "| measured | ours | reference | ratio | target | met |",
+             "| --- | --- | --- | --- | --- | --- |"]
+    for r in rows.itertuples():
+        ratio = fmt(float(r.ratio)) if str(r.ratio) not in ("", "nan") else "-"
+        lines.append(f"| {r.measured} | {r.ours} | {r.reference} | {ratio} | {r.target} | {r.met} |")
+    machine_line = rows["machine"].iloc[0] if len(rows) else machine()
+    lines += ["", f"Measured by `make bench` on {machine_line}; the full report, with the "
+              "commands, is [data/benchmarks/report.md](data/benchmarks/report.md).", README_END]
+    head, rest = text.split(README_START, 1)
+    new = head + "\n".join(lines) + rest.split(README_END, 1)[1]
+    if new == text:
+        return False
+    readme.write_text(new)
+    return True
+
+
+def cli(argv) -> int:
+    parser = argparse.ArgumentParser(prog="coordlib bench",
+                                     description=__doc__.split("\n\n")[0])
+    parser.add_argument("--only", default=",".join(SECTIONS),
+                        help=f"comma-separated sections among {', '.join(SECTIONS)} (default: all)")
+    parser.add_argument("--out", type=Path, default=DEFAULT_OUT, help="report folder")
+    parser.add_argument("--quick", action="store_true",
+                        help="short budgets (a check that each section runs, not for the report)")
+    args = parser.parse_args(argv)
+    chosen = [s.strip() for s in args.only.split(",") if s.strip()]
+    unknown = [s for s in chosen if s not in SECTIONS]
+    if unknown or not chosen:
+        parser.error(f"unknown section(s) {unknown}; known: {', '.join(SECTIONS)}")
+    command = "python -m coordlib bench" + (f" --only {','.join(chosen)}"
+                                            if chosen != list(SECTIONS) else "")
+    command += " --quick" if args.quick else ""
+    start = time.perf_counter()
+    results = run_sections(chosen, quick=args.quick, echo=lambda m: print(m, flush=True))
+    path = write_report(results, args.out, command, time.perf_counter() - start)
+    print(f"[bench] report: {path}")
+    if chosen == list(SECTIONS) and not args.quick and args.out == DEFAULT_OUT:
+        if update_readme(DEFAULT_OUT.parent.parent / "README.md", path.parent / "summary.csv"):
+            print("[bench] quoted the targets in README.md")
+    return 0

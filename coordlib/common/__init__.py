@@ -1,0 +1,1 @@
+"""What every layer uses and nothing of the model: file I/O (:mod:`.files`), statistics (:mod:`.stats`)."""

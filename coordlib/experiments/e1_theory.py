@@ -1,0 +1,449 @@
+"""Analytical benchmarks B1, B2 and the static part of B5 (MODEL.md section 5), derived with SymPy.
+
+Every derivation is a function returning a :class:`Derivation`: an ordered list of steps (each a
+SymPy equation with one sentence saying what it means) and the named results. A step that
+restates an expression in readable form (with phi, Phi and the standard normal loss G) is
+checked against the expression SymPy computed, so the page cannot drift from the algebra.
+Every closed-form number comes from ``sympy.lambdify`` of those results; no formula is typed
+twice. The independent checks are named as such: direct numerical optimization
+(:func:`static_value_of_coordination_numeric`), the exact lost-sales Markov chain
+(:func:`lost_sales_base_stock`) and the simulator (:func:`newsvendor_profit_monte_carlo`).
+
+Two demand models, always named:
+
+* **normal** (closed form): demand D ~ N(mu, sigma^2) with sigma = sqrt(theta mu); theta = 1
+  matches the variance of Poisson demand (MODEL.md 3.3), theta > 1 is extra demand
+  uncertainty. Stock is continuous.
+* **poisson** (exact, numerical): D ~ Poisson(mu) as in the simulator, integer stock, profit
+  from exact Poisson sums (the loss function in closed form with the incomplete gamma
+  function); the optimal stock is found numerically as the smallest S with F(S) >= fractile.
+
+Two inventory systems, always named:
+
+* ``"one-period"`` (B1 as stated): start empty, buy S at c each, sell min(S, D) at p, hold the
+  leftovers at h, pay b per lost sale. Overage cost c_o = c + h, underage c_u = p + b - c,
+  critical fractile (p + b - c) / (p + b + h).
+* ``"stationary"``: the simulator's multi-period lost-sales system with lead time 0 and
+  order-up-to S every period. The order arrives at once, so every period starts with S on
+  hand and the order replaces last period's sales: the firm pays c only for units it sells.
+  A leftover unit is not wasted (it is sold later), it only costs h: c_o = h,
+  c_u = p + b - c, fractile (p + b - c) / (p + b - c + h), the level
+  :func:`coordlib.policies.replenishment.critical_fractile` uses. See :func:`derive_cost_structures`.
+
+Claims of MODEL.md section 5 and what the derivations find:
+
+* B1 holds. Normal: S* = mu + z* sigma; d^2 Pi / dS dx = (c_o + c_u) delta phi(z) (S + mu) /
+  (2 sqrt(theta) mu^(3/2)) >= 0 for every S >= 0 (supermodular). dS*/dx =
+  delta (1 + z* sqrt(theta) / (2 sqrt(mu))) is negative only where mu < theta z*^2 / 4, which
+  needs a fractile below 1/2 and lies inside the region mu < theta z*^2 where the normal
+  S* is negative (so S* clipped at 0 never falls). Poisson: the marginal value of the
+  (S+1)-th unit rises with exposure by (c_o + c_u) delta f(S; mu) >= 0.
+* B2 holds for the normal approximation, in both systems, for any margins (not only equal
+  ones): the mismatch cost (c_o + c_u) phi(z*) sqrt(theta mu) is concave in mu, mu is linear
+  in the exposure (MNL, one recommendation slot), so profit is convex in the static split and
+  strictly so iff beta > 0. It FAILS for exact Poisson demand with integer stock: for each
+  fixed S the profit is strictly concave in mu (d^2 Pi / d mu^2 = -(c_o + c_u) f(S - 1; mu)),
+  so the optimal profit is only piecewise concave between the points where S* jumps, and
+  the best static exposure can be interior. Counterexample: ``tiny`` with lambda = 2.5: in one
+  period the uniform split x = 1/2 beats both extremes by 0.565 per period (confirmed on the
+  simulator); in the stationary system x = 0.18 beats them by 0.068; under lost sales with lead
+  time 1 and base-stock, x = 0.15 by 0.001 (:func:`static_profit_curve`,
+  :func:`interior_optimum_scan`). With beta = 0 the profit does not depend on x at all.
+* Value of coordination (static, two products): a closed form (:func:`derive_value_of_coordination`)
+  that is zero when the GMV-greedy choice is also the newsvendor-optimal one (e.g. ``tiny``)
+  and, with symmetric attractions, equals max(0, Dm Dmu - Dk sqrt(theta) Dsqrt(mu)).
+"""
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Mapping
+import numpy as np
+import pandas as pd
+
+from ..model.scenario import Scenario, ScenarioError
+from ..model.scenarios import get
+from ..pipeline import reporting
+from ..theory.checks import compare_exposures_monte_carlo, newsvendor_profit_monte_carlo
+from ..theory.derivation import DEMAND_MODELS, SYSTEMS
+from ..theory.newsvendor import _cost_values, newsvendor_normal, newsvendor_poisson, newsvendor_poisson_profit
+from ..theory.static_exposure import _statics_functions, _two_product_arrays, convexity_check, demand_rates, static_profit_curve, static_value_of_coordination, static_value_of_coordination_numeric
+
+# ---- E1: the tables and curves of notebooks/01_theory.ipynb (MODEL.md section 7) -----------------
+E1_DEFAULTS = {
+    "smoke": {"n_mc": 20_000, "stationary_replications": 400, "periods": 101, "shares": 21,
+              "sweep_points": 7, "lead_times": (1,), "rate_grid": 25},
+    "paper": {"n_mc": 1_000_000, "stationary_replications": 4_000, "periods": 401, "shares": 101,
+              "sweep_points": 41, "lead_times": (1, 2), "rate_grid": 121},
+}
+"""What each notebook profile computes: Monte Carlo replications (one period, and stationary
+replications x periods), points on the exposure grid and in each sweep, the lead times of the
+exact lost-sales check and the number of arrival rates scanned for counterexamples."""
+
+
+@dataclass(frozen=True)
+class E1Settings:
+    """The validated parameters of the E1 notebook."""
+
+    profile: str
+    """"smoke" (fast check) or "paper" (the published numbers)"""
+    seed: int
+    """seed of every Monte Carlo run"""
+    figures_dir: str
+    """where figures go (PNG and PDF, names starting with e1_)"""
+    tables_dir: str
+    """where tables go (CSV, names starting with e1_)"""
+    n_mc: int
+    """one-period Monte Carlo replications"""
+    stationary_replications: int
+    """replications of the stationary (multi-period) Monte Carlo"""
+    periods: int
+    """periods per stationary replication (the first is dropped)"""
+    shares: np.ndarray
+    """the exposure grid x in [0, 1]"""
+    sweep_points: int
+    """points per comparative-statics sweep"""
+    lead_times: tuple
+    """lead times of the exact lost-sales base-stock check"""
+    rate_grid: int
+    """arrival rates scanned for interior optima"""
+
+
+def e1_settings(profile="smoke", seed=0, figures_dir="../figures", tables_dir="../data/tables",
+                n_mc=None) -> E1Settings:
+    """Check the notebook parameters and return the settings (creating the output folders).
+
+    ``n_mc``: one-period Monte Carlo replications; None takes the profile's default.
+    """
+    if profile not in E1_DEFAULTS:
+        raise ValueError(f"profile: must be one of {sorted(E1_DEFAULTS)}, got {profile!r}")
+    if isinstance(seed, bool) or not isinstance(seed, (int, np.integer)) or seed < 0:
+        raise ValueError(f"seed: must be a whole number >= 0, got {seed!r}")
+    for name, value in (("figures_dir", figures_dir), ("tables_dir", tables_dir)):
+        if not isinstance(value, str) or not value.strip():
+            raise ValueError(f"{name}: must be a non-empty path string, got {value!r}")
+    cfg = dict(E1_DEFAULTS[profile])
+    if n_mc is not None:
+        if isinstance(n_mc, bool) or not isinstance(n_mc, (int, np.integer)) or n_mc < 100:
+            raise ValueError(f"n_mc: must be a whole number >= 100 (or None), got {n_mc!r}")
+        cfg["n_mc"] = int(n_mc)
+    from pathlib import Path
+    for d in (figures_dir, tables_dir):
+        Path(d).mkdir(parents=True, exist_ok=True)
+    return E1Settings(profile=profile, seed=int(seed), figures_dir=figures_dir,
+                      tables_dir=tables_dir, n_mc=cfg["n_mc"],
+                      stationary_replications=cfg["stationary_replications"],
+                      periods=cfg["periods"], shares=np.linspace(0, 1, cfg["shares"]),
+                      sweep_points=cfg["sweep_points"], lead_times=tuple(cfg["lead_times"]),
+                      rate_grid=cfg["rate_grid"])
+
+
+def e1_instances() -> dict:
+    """The two-product instances of E1: ``tiny`` and ``tiny-margin`` (MODEL.md section 8) with
+    lead time 0 where the theory needs it, and ``tiny`` with lambda = 2.5, the B2 counterexample."""
+
+    tiny, margin = get("tiny"), get("tiny-margin")
+    return {"tiny": tiny, "tiny-margin": margin,
+            "tiny, lambda=2.5": tiny.replace(arrival_rate=[2.5], name="tiny-lambda-2.5")}
+
+
+def save_figure(fig, name: str, settings: E1Settings) -> list:
+    """Save a figure as PNG and PDF under ``settings.figures_dir`` (name e1_*)."""
+    if not name.startswith("e1_"):
+        raise ValueError(f"figure name must start with 'e1_', got {name!r}")
+    return list(reporting.save_figure(fig, settings.figures_dir, name).values())
+
+
+def save_table(frame: pd.DataFrame, name: str, settings: E1Settings):
+    """Save a table as CSV, Markdown and LaTeX under ``settings.tables_dir`` (name e1_*)."""
+    if not name.startswith("e1_"):
+        raise ValueError(f"table name must start with 'e1_', got {name!r}")
+    return reporting.save_table(frame, settings.tables_dir, name)["csv"]
+
+
+def _replications(settings: E1Settings, system: str) -> int:
+    return settings.n_mc if system == "one-period" else settings.stationary_replications
+
+
+def _product_args(scenario, i):
+    return (scenario.price[i], scenario.unit_cost[i], scenario.holding_cost[i],
+            scenario.lost_sale_penalty[i])
+
+
+def _stockpyl_reference(mu, co, cu):
+    """stockpyl's newsvendor (an outside reference): (S normal, cost), (S Poisson, cost)."""
+    try:
+        from stockpyl import newsvendor as spn
+    except ImportError:  # stockpyl is a test dependency; the table says so
+        return (np.nan, np.nan), (np.nan, np.nan)
+    return (spn.newsvendor_normal(co, cu, mu, np.sqrt(mu)),
+            spn.newsvendor_poisson(co, cu, mu))
+
+
+def b1_table(scenario: Scenario, share: float, settings: E1Settings) -> pd.DataFrame:
+    """B1 beside its checks, per product and system, at a static split ``share``.
+
+    Columns: closed-form normal (fractile, z, S*, profit), exact Poisson (S*, profit),
+    stockpyl's normal and Poisson newsvendor (S*, profit = m mu - cost), and the simulator at
+    the Poisson S* (mean and 95% interval; ``poisson_in_ci``).
+    """
+    mu = demand_rates(scenario, [share])[0]
+    x = np.array([[share, 1.0 - share]])
+    rows = []
+    for system in SYSTEMS:
+        S_poisson = np.array([int(newsvendor_poisson(mu[i], *_product_args(scenario, i),
+                                                      system=system)["stock"])
+                              for i in range(2)])
+        mc = newsvendor_profit_monte_carlo(
+            scenario, x, S_poisson, system=system, seed=settings.seed,
+            replications=settings.n_mc if system == "one-period" else settings.stationary_replications,
+            periods=settings.periods)
+        for i in range(2):
+            args = _product_args(scenario, i)
+            nrm = newsvendor_normal(mu[i], *args, system=system)
+            poi = newsvendor_poisson(mu[i], *args, system=system)
+            m_, co, cu = (float(v) for v in _cost_values(system, *args))
+            (sn, cn), (sp_, cp) = _stockpyl_reference(mu[i], co, cu)
+            row = mc.iloc[i]
+            rows.append({"system": system, "product": i + 1, "mu": mu[i],
+                         "fractile": float(nrm["critical_fractile"]), "z": float(nrm["z"]),
+                         "stock_normal": float(nrm["stock"]),
+                         "profit_normal": float(nrm["optimal_profit"]),
+                         "stock_poisson": int(poi["stock"]),
+                         "profit_poisson": float(poi["optimal_profit"]),
+                         "stock_stockpyl_normal": sn, "profit_stockpyl_normal": m_ * mu[i] - cn,
+                         "stock_stockpyl_poisson": sp_, "profit_stockpyl_poisson": m_ * mu[i] - cp,
+                         "mc_mean": row["mean"], "mc_lo": row["lo"], "mc_hi": row["hi"],
+                         "mc_n": int(row["n"]),
+                         "poisson_in_ci": bool(row["lo"] <= float(poi["optimal_profit"]) <= row["hi"])})
+    return pd.DataFrame(rows)
+
+
+def fractile_table(scenario: Scenario, share: float, settings: E1Settings) -> pd.DataFrame:
+    """Which fractile applies where: each product's one-period and stationary Poisson S*,
+    evaluated exactly and by simulation in both systems (the stationary one has lead time 0)."""
+    mu = demand_rates(scenario, [share])[0]
+    x = np.array([[share, 1.0 - share]])
+    levels = {rule: np.array([int(newsvendor_poisson(mu[i], *_product_args(scenario, i),
+                                                     system=rule)["stock"]) for i in range(2)])
+              for rule in SYSTEMS}
+    rows = []
+    for system in SYSTEMS:
+        for rule, S in levels.items():
+            mc = newsvendor_profit_monte_carlo(
+                scenario, x, S, system=system, seed=settings.seed,
+                replications=_replications(settings, system),
+                periods=settings.periods)
+            for i in range(2):
+                exact = float(newsvendor_poisson_profit(S[i], mu[i], *_product_args(scenario, i),
+                                                        system=system))
+                rows.append({"evaluated_in": system, "stock_rule": f"{rule} fractile",
+                             "product": i + 1, "stock": int(S[i]), "exact": exact,
+                             "mc_mean": mc["mean"].iloc[i], "mc_lo": mc["lo"].iloc[i],
+                             "mc_hi": mc["hi"].iloc[i]})
+    return pd.DataFrame(rows)
+
+
+def b1_stock_curve(scenario: Scenario, shares) -> pd.DataFrame:
+    """Optimal stock of each product against the share x shown product 1: normal (continuous)
+    and Poisson (integer), both systems. Long format: share, product, demand, system, stock."""
+    mu = demand_rates(scenario, shares)
+    rows = []
+    for system in SYSTEMS:
+        for i in range(2):
+            args = _product_args(scenario, i)
+            for demand, S in (("normal", newsvendor_normal(mu[:, i], *args, system=system)["stock"]),
+                              ("poisson", newsvendor_poisson(mu[:, i], *args, system=system)["stock"])):
+                rows.append(pd.DataFrame({"share": shares, "product": i + 1, "mu": mu[:, i],
+                                          "demand": demand, "system": system,
+                                          "stock": np.asarray(S, dtype=float)}))
+    return pd.concat(rows, ignore_index=True)
+
+
+def mismatch_table(price_, unit_cost_, holding_cost_, lost_sale_penalty_, means) -> pd.DataFrame:
+    """The mismatch cost m mu - Pi*(mu) against mean demand: normal (the square-root law) and
+    exact Poisson, both systems. Long format with ``per_sqrt_mu`` = mismatch / sqrt(mu)."""
+    means = np.asarray(means, dtype=float)
+    rows = []
+    for system in SYSTEMS:
+        m_ = float(_cost_values(system, price_, unit_cost_, holding_cost_, lost_sale_penalty_)[0])
+        args = (price_, unit_cost_, holding_cost_, lost_sale_penalty_)
+        normal = newsvendor_normal(means, *args, system=system)["mismatch_cost"]
+        poisson = m_ * means - newsvendor_poisson(means, *args, system=system)["optimal_profit"]
+        for demand, cost in (("normal", normal), ("poisson", poisson)):
+            rows.append(pd.DataFrame({"mu": means, "system": system, "demand": demand,
+                                      "mismatch_cost": cost, "per_sqrt_mu": cost / np.sqrt(means)}))
+    return pd.concat(rows, ignore_index=True)
+
+
+def b2_curves(instances: Mapping[str, Scenario], shares, lead_times=(1,)) -> pd.DataFrame:
+    """Static profit curves for named two-product instances: normal and Poisson in both
+    systems, and the exact lost-sales base-stock system for each lead time in ``lead_times``."""
+    frames = []
+    for name, sc in instances.items():
+        for demand in DEMAND_MODELS:
+            for system in SYSTEMS:
+                frames.append(static_profit_curve(sc, shares, demand=demand, system=system)
+                              .assign(instance=name))
+        for L in lead_times:
+            frames.append(static_profit_curve(sc, shares, demand="poisson", system="stationary",
+                                              lead_time=L).assign(instance=name))
+    frame = pd.concat(frames, ignore_index=True)
+    frame["model"] = (frame["demand"] + ", " + frame["system"]
+                      + np.where(frame["lead_time"] > 0, ", L=" + frame["lead_time"].astype(str), ""))
+    return frame
+
+
+def b2_convexity_table(curves: pd.DataFrame) -> pd.DataFrame:
+    """:func:`convexity_check` for every (instance, model) curve of :func:`b2_curves`."""
+    rows = []
+    for (inst, model), g in curves.groupby(["instance", "model"], sort=False):
+        rows.append({"instance": inst, "model": model, **convexity_check(g)})
+    return pd.DataFrame(rows)
+
+
+def interior_optimum_scan(scenario: Scenario, rates, shares) -> pd.DataFrame:
+    """Where B2 fails for exact Poisson demand: for each arrival rate, the gain of the best
+    static split over the best extreme (0 when an extreme is optimal), both systems."""
+    rows = []
+    for lam in rates:
+        sc = scenario.replace(arrival_rate=[float(lam)])
+        for system in SYSTEMS:
+            check = convexity_check(static_profit_curve(sc, shares, demand="poisson", system=system))
+            rows.append({"arrival_rate": float(lam), "system": system, **check})
+    return pd.DataFrame(rows)
+
+
+def counterexample_table(scenario: Scenario, settings: E1Settings) -> pd.DataFrame:
+    """Per system: the best static split under exact Poisson demand (on the settings' grid)
+    against the best extreme, exactly and on the simulator (95% interval of the difference)."""
+    rows = []
+    for system in SYSTEMS:
+        curve = static_profit_curve(scenario, settings.shares, demand="poisson", system=system)
+        check = convexity_check(curve)
+        extreme = 1.0 if curve["profit"].iloc[-1] >= curve["profit"].iloc[0] else 0.0
+        mc = compare_exposures_monte_carlo(scenario, check["best_share"], extreme, system=system,
+                                           seed=settings.seed,
+                                           replications=_replications(settings, system),
+                                           periods=settings.periods)
+        rows.append({"system": system, "best_share": check["best_share"],
+                     "best_extreme": extreme, "exact_gain": mc["exact"], "mc_gain": mc["mean"],
+                     "mc_lo": mc["lo"], "mc_hi": mc["hi"], "replications": mc["replications"],
+                     "exact_in_ci": bool(mc["lo"] <= mc["exact"] <= mc["hi"])})
+    return pd.DataFrame(rows)
+
+
+def value_checks_table(instances: Mapping[str, Scenario], settings: E1Settings) -> pd.DataFrame:
+    """The value of coordination four ways, per instance and system: the closed form (normal),
+    direct numerical optimization of the normal model (quadrature), exact Poisson with
+    integer stock on the exposure grid, and the simulator (Poisson-optimal stock at the best
+    Poisson split against the GMV-greedy split)."""
+    rows = []
+    for name, sc in instances.items():
+        for system in SYSTEMS:
+            cf = static_value_of_coordination(sc, system=system)
+            nn = static_value_of_coordination_numeric(sc, demand="normal", system=system,
+                                               shares=np.linspace(0, 1, 5))
+            pn = static_value_of_coordination_numeric(sc, demand="poisson", system=system,
+                                               shares=settings.shares)
+            mc = compare_exposures_monte_carlo(
+                sc, pn["best_share"], pn["gmv_share"], system=system, seed=settings.seed,
+                replications=_replications(settings, system),
+                periods=settings.periods)
+            rows.append({"instance": name, "system": system,
+                         "gmv_choice": int(cf["gmv_choice"]), "margin_choice": int(cf["margin_choice"]),
+                         "coordinated_choice": int(cf["coordinated_choice"]),
+                         "value_closed_form": float(cf["value"]),
+                         "value_margin": float(cf["value_margin"]),
+                         "value_mismatch": float(cf["value_mismatch"]),
+                         "value_normal_numeric": nn["value"], "value_poisson_exact": pn["value"],
+                         "poisson_best_share": pn["best_share"], "value_mc": mc["mean"],
+                         "value_mc_lo": mc["lo"], "value_mc_hi": mc["hi"],
+                         "poisson_in_ci": bool(mc["lo"] <= pn["value"] <= mc["hi"])})
+    return pd.DataFrame(rows)
+
+
+SWEEPS = {"lift": (0.0, 6.0), "margin_spread": (0.0, 0.95), "dispersion": (1.0, 4.0),
+          "arrival_rate": (1.0, 60.0)}
+"""Ranges of the comparative-statics sweeps around a scenario (margin spread: product 2's
+unit cost c_2 runs from 0.95 p_2 down to 0, so m_2 - m_1 runs from 0.05 p_2 - m_1 to p_2 - m_1)."""
+
+
+def value_sweep(scenario: Scenario, points: int = 21) -> pd.DataFrame:
+    """The closed-form value of coordination (and its margin and mismatch parts) as lift beta,
+    margin spread, demand uncertainty theta and arrival rate lambda vary one at a time.
+
+    Margin spread m_2 - m_1 is moved through c_2 (p_2 fixed), which also moves product 2's
+    fractile and mismatch coefficient. Long format: parameter, level, system, value, parts.
+    """
+    a = _two_product_arrays(scenario)
+    rows = []
+    for parameter, (lo, hi) in SWEEPS.items():
+        grid = np.linspace(lo, hi, points)
+        for system in SYSTEMS:
+            kwargs, theta = {}, 1.0
+            if parameter == "lift":
+                kwargs["lift"] = grid
+            elif parameter == "arrival_rate":
+                kwargs["arrival_rate"] = grid
+            elif parameter == "dispersion":
+                theta = grid
+            else:
+                c2 = a["p"][1] * (1.0 - grid)                 # m_2 = grid * p_2
+                grid_level = grid * a["p"][1] - (a["p"][0] - a["c"][0])
+                kwargs["unit_cost"] = [np.full_like(grid, a["c"][0]), c2]
+                kwargs["price"] = [np.full_like(grid, a["p"][0]), np.full_like(grid, a["p"][1])]
+                kwargs["holding_cost"] = [np.full_like(grid, a["h"][0]), np.full_like(grid, a["h"][1])]
+                kwargs["lost_sale_penalty"] = [np.full_like(grid, a["b"][0]),
+                                               np.full_like(grid, a["b"][1])]
+            out = static_value_of_coordination(scenario, system=system, dispersion=theta, **kwargs)
+            level = grid_level if parameter == "margin_spread" else grid
+            rows.append(pd.DataFrame({"parameter": parameter, "level": level, "system": system,
+                                      **{k: np.broadcast_to(out[k], grid.shape) for k in
+                                         ("value", "value_margin", "value_mismatch")}}))
+    return pd.concat(rows, ignore_index=True)
+
+
+def comparative_statics_table(scenario: Scenario, system: str = "one-period",
+                              dispersion_: float = 1.0, step: float = 1e-5) -> pd.DataFrame:
+    """The derivatives of W (symmetric family) at a scenario, lambdified, beside central finite
+    differences of the general closed form :func:`static_value_of_coordination` (gap Pi_2 - Pi_1).
+    The margin spread is moved by lowering c_2 and b_2 (and raising h_2 in the one-period
+    system) by the same amount, which keeps product 2's c_o, c_u and so k_2 fixed.
+
+    Needs v_1 = v_2 and p_1 >= p_2 (GMV-greedy shows product 1).
+    """
+    a = _two_product_arrays(scenario)
+    if not np.isclose(a["v"][0], a["v"][1]) or a["p"][0] < a["p"][1]:
+        raise ScenarioError(f"{scenario.name}: the symmetric closed form needs v_1 = v_2 and "
+                            f"p_1 >= p_2, got v = {a['v'].tolist()}, p = {a['p'].tolist()}")
+    fns, k_fn = _statics_functions(system)
+    m_, co, cu = zip(*(_cost_values(system, *_product_args(scenario, i)) for i in range(2)))
+    k = [float(k_fn(co[i], cu[i])) for i in range(2)]
+    dm, dk = float(m_[1] - m_[0]), k[1] - k[0]
+    point = dict(lam=a["lam"], v0=a["v0"], v=a["v"][0], beta=a["beta"], theta=dispersion_)
+
+    def gap(margin_shift=0.0, **change):
+        # a margin shift of product 2 that keeps its c_o and c_u (so k_2) fixed:
+        # c_2 - e, b_2 - e, and in the one-period system h_2 + e
+        q = {**point, **change}
+        costs = {"unit_cost": a["c"] - [0.0, margin_shift],
+                 "lost_sale_penalty": a["b"] - [0.0, margin_shift],
+                 "holding_cost": a["h"] + [0.0, margin_shift if system == "one-period" else 0.0]}
+        out = static_value_of_coordination(scenario, system=system, dispersion=q["theta"],
+                                    arrival_rate=q["lam"], lift=q["beta"], **costs)
+        return float(out["profit_show_2"] - out["profit_show_1"])
+
+    args = (point["lam"], point["v0"], point["v"], point["beta"], point["theta"], dm, dk)
+    rows = [{"parameter": "W (= V when positive)",
+             "symmetric_formula": float(fns["gap_symmetric"](*args)),
+             "general_form_check": gap()}]
+    for key, name in (("dW_d_lift", "beta"), ("dW_d_dispersion", "theta"),
+                      ("dW_d_arrival_rate", "lam"), ("dW_d_margin_spread", "margin_shift")):
+        h_ = step * max(1.0, abs(point.get(name, 1.0)))
+        base = point.get(name, 0.0)
+        fd = (gap(**{name: base + h_}) - gap(**{name: base - h_})) / (2 * h_)
+        rows.append({"parameter": key, "symmetric_formula": float(fns[key](*args)),
+                     "general_form_check": fd})
+    frame = pd.DataFrame(rows)
+    frame["system"], frame["margin_spread"], frame["mismatch_spread"] = system, dm, dk
+    return frame

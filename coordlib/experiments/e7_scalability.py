@@ -1,0 +1,109 @@
+"""experiments/e7_scalability (from studies)."""
+from __future__ import annotations
+
+import re
+from pathlib import Path
+import pandas as pd
+
+from ..policies.firms import firm
+from ..learning.config import config_for
+from ..learning.training import train
+from ..model.evaluation import evaluate, mean_ci
+from ..model.scenario import random_scenario
+from ..model.scenarios import get
+from ..pipeline.results import code_version
+from ..pipeline.sweep import collect, run_sweep
+from .learners import across_seeds
+
+# ---- E7: scalability --------------------------------------------------------------------------
+_RANDOM = re.compile(r"^random-N(\d+)-K(\d+)$")
+
+
+def scenario_for(name: str):
+    """A shipped scenario, or ``random-N<N>-K<K>``: :func:`coordlib.model.scenario.random_scenario`
+    with N products and K segments (scenario seed 0, so every run sees the same one)."""
+
+
+
+    m = _RANDOM.match(str(name))
+    if m:
+        n, k = int(m.group(1)), int(m.group(2))
+        if n < 1 or k < 1:
+            raise ValueError(f"scenario {name!r}: N and K must be >= 1")
+        return random_scenario(n, k, seed=0, name=str(name))
+    return get(name)
+
+
+def random_names(sizes) -> list[str]:
+    """``[(N, K), ...]`` -> the scenario names understood by :func:`scenario_for`."""
+    return [f"random-N{int(n)}-K{int(k)}" for n, k in sizes]
+
+
+def scaling_run(scenario: str, config: str = "mtma", seed: int = 0, iterations: int = 20,
+                heuristic_tuning: dict | None = None, **overrides) -> dict:
+    """Train ``config`` on ``scenario`` (see :func:`scenario_for`), evaluate it, and evaluate
+    the siloed and coordinated heuristics with the same evaluation (common random numbers).
+
+    Returns the scenario's N and K, the learner's profit per period with its 95% CI, the
+    heuristics' profits, training seconds, environment steps, steps per second and the
+    learner's parameter count.
+    """
+
+
+    s = scenario_for(scenario)
+    cfg = config_for(config, seed=int(seed), iterations=int(iterations), **overrides)
+    result = train(s, cfg, progress=False)
+    out = {"n_products": s.n_products, "n_segments": s.n_segments,
+           "profit": float(result.summary["profit"]),
+           "profit_lo": float(result.summary["profit_ci_low"]),
+           "profit_hi": float(result.summary["profit_ci_high"]),
+           "train_seconds": float(result.summary["train_seconds"]),
+           "env_steps": int(result.summary["env_steps"]),
+           "steps_per_second": float(result.summary["steps_per_second"]),
+           "parameters": int(result.summary["parameters"])}
+    for name in ("siloed", "coordinated"):
+        policy = firm(s, name, cfg.eval_seed, **(heuristic_tuning or {}))
+        frame = evaluate(s, policy, cfg.eval_replications, cfg.eval_periods,
+                         cfg.eval_warmup, cfg.eval_seed)
+        out[f"profit_{name}"] = float(mean_ci(frame["profit"])[0])
+    return out
+
+
+def scalability(scenarios, seeds, iterations: int, cache_dir, settings: dict | None = None,
+                heuristic_tuning: dict | None = None, workers: int = 2) -> pd.DataFrame:
+    """Run :func:`scaling_run` for every scenario and seed with :mod:`coordlib.sweep` (cached
+    under ``cache_dir`` by configuration and code version). Adds ``ratio_siloed`` and
+    ``ratio_coordinated``: the learner's profit over each heuristic's."""
+
+
+
+    root = Path(cache_dir) / "studies" / f"e7-{code_version()}"
+    fixed = {"iterations": int(iterations), **(settings or {})}
+    if heuristic_tuning:
+        fixed["heuristic_tuning"] = dict(heuristic_tuning)
+    grid = {"name": "e7", "experiment": "coordlib.experiments.e7_scalability.scaling_run", "fixed": fixed,
+            "axes": {"scenario": [str(s) for s in scenarios]},
+            "seeds": [int(s) for s in seeds]}
+    report = run_sweep(grid, root, workers=workers, progress=False)
+    if report.failed:
+        errors = sorted((root / "jobs").glob("*.error.json"))
+        raise RuntimeError(f"{len(report.failed)} scalability run(s) failed; see {errors[:3]}")
+    frame = collect(root)
+    frame["ratio_siloed"] = frame["profit"] / frame["profit_siloed"]
+    frame["ratio_coordinated"] = frame["profit"] / frame["profit_coordinated"]
+    return frame
+
+
+def scalability_table(runs: pd.DataFrame) -> pd.DataFrame:
+    """E7's table: per scenario, N, K, profit with a CI across seeds, the heuristics' profits,
+    the profit ratios, training seconds, steps per second and parameter count (means over
+    seeds)."""
+    table = across_seeds(runs, by=("scenario",))
+    means = runs.groupby("scenario", sort=False)[
+        ["n_products", "n_segments", "profit_siloed", "profit_coordinated", "ratio_siloed",
+         "ratio_coordinated", "steps_per_second", "parameters"]].mean().reset_index()
+    out = table.merge(means, on="scenario")
+    out["n_products"] = out["n_products"].astype(int)
+    out["n_segments"] = out["n_segments"].astype(int)
+    out["parameters"] = out["parameters"].astype(int)
+    return out.sort_values(["n_products", "n_segments"]).reset_index(drop=True)

@@ -1,0 +1,125 @@
+"""experiments/e9_sensitivity (from structure)."""
+from __future__ import annotations
+
+from typing import Callable, Mapping, Optional, Sequence
+import numpy as np
+import pandas as pd
+
+from ..policies.firms import firm
+from ..model.evaluation import evaluate, mean_ci
+from ..model.scenarios import get as get_scenario
+from ..model.variants import scenario_variant
+from .parameters import ParameterError, _check_cap, _check_values, _resolve, check_parameters
+
+E9_DEFAULTS = {
+    "smoke": dict(bases=["tiny"], lifts=[0.0, 2.0, 4.0], margin_spreads=[0.0, 4.0],
+                  lead_times=[0, 1], arrival_rates=[3.0, 6.0], max_inventory=8,
+                  lead_time_max_inventory=6, exposure_grid=6, sim_lift_scales=[0.0, 1.0],
+                  sim_margin_scales=[], sim_lead_time_shifts=[], sim_arrival_scales=[0.5, 1.0],
+                  replications=4, periods=150, warmup=50),
+    "paper": dict(bases=["tiny", "tiny-margin"], lifts=[0.0, 0.5, 1.0, 2.0, 3.0, 4.0, 6.0],
+                  margin_spreads=[0.0, 1.0, 2.0, 4.0, 6.0], lead_times=[0, 1, 2],
+                  arrival_rates=[1.5, 3.0, 6.0, 9.0, 12.0], max_inventory=None,
+                  lead_time_max_inventory=10, exposure_grid=11,
+                  sim_lift_scales=[0.0, 0.5, 1.0, 2.0, 3.0], sim_margin_scales=[0.25, 0.5, 1.0, 1.5],
+                  sim_lead_time_shifts=[0, 1, 2], sim_arrival_scales=[0.25, 0.5, 1.0, 2.0],
+                  replications=20, periods=600, warmup=100),
+}
+"""Profile defaults of E9 (``notebooks/09_sensitivity.ipynb``): what a parameter left None takes.
+
+DP part (:func:`b5_decomposition` on each of ``bases``): ``lifts``, ``margin_spreads``,
+``lead_times``, ``arrival_rates``; ``max_inventory`` caps every row but the lead-time rows,
+which use ``lead_time_max_inventory``. Simulation part (:func:`heuristic_sensitivity` on
+``simulation_scenario``): the ``sim_*`` values of the factors ``lift_scale``,
+``margin_scale``, ``lead_time_shift`` and ``arrival_scale``, on ``replications`` x
+``periods`` periods after ``warmup``."""
+
+E9_SIMULATION_FACTORS = {"sim_lift_scales": "lift_scale", "sim_margin_scales": "margin_scale",
+                         "sim_lead_time_shifts": "lead_time_shift",
+                         "sim_arrival_scales": "arrival_scale"}
+"""Which :func:`scenario_variant` factor each ``sim_*`` parameter of E9 varies."""
+
+
+def e9_settings(profile: str = "smoke", **params):
+    """E9's checked parameters: profile defaults (:data:`E9_DEFAULTS`) filled in where a
+    parameter is None, then checked; a wrong one raises ParameterError naming it
+    (``*_dir`` folders are created). ``simulation_scenario`` None skips the simulation."""
+
+
+    values = _resolve(profile, E9_DEFAULTS, params)
+    values["profile"] = profile
+    for key in ("lifts", "margin_spreads", "arrival_rates", "sim_lift_scales",
+                "sim_margin_scales", "sim_arrival_scales"):
+        _check_values(key, values[key])
+    for key in ("lead_times", "sim_lead_time_shifts"):
+        _check_values(key, values[key], whole=True)
+    for key in ("max_inventory", "lead_time_max_inventory"):
+        _check_cap(key, values.get(key))
+    grid = values.get("exposure_grid")
+    if isinstance(grid, bool) or not isinstance(grid, (int, np.integer)) or grid < 2:
+        raise ParameterError(f"exposure_grid: expected a whole number >= 2, got {grid!r}")
+    if not isinstance(values.get("coordinated", False), bool):
+        raise ParameterError(f"coordinated: expected True or False, got {values['coordinated']!r}")
+    bases = values["bases"]
+    check_parameters(scenarios=bases)
+    for name in bases:
+        if get_scenario(name).n_products != 2:
+            raise ParameterError(f"bases: {name!r} has N = {get_scenario(name).n_products} "
+                                 "products; the exact DP handles N = 2")
+    sim = values.get("simulation_scenario")
+    if sim is not None:
+        check_parameters(scenario=sim)
+        for key, factor in E9_SIMULATION_FACTORS.items():
+            for v in values[key]:
+                try:
+                    scenario_variant(sim, factor, v)
+                except ValueError as exc:
+                    raise ParameterError(f"{key}: {exc}") from None
+    rest = {k: v for k, v in values.items()
+            if k not in ("bases", "simulation_scenario") and not k.startswith("sim_")}
+    checked = check_parameters(**rest)
+    return type(checked)({**values, **checked.values})
+
+
+# ---- E9: the heuristics by simulation on a larger scenario ------------------------------------
+def heuristic_sensitivity(base, factors: Mapping[str, Sequence[float]], replications: int = 10,
+                          periods: int = 500, warmup: int = 100, seed: int = 0,
+                          cache: Optional[Callable] = None) -> pd.DataFrame:
+    """Siloed vs coordinated heuristic, simulated, one factor of :func:`scenario_variant` at a time.
+
+    For every (factor, value) the siloed firm (:func:`coordlib.policies.firms.siloed_heuristic`) and
+    the coordinated one (:func:`coordlib.policies.firms.coordinated_heuristic`), each with base-stock
+    levels tuned by simulation (:func:`coordlib.policies.firm`), are evaluated on ``replications``
+    replications of ``periods`` periods after ``warmup`` (seed ``seed``; the same simulator
+    seed for both firms). For any scenario size: this is how B5 is checked beyond the DP.
+    Returns one row per (factor, value): ``profit_siloed``, ``profit_coordinated`` and
+    ``gain`` (coordinated - siloed, paired by replication), each with ``_lo``/``_hi`` (95%
+    Student-t interval), and ``arrival_cv`` = 1/sqrt(sum_k lambda_k).
+    ``cache`` as in :func:`b5_decomposition`.
+    """
+
+
+    base = get_scenario(base)
+    rows = []
+    for factor, values in factors.items():
+        for value in values:
+            s = scenario_variant(base, factor, value)
+
+            def compute(s=s):
+                profit = {}
+                for name in ("siloed", "coordinated"):
+                    profit[name] = evaluate(s, firm(s, name, seed), replications, periods,
+                                            warmup, seed)["profit"].to_numpy()
+                row = {}
+                for name, v in (("profit_siloed", profit["siloed"]),
+                                ("profit_coordinated", profit["coordinated"]),
+                                ("gain", profit["coordinated"] - profit["siloed"])):
+                    row[name], row[f"{name}_lo"], row[f"{name}_hi"] = mean_ci(v)
+                return row
+            config = {"function": "heuristic_sensitivity", "scenario": s.to_dict(),
+                      "replications": replications, "periods": periods, "warmup": warmup,
+                      "seed": seed}
+            row = compute() if cache is None else cache("e9_heuristics", config, compute)
+            rows.append({"base": base.name, "factor": factor, "value": float(value),
+                         "arrival_cv": float(1 / np.sqrt(s.arrival_rate.sum())), **row})
+    return pd.DataFrame(rows)

@@ -1,0 +1,156 @@
+"""What the notebooks call: each experiment of MODEL.md section 7 as a library function.
+
+Notebooks stay thin: they check their parameters here, compute or load results through these
+functions, and show them. Every function is reachable from the tests.
+"""
+from __future__ import annotations
+
+from pathlib import Path
+import pandas as pd
+
+from ..learning.agents import AgentSet, LearnedPolicy
+from ..learning.checkpoints import load_checkpoint
+from ..learning.config import config_for
+from ..learning.training import train
+from ..model.evaluation import mean_ci
+from ..pipeline.results import code_version
+from ..pipeline.sweep import collect, run_sweep
+from .parameters import iterations_by_scenario
+
+# ---- learners: training runs as sweeps (E3-E8) -------------------------------------------------
+def run_name(scenario: str, config: str, seed: int, overrides: dict | None = None) -> str:
+    """The folder name of one training run: scenario, configuration, seed, overrides' hash."""
+    import hashlib
+    import json
+
+    tag = ""
+    if overrides:
+        text = json.dumps(overrides, sort_keys=True)
+        tag = "-" + hashlib.sha256(text.encode()).hexdigest()[:8]
+    return f"{scenario}--{config}--s{seed}{tag}"
+
+
+def train_evaluate(scenario="tiny", config: str = "mtma", seed: int = 0, iterations: int = 300,
+                   runs_dir=None, **overrides) -> dict:
+    """Train one learner configuration and evaluate it: the experiment behind E3-E8.
+
+    ``config`` names a preset of :data:`coordlib.learning.config.PRESETS`; ``overrides`` change
+    :class:`coordlib.learning.config.TrainConfig` fields (e.g. ``timescale_ratio``). When
+    ``runs_dir`` is given, the run's learning curve, checkpoint and summary are written to
+    ``runs_dir / run_name(...)``. Returns flat metrics: the evaluated mean profit per period
+    with its 95% CI, training time, environment steps, steps per second, parameter count.
+    """
+
+
+    cfg = config_for(config, seed=int(seed), iterations=int(iterations), **overrides)
+    out = None if runs_dir is None else Path(runs_dir) / run_name(scenario, config, seed, overrides)
+    result = train(scenario, cfg, out_dir=out, progress=False)
+    s = result.summary
+    return {"profit": float(s["profit"]), "profit_lo": float(s["profit_ci_low"]),
+            "profit_hi": float(s["profit_ci_high"]), "train_seconds": float(s["train_seconds"]),
+            "env_steps": int(s["env_steps"]), "steps_per_second": float(s["steps_per_second"]),
+            "parameters": int(s["parameters"])}
+
+
+def learner_sweep(name: str, scenarios, configs, seeds, iterations, cache_dir,
+                  axes: dict | None = None, workers: int = 2, scheduler=None,
+                  progress: bool = False) -> pd.DataFrame:
+    """Train every (scenario, configuration, seed, axes value) with :mod:`coordlib.sweep`.
+
+    ``iterations`` is one count for every scenario or a mapping scenario -> count (see
+    :func:`iterations_by_scenario`). Runs in parallel local processes (or on a Dask cluster
+    given ``scheduler``); results and runs (curves, checkpoints) are kept under ``cache_dir``
+    in a folder named after the sweep, the iteration count and the code version
+    (``NAME-300it-VERSION``), so a re-run with unchanged code trains nothing. Returns one
+    row per run (see :func:`coordlib.pipeline.sweep.collect`), with its ``iterations``.
+    """
+    scenarios = list(scenarios)
+    counts = iterations_by_scenario(iterations, scenarios)
+    groups: dict[int, list] = {}
+    for s in scenarios:
+        groups.setdefault(counts[s] if isinstance(counts, dict) else counts, []).append(s)
+    return pd.concat([_learner_sweep(name, group, configs, seeds, count, cache_dir, axes,
+                                     workers, scheduler, progress)
+                      for count, group in groups.items()], ignore_index=True)
+
+
+def _learner_sweep(name, scenarios, configs, seeds, iterations, cache_dir, axes, workers,
+                   scheduler, progress) -> pd.DataFrame:
+
+
+
+    name = f"{name}-{iterations}it"
+    root = Path(cache_dir) / "learners" / f"{name}-{code_version()}"
+    grid = {"name": name, "experiment": "coordlib.experiments.learners.train_evaluate",
+            "fixed": {"iterations": int(iterations), "runs_dir": str(root / "runs")},
+            "axes": {"scenario": list(scenarios), "config": list(configs), **(axes or {})},
+            "seeds": [int(s) for s in seeds]}
+    report = run_sweep(grid, root, scheduler=scheduler, workers=workers, progress=progress)
+    if report.failed:
+        errors = sorted((root / "jobs").glob("*.error.json"))
+        raise RuntimeError(f"{len(report.failed)} training run(s) failed; see {errors[:3]}")
+    frame = collect(root)
+    frame["runs_dir"] = str(root / "runs")
+    return frame
+
+
+def learning_curves(runs: pd.DataFrame) -> pd.DataFrame:
+    """The learning curves (``curve.csv``) of the runs of :func:`learner_sweep`, stacked.
+
+    Adds the run's ``scenario``, ``config`` and ``seed`` to every row.
+    """
+    frames = []
+    for row in runs.itertuples():
+        overrides = {k: getattr(row, k) for k in runs.columns
+                     if k not in _RUN_COLUMNS and not k.startswith(("profit", "train_", "env_",
+                                                                    "steps_", "parameters"))}
+        path = Path(row.runs_dir) / run_name(row.scenario, row.config, row.seed,
+                                              overrides or None) / "curve.csv"
+        curve = pd.read_csv(path)
+        curve["scenario"], curve["config"], curve["seed"] = row.scenario, row.config, row.seed
+        for k, v in overrides.items():
+            curve[k] = v
+        frames.append(curve)
+    return pd.concat(frames, ignore_index=True)
+
+
+_RUN_COLUMNS = {"job_id", "experiment", "scenario", "config", "seed", "iterations", "runs_dir",
+                "elapsed_s", "status"}
+
+
+def across_seeds(runs: pd.DataFrame, by=("scenario", "config"), column: str = "profit",
+                 confidence: float = 0.95) -> pd.DataFrame:
+    """Mean of ``column`` over seeds with a t-interval across seeds (each seed one value)."""
+
+
+    rows = []
+    for key, g in runs.groupby(list(by), sort=False):
+        mean, lo, hi = mean_ci(g[column], confidence)
+        rows.append({**dict(zip(by, key)), "seeds": len(g), column: mean,
+                     f"{column}_lo": lo, f"{column}_hi": hi,
+                     "train_seconds": float(g["train_seconds"].mean())
+                     if "train_seconds" in g else float("nan")})
+    return pd.DataFrame(rows)
+
+
+def run_dirs(runs: pd.DataFrame) -> pd.Series:
+    """The folder of each run of :func:`learner_sweep` (curve.csv, checkpoint.pt, summary.json)."""
+    return runs.apply(lambda r: str(Path(r["runs_dir"]) / run_name(r["scenario"], r["config"],
+                                                                   int(r["seed"]))), axis=1)
+
+
+def load_policy(run_dir, deterministic: bool | None = None):
+    """The trained actors of a run folder's ``checkpoint.pt`` as a :class:`LearnedPolicy`.
+
+    Returns ``(policy, scenario_name)``; ``deterministic`` defaults to the run's
+    ``eval_deterministic`` (the setting its evaluation used).
+    """
+
+
+
+    state = load_checkpoint(Path(run_dir) / "checkpoint.pt")
+    agents = AgentSet.from_spec(state["spec"])
+    agents.load_state_dict(state["agents"])
+    config = state["config"]
+    det = config.get("eval_deterministic", True) if deterministic is None else deterministic
+    return LearnedPolicy(agents, det, name=config.get("name", "learned")), state["scenario"]

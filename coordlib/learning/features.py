@@ -1,0 +1,205 @@
+"""learning/features (from agents)."""
+from __future__ import annotations
+
+import numpy as np
+import torch
+from scipy import stats
+
+from .. import policies
+from ..model.scenario import Scenario
+from ..model.simulator import Observation
+
+ROLES = ("replenisher", "recommender")
+"""The two departments; each role is played by its own actor, or by the joint actor."""
+FEATURE_CLIP = 10.0
+"""Every feature is clipped to [-FEATURE_CLIP, FEATURE_CLIP] (after scaling)."""
+
+N_STATIC, N_TIME = 16, 4
+N_REPLENISHER = 8 + N_STATIC + N_TIME
+N_RECOMMENDER = 3 + N_STATIC + N_TIME
+N_SEGMENT = 12
+N_FULL = 6 + N_STATIC + N_TIME
+VIEW_FEATURES = {"replenisher": N_REPLENISHER, "recommender": N_RECOMMENDER,
+                 "joint": N_REPLENISHER + N_RECOMMENDER, "full": N_FULL}
+"""Features per product of each view (the joint view is both departments' views together)."""
+
+
+# ---- the scenario as features -------------------------------------------------------------
+class ScenarioEncoding:
+    """A scenario's numbers in the units the networks read, and the order-level grid.
+
+    Quantities are scaled per product: flows by the product's peak demand
+    d_i = sum_k lambda_k P_ki(i) (its demand when every customer is shown it), stocks by
+    d_i (L_i + R). Rewards are scaled by the GMV under uniform exposure, sum_i p_i mu_i(x_unif).
+    Static product features: price, margin rate, h/p, b/p, L, M and Qmax in demand units, the
+    critical fractile (p + b - c) / (p + b - c + h) and the newsvendor levels of B1 (Poisson
+    demand over L_i + R under uniform exposure and at peak demand), and the same standardized
+    across products. ``newsvendor_level`` is also the order head's prior centre
+    (``level_prior``), so an untrained replenisher is the base-stock heuristic at the
+    fractile levels for uniform exposure.
+
+    Parameters
+    ----------
+    scenario : Scenario
+    order_levels : int
+        G, the number of order-up-to levels per product.
+    level_cover : float
+        the highest level, in periods of peak demand over L_i + R: with
+        top_i = min(level_cover d_i (L_i + R), M_i + L_i Qmax_i) (the largest inventory
+        position), the grid is S_im = round(m step_i), step_i = max(1, top_i / (G - 1)), for
+        m = 0..ceil(top_i / step_i): whole units when the range allows (grid points beyond the
+        top are masked).
+    device : str
+        where the feature tensors are created.
+    """
+
+    def __init__(self, scenario: Scenario, order_levels: int = 48, level_cover: float = 2.5,
+                 device="cpu"):
+        s = scenario
+        self.scenario, self.device = s, torch.device(device)
+        self.n_products, self.n_segments = s.n_products, s.n_segments
+        P = s.purchase_probabilities                                   # [k, j, i]
+        self.shown_buys = np.einsum("kii->ki", P)                      # P_kj(j), (K, N)
+        peak = s.arrival_rate @ self.shown_buys
+        self.demand_scale = np.where(peak > 0, peak, 1.0)              # d_i
+        self.horizon = (s.lead_time + s.review_period).astype(float)   # L_i + R
+        self.stock_scale = self.demand_scale * self.horizon
+        self._uniform = P.mean(axis=1)                                 # (K, N) per customer
+        mean_demand = s.arrival_rate @ self._uniform                   # mu_i(x_unif), season-averaged
+        self._mean_demand = np.where(mean_demand > 0, mean_demand, 1.0)
+        self.reward_scale = float(max(s.price @ mean_demand, 1e-6))
+        mean_price = s.price.mean()
+        # newsvendor levels (B1): the critical fractile of Poisson demand over L_i + R, for
+        # the demand under uniform exposure and for the peak demand d_i
+        fractile = policies.critical_fractile(s)
+        self.newsvendor_level = policies.fractile_levels(s).astype(float)
+        peak_level = stats.poisson.ppf(fractile, self.demand_scale * self.horizon)
+        margin_rate = (s.price - s.unit_cost) / s.price
+        static = np.stack([s.price / mean_price, margin_rate,
+                           s.holding_cost / s.price, s.lost_sale_penalty / s.price,
+                           s.lead_time / 4.0, s.capacity / self.stock_scale,
+                           s.max_order / (self.demand_scale * s.review_period),
+                           self.demand_scale / self.demand_scale.mean(),
+                           mean_demand / self.demand_scale, fractile,
+                           self.newsvendor_level / self.stock_scale, peak_level / self.stock_scale,
+                           # the same, relative to the other products: what sets them apart
+                           _standardized(s.price), _standardized(margin_rate),
+                           _standardized(fractile), _standardized(self.newsvendor_level)],
+                          axis=-1)
+        self._static = _clip(static)                                   # (N, N_STATIC)
+        rate = np.where(s.arrival_rate > 0, s.arrival_rate, 1.0)
+        gmv = P @ s.price                                              # (K, N): value of showing j
+        margin = P @ (s.price - s.unit_cost + s.lost_sale_penalty)
+        self._segment_static = _clip(np.stack([
+            self.shown_buys, s.arrival_rate[:, None] * self.shown_buys / self.demand_scale,
+            gmv / mean_price, margin / mean_price,
+            _standardized(gmv, axis=1), _standardized(margin, axis=1),
+            np.broadcast_to((s.arrival_rate / rate.mean())[:, None], gmv.shape),
+            np.broadcast_to((s.lift / (1 + s.lift))[:, None], gmv.shape)], axis=-1))
+        self._rate = rate
+
+        # the order-up-to grid: whole units where the range allows, the top at level_cover
+        G = int(order_levels)
+        largest = s.capacity + s.lead_time * s.max_order          # the largest position
+        top = np.maximum(np.minimum(level_cover * self.stock_scale, largest), 1.0)
+        step = np.maximum(1.0, top / (G - 1))
+        top_index = np.minimum(np.ceil(top / step), G - 1)
+        index = np.arange(G)[None, :]
+        levels = np.minimum(np.round(index * step[:, None]), np.ceil(top)[:, None])
+        self.levels = levels.astype(np.int64)                          # (N, G) [S_im]
+        self.level_mask = torch.as_tensor(index <= top_index[:, None], device=self.device)
+        self.top_index = torch.as_tensor(top_index, dtype=torch.float32, device=self.device)
+        # the level head is centred on the newsvendor level: mu = top sigmoid(a + prior)
+        share = np.clip(self.newsvendor_level / step / top_index, 0.02, 0.98)
+        self.level_prior = torch.as_tensor(np.log(share / (1 - share)), dtype=torch.float32,
+                                           device=self.device)
+        self._levels_t = torch.as_tensor(self.levels, device=self.device)
+
+    # ---- per period -------------------------------------------------------------------
+    def _time(self, t: int) -> np.ndarray:
+        """(N, N_TIME): review flag, position in the review cycle, seasonal demand now and at arrival."""
+        s = self.scenario
+        now = s.arrival_rates(t) @ self._uniform / self._mean_demand
+        at_arrival = np.einsum("ik,ki->i", s.arrival_rates(t + s.lead_time), self._uniform)
+        at_arrival = at_arrival / self._mean_demand
+        N = self.n_products
+        return np.stack([np.full(N, float(s.is_review_period(t))),
+                         np.full(N, (t % s.review_period) / s.review_period), now, at_arrival], -1)
+
+    def replenisher_features(self, view: dict) -> np.ndarray:
+        """(B, N, N_REPLENISHER) from the operations department's view only."""
+        stock = self._stock_features(view)
+        flows = np.stack([view["last_sales"], view["last_lost_sales"]], -1) / self.demand_scale[:, None]
+        return self._with_context(np.concatenate([stock, flows], -1), view["t"])
+
+    def recommender_features(self, view: dict) -> tuple[np.ndarray, np.ndarray]:
+        """(B, N, N_RECOMMENDER) per product and (B, K, N, N_SEGMENT) per (segment, product)."""
+        s, d = self.scenario, self.demand_scale
+        avail = np.asarray(view["availability"], dtype=float)                     # (B, N)
+        demand = np.asarray(view["last_demand"], dtype=float)                     # (B, K, N)
+        per_product = np.stack([avail / d, avail / self.stock_scale, demand.sum(1) / d], -1)
+        rate_now = s.arrival_rates(view["t"])                                     # (K,)
+        B, K, N = demand.shape
+        cover = avail[:, None, :] / np.maximum(rate_now[:, None] * self.shown_buys, 1e-3)
+        dynamic = np.stack([
+            demand / d,
+            np.broadcast_to((view["last_customers"] / self._rate)[:, :, None], (B, K, N)),
+            np.broadcast_to((rate_now / self._rate)[None, :, None], (B, K, N)),
+            np.minimum(cover, 2 * FEATURE_CLIP) / 5.0], -1)
+        segment = np.concatenate([dynamic, np.broadcast_to(self._segment_static,
+                                                           (B, K, N, N_SEGMENT - 4))], -1)
+        return self._with_context(per_product, view["t"]), _clip(segment)
+
+    def full_features(self, state: dict) -> np.ndarray:
+        """(B, N, N_FULL) from the full state (on-hand, pipeline, backlog, period)."""
+        return self._with_context(self._stock_features(state), state["t"])
+
+    def _stock_features(self, view) -> np.ndarray:
+        on_hand, pipe, backlog = view["on_hand"], view["pipeline"], view["backlog"]
+        B, N, L = pipe.shape
+        zero = np.zeros((B, N))
+        due_now = pipe[..., 0] if L > 0 else zero
+        due_next = pipe[..., 1] if L > 1 else zero
+        later = pipe[..., 2:].sum(-1) if L > 2 else zero
+        position = on_hand + pipe.sum(-1) - backlog
+        return np.stack([on_hand, due_now, due_next, later, position, backlog], -1) \
+            / self.stock_scale[:, None]
+
+    def _with_context(self, dynamic: np.ndarray, t: int) -> np.ndarray:
+        B, N = dynamic.shape[:2]
+        context = np.concatenate([self._static, self._time(t)], -1)
+        return _clip(np.concatenate([dynamic, np.broadcast_to(context, (B, N, context.shape[-1]))], -1))
+
+    def features(self, observation: Observation, critic: bool = True) -> dict:
+        """Every view of one observation as tensors with a leading time axis of length 1.
+
+        Keys: ``replenisher``, ``recommender``, ``segment``, ``joint`` and, with ``critic``,
+        ``full``. Each actor reads only its own key (``joint`` is the centralized agent's).
+        """
+        rep = self.replenisher_features(observation.replenisher_view())
+        rec, seg = self.recommender_features(observation.recommender_view())
+        out = {"replenisher": rep, "recommender": rec, "segment": seg,
+               "joint": np.concatenate([rep, rec], -1)}
+        if critic:
+            out["full"] = self.full_features(observation.full_state())
+        return {k: torch.as_tensor(np.asarray(v, dtype=np.float32), device=self.device)[None]
+                for k, v in out.items()}
+
+    def orders(self, level_index: torch.Tensor, view: dict) -> np.ndarray:
+        """q_i = min(Qmax_i, max(0, S_i - IP_i)) for the chosen level indices (B, N)."""
+        levels = torch.gather(self._levels_t.expand(level_index.shape[0], -1, -1), 2,
+                              level_index.unsqueeze(-1)).squeeze(-1).cpu().numpy()
+        position = view["on_hand"] + view["pipeline"].sum(-1) - view["backlog"]
+        return np.clip(levels - position, 0, self.scenario.max_order).astype(np.int64)
+
+
+def _clip(x):
+    return np.clip(x, -FEATURE_CLIP, FEATURE_CLIP)
+
+
+def _standardized(x, axis=-1):
+    """(x - mean) / std across products (0 where all products agree)."""
+    x = np.asarray(x, dtype=float)
+    spread = x.std(axis=axis, keepdims=True)
+    return np.where(spread > 1e-9, (x - x.mean(axis=axis, keepdims=True))
+                    / np.where(spread > 1e-9, spread, 1.0), 0.0)

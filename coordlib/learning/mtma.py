@@ -1,0 +1,377 @@
+"""learning/mtma (from training)."""
+from __future__ import annotations
+
+import time
+from pathlib import Path
+from typing import Optional
+import numpy as np
+import torch
+
+from ..common.files import atomic_write
+from ..model.scenario import Scenario
+from ..model.simulator import Observation, Simulator
+from .agents import AgentSet, LearnedPolicy, exposure_array, gaussian_entropy, gaussian_log_prob, level_entropy, level_log_probs, level_logits, sample_actions
+from .checkpoints import CHECKPOINT_FORMAT, CHECKPOINT_VERSION, CheckpointError, _RUN_FIELDS_THAT_MUST_MATCH, load_checkpoint
+from .config import TrainConfig, step_size
+from .features import ROLES
+
+class TrainingDivergedError(FloatingPointError):
+    """A loss or a parameter became NaN or inf; the last good checkpoint is kept."""
+
+
+# ---- the learner --------------------------------------------------------------------------
+class Learner:
+    """The state of one training run: networks, optimizers, simulator copies, RNGs, curve.
+
+    ``iterate()`` runs one iteration (collect, advantages, update, log). The iterates are the
+    networks in ``agents`` (``parameters_of(name)`` gives one agent's parameter vector).
+    """
+
+    def __init__(self, scenario: Scenario, config: TrainConfig, init_from=None):
+        self.scenario, self.config = scenario, config
+        torch.set_num_threads(config.threads)
+        self.device = torch.device(config.device)
+        with torch.random.fork_rng(devices=[]):
+            torch.manual_seed(config.seed)
+            agents = AgentSet(actor=config.actor, critic=config.critic,
+                              rewards=(config.replenisher_reward, config.recommender_reward),
+                              hidden=config.hidden, memory=config.memory,
+                              order_levels=config.order_levels, level_cover=config.level_cover,
+                              exposure_noise=config.exposure_noise,
+                              level_noise=config.level_noise)
+        self.agents = agents.to(self.device)
+        if init_from is not None:
+            self._initialize_from(init_from)
+        self.encoding = self.agents.encoding(scenario, self.device)
+        self.sim = Simulator(scenario, batch_size=config.n_envs, seed=config.seed, validate=False)
+        self.observation = self.sim.reset()
+        self.generator = torch.Generator(self.device)
+        self.generator.manual_seed(config.seed)
+        self.memory = self.agents.initial_memory(config.n_envs, scenario.n_products, self.device)
+        self.groups = {**{name: ("actor", name) for name in self.agents.actors},
+                       **{f"critic/{name}": ("critic", name) for name in self.agents.critics}}
+        opt = torch.optim.Adam if config.optimizer == "adam" else torch.optim.SGD
+        self.optimizers = {g: opt(self._module(g).parameters(), lr=self.step_size(g, 0))
+                           for g in self.groups}
+        self.iteration = 0
+        self.average_reward: dict[str, torch.Tensor] = {}   # g_i per stream and product
+        self.curve: list[dict] = []
+        self.wall_time = 0.0
+
+    # ---- bookkeeping ------------------------------------------------------------------
+    def _module(self, group: str):
+        kind, name = self.groups[group]
+        return (self.agents.actors if kind == "actor" else self.agents.critics)[name]
+
+    def timescale(self, group: str) -> str:
+        """"critic", "fast" or "slow": the step-size schedule of an optimizer group."""
+        kind, name = self.groups[group]
+        if kind == "critic":
+            return "critic"
+        return "fast" if name in ("joint", self.config.fast_agent) else "slow"
+
+    def step_size(self, group: str, n: int) -> float:
+        return step_size(self.config, self.timescale(group), n)
+
+    def updates_at(self, group: str, n: int) -> bool:
+        """Whether ``group`` is updated at iteration n (frozen agents never are)."""
+        kind, name = self.groups[group]
+        if (kind == "critic" and "critic" in self.config.frozen) or name in self.config.frozen:
+            return False
+        every = {"replenisher": self.config.replenisher_every,
+                 "recommender": self.config.recommender_every}.get(name, 1)
+        return kind == "critic" or n % every == 0
+
+    def entropy_scale(self, n: int) -> float:
+        """The factor n_e / (n_e + n) of the entropy weights at iteration n (1 if n_e = 0)."""
+        n_e = self.config.entropy_decay
+        return 1.0 if n_e == 0 else n_e / (n_e + n)
+
+    def parameters_of(self, name: str) -> torch.Tensor:
+        """The parameter vector of an actor (``"replenisher"``, ...) or ``"critic/central"``, ..."""
+        return torch.nn.utils.parameters_to_vector(self._module(name).parameters()).detach().clone()
+
+    def policy(self, deterministic: Optional[bool] = None) -> LearnedPolicy:
+        """The current actors as a coordlib policy (a copy: training does not change it)."""
+        import copy
+        det = self.config.eval_deterministic if deterministic is None else deterministic
+        return LearnedPolicy(copy.deepcopy(self.agents), det, self.device, name=self.config.name)
+
+    # ---- one iteration ----------------------------------------------------------------
+    def iterate(self) -> dict:
+        start = time.perf_counter()
+        self._check_parameters()
+        batch = self.collect()
+        self.advantages(batch)
+        stats = self.update(batch)
+        self.iteration += 1
+        elapsed = time.perf_counter() - start
+        self.wall_time += elapsed
+        steps = self.config.n_envs * self.config.rollout_length
+        row = {"iteration": self.iteration, "env_steps": self.iteration * steps,
+               "profit": float(batch["profit"].mean()), **stats,
+               **{f"lr_{g.replace('critic/', 'critic_')}": self.step_size(g, self.iteration - 1)
+                  for g in self.groups},
+               "wall_time": self.wall_time, "steps_per_s": steps / elapsed}
+        self.curve.append(row)
+        return row
+
+    @torch.no_grad()
+    def collect(self) -> dict:
+        """Run every copy ``rollout_length`` periods; store features, actions, log-probs, values."""
+        cfg, enc, T = self.config, self.encoding, self.config.rollout_length
+        memory0 = {k: v.clone() for k, v in self.memory.items()}
+        steps, rewards = [], {r: [] for r in set(self.agents.reward_of.values())}
+        profit, review = [], []
+        reward_unit = self.scenario.n_products / enc.reward_scale   # critics value N r_i / scale
+        memory, obs = self.memory, self.observation
+        for _ in range(T):
+            features = enc.features(obs)
+            out, values, memory = self.agents(features, memory)
+            a = sample_actions(out, enc, self.generator)
+            orders = enc.orders(a["level_index"][0], obs.replenisher_view())
+            result = self.sim.step(orders, exposure_array(a["exposure"][0]))
+            for r in rewards:
+                rewards[r].append(_reward(result, r, self.scenario) * reward_unit)
+            profit.append(result.profit)
+            review.append(obs.review)
+            steps.append((features, a, values))
+            obs = result.observation
+        self.memory, self.observation = memory, obs
+        # value of the state where the rollout is truncated (the memory copy is discarded)
+        _, last_values, _ = self.agents(enc.features(obs), memory)
+        batch = {"memory0": memory0, "profit": np.stack(profit),
+                 "review": torch.tensor(review, device=self.device),
+                 "rewards": {r: torch.as_tensor(np.stack(v), dtype=torch.float32, device=self.device)
+                             for r, v in rewards.items()}}
+        batch["features"] = {k: torch.cat([s[0][k] for s in steps]) for k in steps[0][0]}
+        for key in ("level_index", "logits", "logp_levels", "logp_logits"):
+            batch[key] = torch.cat([s[1][key] for s in steps])
+        batch["values"] = {c: torch.cat([torch.cat([s[2][c] for s in steps]), last_values[c]])
+                           for c in self.agents.critics}        # (T + 1, B, S)
+        return batch
+
+    def advantages(self, batch: dict) -> None:
+        """GAE per role, on its centered reward stream, per product, with the critic's shares.
+
+        Reward centering: each product's reward r_it is replaced by r_it - g_i, g_i a running
+        mean per period (the long-run average the objective is about). The critics then learn
+        relative values (bounded as gamma -> 1) instead of g / (1 - gamma) plus small
+        differences. GAE is linear in the rewards, so the firm's advantage is the mean of the
+        products' advantages. The recommender's exposures move every product's demand and get
+        the firm's advantage. Each product's order gets the firm's advantage too
+        (``replenisher_credit="firm"``), or its own product's (``"product"``): less noise, but
+        biased, since an order also moves the other products' profits through the
+        recommender's response (more stock of i, more exposure of i, less demand elsewhere);
+        on tiny-margin that bias leads the learners to overstock the low-margin product.
+        """
+        cfg = self.config
+        for stream, reward in batch["rewards"].items():
+            mean = reward.mean(dim=(0, 1))
+            old = self.average_reward.get(stream)
+            self.average_reward[stream] = mean if old is None else \
+                old + cfg.reward_centering * (mean - old)
+        batch["advantages"], batch["targets"] = {}, {}
+        for role in ROLES:
+            critic, index = self.agents.value_of[role]
+            stream = self.agents.reward_of[role]
+            values = batch["values"][critic][..., index]                      # (T + 1, B, N)
+            advantage = _gae(batch["rewards"][stream] - self.average_reward[stream], values,
+                             cfg.gamma, cfg.gae_lambda)                       # (T, B, N)
+            batch["targets"][(critic, index)] = advantage + values[:-1]
+            if role == "replenisher" and cfg.replenisher_credit == "product":
+                batch["advantages"][role] = advantage
+            elif role == "replenisher":
+                batch["advantages"][role] = advantage.mean(-1, keepdim=True).expand_as(advantage)
+            else:
+                batch["advantages"][role] = advantage.mean(-1)
+
+    def update(self, batch: dict) -> dict:
+        """PPO epochs over minibatches of copies; each group steps its own optimizer."""
+        cfg, n, B = self.config, self.iteration, self.config.n_envs
+        active = [g for g in self.groups if self.updates_at(g, n)]
+        for g in self.groups:
+            for group in self.optimizers[g].param_groups:
+                group["lr"] = self.step_size(g, n)
+        review = batch["review"]
+        advantages = {}
+        for role, adv in batch["advantages"].items():
+            rows = adv[review] if role == "replenisher" and review.any() else adv
+            advantages[role] = (adv - rows.mean()) / (rows.std() + 1e-8)
+        log: dict[str, list] = {}
+        for _ in range(cfg.epochs):
+            order = torch.randperm(B, generator=self.generator, device=self.device)
+            for idx in order.chunk(cfg.minibatches):
+                features = {k: v[:, idx] for k, v in batch["features"].items()}
+                memory = {k: v[idx] for k, v in batch["memory0"].items()}
+                out, values, _ = self.agents(features, memory)
+                losses = self._losses(out, values, batch, advantages, idx, log)
+                total = sum(losses[g] for g in active if g in losses)
+                for g in active:
+                    self.optimizers[g].zero_grad(set_to_none=True)
+                if active:
+                    total.backward()
+                for g in active:
+                    torch.nn.utils.clip_grad_norm_(self._module(g).parameters(), cfg.max_grad_norm)
+                    self.optimizers[g].step()
+        return {k: float(np.mean(v)) for k, v in log.items()}
+
+    def _losses(self, out, values, batch, advantages, idx, log) -> dict:
+        cfg, enc = self.config, self.encoding
+        review = batch["review"]
+        per_actor: dict[str, torch.Tensor] = {}
+        for role in ROLES:
+            adv = advantages[role][:, idx]
+            if role == "replenisher":
+                logits = level_logits(out, enc)
+                logp = level_log_probs(logits, enc.level_mask)
+                new = logp.gather(-1, batch["level_index"][:, idx].unsqueeze(-1)).squeeze(-1)
+                old = batch["logp_levels"][:, idx]
+                entropy = level_entropy(logits, enc.level_mask)[review].mean() \
+                    if review.any() else torch.zeros((), device=self.device)
+                weight = review.float()[:, None, None].expand_as(new)   # orders only at reviews
+            else:
+                new = gaussian_log_prob(batch["logits"][:, idx], out["exposure_mean"],
+                                        out["log_std"])
+                old = batch["logp_logits"][:, idx]
+                entropy = gaussian_entropy(out["log_std"])
+                weight = torch.ones_like(new)
+                adv = adv[..., None, None]
+            ratio = torch.exp(new - old)
+            surrogate = torch.min(ratio * adv, ratio.clamp(1 - cfg.clip, 1 + cfg.clip) * adv)
+            weight_sum = weight.sum().clamp_min(1.0)
+            coef = (cfg.entropy_coef if role == "replenisher" else cfg.exposure_entropy_coef) \
+                * self.entropy_scale(self.iteration)
+            loss = -(surrogate * weight).sum() / weight_sum - coef * entropy
+            name = self.agents.actor_of[role]
+            per_actor[name] = per_actor.get(name, 0.0) + loss
+            with torch.no_grad():
+                kl = (((ratio - 1) - (new - old)) * weight).sum() / weight_sum
+                clipped = (((ratio - 1).abs() > cfg.clip).float() * weight).sum() / weight_sum
+            _log(log, f"loss_{role}", loss)
+            _log(log, f"entropy_{role}", entropy)
+            _log(log, f"kl_{role}", kl)
+            _log(log, f"clipfrac_{role}", clipped)
+        losses = dict(per_actor)
+        for (critic, index), target in batch["targets"].items():
+            loss = 0.5 * ((values[critic][..., index] - target[:, idx]) ** 2).mean()
+            key = f"critic/{critic}"
+            losses[key] = losses.get(key, 0.0) + loss
+        for g, loss in losses.items():
+            _log(log, "loss_" + g.replace("critic/", "critic_"), loss)
+            if not torch.isfinite(loss):
+                raise TrainingDivergedError(
+                    f"iteration {self.iteration + 1}: the loss of {g} is {loss.item()} "
+                    "(NaN or inf); training stopped, the last good checkpoint is kept")
+        return losses
+
+    def _check_parameters(self) -> None:
+        for g in self.groups:
+            for pname, p in self._module(g).named_parameters():
+                if not torch.isfinite(p).all():
+                    raise TrainingDivergedError(
+                        f"after iteration {self.iteration}: parameter {pname} of {g} holds NaN or "
+                        "inf; training stopped, the last good checkpoint is kept")
+
+    # ---- checkpoints ------------------------------------------------------------------
+    def state_dict(self) -> dict:
+        """Everything needed to continue exactly: networks, optimizers, RNGs, simulator, curve."""
+        return {"format": CHECKPOINT_FORMAT, "version": CHECKPOINT_VERSION,
+                "config": self.config.to_dict(), "scenario": self.scenario.name,
+                "spec": self.agents.spec, "iteration": self.iteration,
+                "wall_time": self.wall_time,
+                "average_reward": {k: v.cpu() for k, v in self.average_reward.items()},
+                "agents": {k: v.detach().cpu() for k, v in self.agents.state_dict().items()},
+                "optimizers": {g: o.state_dict() for g, o in self.optimizers.items()},
+                "generator": self.generator.get_state().cpu(),
+                "memory": {k: v.detach().cpu() for k, v in self.memory.items()},
+                "simulator": _simulator_state(self.sim, self.observation), "curve": self.curve}
+
+    def save(self, path) -> Path:
+        """Write a checkpoint atomically (a partial write never replaces a good file)."""
+        self._check_parameters()          # never replace a good checkpoint with a broken state
+        path = Path(path)
+        path.parent.mkdir(parents=True, exist_ok=True)
+        state = self.state_dict()
+        atomic_write(path, lambda handle: torch.save(state, handle), binary=True)
+        return path
+
+    def load_state_dict(self, state: dict) -> None:
+        config = TrainConfig.from_dict(state["config"])
+        changed = [f for f in _RUN_FIELDS_THAT_MUST_MATCH
+                   if getattr(config, f) != getattr(self.config, f)]
+        if changed:
+            raise CheckpointError("checkpoint was written with a different configuration: "
+                                  + ", ".join(f"{f} = {getattr(config, f)!r} there, "
+                                              f"{getattr(self.config, f)!r} here" for f in changed))
+        if state["scenario"] != self.scenario.name:
+            raise CheckpointError(f"checkpoint is for scenario {state['scenario']!r}, "
+                                  f"not {self.scenario.name!r}")
+        self.agents.load_state_dict(state["agents"])
+        for g, o in self.optimizers.items():
+            o.load_state_dict(state["optimizers"][g])
+        self.generator.set_state(state["generator"])     # a CPU ByteTensor on every device
+        self.memory = {k: v.to(self.device) for k, v in state["memory"].items()}
+        self.observation = _restore_simulator(self.sim, state["simulator"])
+        self.iteration, self.wall_time = int(state["iteration"]), float(state["wall_time"])
+        self.average_reward = {k: v.to(self.device) for k, v in state["average_reward"].items()}
+        self.curve = [dict(row) for row in state["curve"]]
+
+    def _initialize_from(self, source) -> None:
+        if isinstance(source, (str, Path)):
+            source = load_checkpoint(source)["agents"]
+        elif isinstance(source, Learner):
+            source = source.agents.state_dict()
+        self.agents.load_state_dict(source)
+
+
+_OBSERVATION_ARRAYS = ("on_hand", "pipeline", "availability", "backlog", "last_sales",
+                       "last_lost_sales", "last_customers", "last_demand")
+
+
+def _simulator_state(sim: Simulator, observation: Observation) -> dict:
+    """The simulator copies' state through public attributes: the observation and the RNG."""
+    return {"t": observation.t, "review": observation.review, "rng": sim.rng.bit_generator.state,
+            **{k: torch.from_numpy(np.ascontiguousarray(getattr(observation, k)))
+               for k in _OBSERVATION_ARRAYS}}
+
+
+def _restore_simulator(sim: Simulator, state: dict) -> Observation:
+    arrays = {k: state[k].numpy().copy() for k in _OBSERVATION_ARRAYS}
+    sim.set_state(arrays["on_hand"], arrays["pipeline"], arrays["backlog"], t=int(state["t"]))
+    sim.rng.bit_generator.state = state["rng"]
+    # last period's flows enter only the observation, not the dynamics: rebuild it as saved
+    return Observation(int(state["t"]), *(arrays[k] for k in _OBSERVATION_ARRAYS),
+                       bool(state["review"]))
+
+
+def _reward(result, stream: str, scenario: Scenario) -> np.ndarray:
+    """One reward stream of a step per product (B, N); summed over products it is the firm's.
+
+    ``profit``: p_i s_i - c_i q_i - h_i I_i' - b_i l_i (r_t of MODEL.md 3.6; backlog variant:
+    b_i per backlogged unit); ``gmv``: p_i D_i (the recommender's KPI); ``operating_cost``:
+    minus c_i q_i + h_i I_i' + b_i l_i (the replenisher's KPI), MODEL.md section 4.
+    """
+    s = scenario
+    if stream == "gmv":
+        return result.demand.sum(axis=1) * s.price
+    penalty_units = result.observation.backlog if s.backlog else result.lost_sales
+    cost = (result.orders * s.unit_cost + result.on_hand * s.holding_cost
+            + penalty_units * s.lost_sale_penalty)
+    return result.sales * s.price - cost if stream == "profit" else -cost
+
+
+def _gae(rewards: torch.Tensor, values: torch.Tensor, gamma: float, lam: float) -> torch.Tensor:
+    """Advantages A_t = sum_l (gamma lambda)^l delta_{t+l}, delta_t = r_t + gamma V_{t+1} - V_t."""
+    T = rewards.shape[0]
+    advantages = torch.zeros_like(rewards)
+    running = torch.zeros_like(rewards[0])
+    for t in reversed(range(T)):
+        delta = rewards[t] + gamma * values[t + 1] - values[t]
+        running = delta + gamma * lam * running
+        advantages[t] = running
+    return advantages
+
+
+def _log(log: dict, key: str, value) -> None:
+    log.setdefault(key, []).append(float(value.detach()) if torch.is_tensor(value) else float(value))

@@ -1,0 +1,231 @@
+"""Training the multi-timescale multi-agent learner and its baselines (MODEL.md section 6).
+
+One training loop serves every configuration. Each iteration reads top to bottom:
+
+1. **collect**: ``n_envs`` copies of the batched :class:`coordlib.Simulator` run
+   ``rollout_length`` periods under the current stochastic policies. The copies never restart
+   (the model is a continuing process, the objective a long-run average), so a rollout is a
+   truncation: the value of its last state is bootstrapped. Recurrent memories carry over.
+2. **advantages**: generalized advantage estimation (gamma, lambda) of each agent's reward
+   stream, centered by its running average (reward centering: the critics learn relative
+   values, bounded as gamma -> 1), with the critic that values that stream. Every stream is
+   a sum over products, so the critics value each product's share and are trained on N
+   targets per state; the firm's advantage is the mean of the products' advantages.
+3. **update**: PPO clipped updates, ``epochs`` passes over ``minibatches`` groups of copies
+   (whole sequences, so the GRU memory is re-run from the rollout's first state). Each actor
+   and each critic has its own optimizer and step-size schedule (the timescales); an agent
+   may be updated only every k-th iteration, or frozen.
+4. **log**: one row of the learning curve; a checkpoint every ``checkpoint_every`` iterations.
+
+The likelihood ratio is clipped per factor (per product's order level, per (segment,
+product) exposure logit) with the shared advantage, as in multi-agent PPO with parameter
+sharing, and the surrogate and the entropy are averaged over factors so their scale does not
+grow with N. Both actors are trained on the firm's advantage by default (MODEL.md section 6);
+``replenisher_credit="product"`` gives each product's order its own product's advantage
+instead (less noise, but biased: see :meth:`Learner.advantages`).
+
+Timescales: the critic, the fast actor and the slow actor have step sizes
+alpha(n) = a (constant) or alpha(n) = a / (1 + n / n0)^rho (decaying, rho in (0.5, 1], so
+sum alpha = inf and sum alpha^2 < inf), with a_slow = timescale_ratio * a_fast and
+rho_slow > rho_fast, so that alpha_slow / alpha_fast -> 0 (:func:`step_size`). With Adam the
+step size is Adam's learning rate; ``optimizer="sgd"`` follows the stochastic-approximation
+recursion literally.
+
+Named configurations (:data:`PRESETS`, :func:`config_for`) are the baselines of MODEL.md
+section 6: ``mtma``, ``single_timescale``, ``independent``, ``siloed``, ``centralized``
+(and ``siloed_cost``, the siloed learners with the operating-cost KPI).
+
+The trained actors are evaluated as a :class:`coordlib.learning.agents.LearnedPolicy` by
+:func:`coordlib.evaluate`, deterministically by default (the most likely order-up-to level,
+the exposure softmax of the mean logits; ``eval_deterministic=False`` samples as in training).
+
+Checkpoints hold the networks, the optimizers, every random state, the simulator copies'
+state and the learning curve, so a resumed run ends exactly where an uninterrupted run with
+the same configuration ends. They are read with ``torch.load(weights_only=True)``: loading
+runs no code.
+"""
+from __future__ import annotations
+
+import argparse
+import dataclasses
+import json
+import sys
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Callable, Optional
+import pandas as pd
+
+from ..model import scenarios
+from ..model.evaluation import evaluate, mean_ci
+from .agents import LearnedPolicy
+from .checkpoints import CheckpointError, load_checkpoint
+from .config import ConfigError, PRESETS, TrainConfig, config_docs, config_for
+from .mtma import Learner, TrainingDivergedError
+
+# ---- the training run ---------------------------------------------------------------------
+@dataclass
+class TrainResult:
+    """What :func:`train` returns."""
+
+    policy: LearnedPolicy
+    """the trained actors as a coordlib policy (evaluated in ``summary``)"""
+    learner: Learner
+    """the final state: networks, optimizers, iterates (``learner.parameters_of``)"""
+    curve: pd.DataFrame
+    """the learning curve, one row per iteration"""
+    summary: dict
+    """evaluation (mean profit per period and 95% CI), training time, speed, configuration"""
+    out_dir: Optional[Path] = None
+    """where curve.csv, checkpoint.pt and summary.json were written (None: nowhere)"""
+
+
+def train(scenario, config: Optional[TrainConfig] = None, out_dir=None, progress: bool = True,
+          resume=False, init_from=None, callback: Optional[Callable] = None,
+          evaluate_policy: bool = True) -> TrainResult:
+    """Train a learner configuration on a scenario and evaluate it with :func:`coordlib.evaluate`.
+
+    Parameters
+    ----------
+    scenario : Scenario or str
+        the model (MODEL.md), or a shipped scenario's name.
+    config : TrainConfig
+        hyperparameters; default ``config_for("mtma")``.
+    out_dir : path, optional
+        where to write ``curve.csv`` (the learning curve), ``checkpoint.pt`` (every
+        ``checkpoint_every`` iterations and at the end) and ``summary.json``.
+    progress : bool
+        show a progress bar with the rollout profit per period and steps per second.
+    resume : bool or path
+        continue from ``out_dir/checkpoint.pt`` (True) or from the given checkpoint; the
+        result is the same as an uninterrupted run with the same configuration.
+    init_from : path, Learner or state dict, optional
+        start the networks from these weights (e.g. to train one agent against a frozen one).
+    callback : callable, optional
+        ``callback(learner, row)`` after every iteration (``row`` is the curve's new row).
+    evaluate_policy : bool
+        evaluate the trained policy (True) or leave ``summary`` without the evaluation.
+    """
+    scenario = scenarios.get(scenario)
+    config = config_for("mtma") if config is None else config
+    if not isinstance(config, TrainConfig):
+        raise TypeError(f"config: expected a TrainConfig, got {type(config).__name__}")
+    out_dir = Path(out_dir) if out_dir is not None else None
+    learner = Learner(scenario, config, init_from=init_from)
+    checkpoint = out_dir / "checkpoint.pt" if out_dir is not None else None
+    if resume:
+        source = checkpoint if resume is True else Path(resume)
+        if source is None:
+            raise ValueError("resume=True needs out_dir (or pass the checkpoint's path)")
+        learner.load_state_dict(load_checkpoint(source))
+
+    from tqdm.auto import tqdm
+    bar = tqdm(total=config.iterations, initial=min(learner.iteration, config.iterations),
+               disable=not progress, desc=f"{config.name} on {scenario.name}", unit="it",
+               dynamic_ncols=True)
+    try:
+        while learner.iteration < config.iterations:
+            row = learner.iterate()
+            bar.update(1)
+            bar.set_postfix(profit=f"{row['profit']:.2f}", steps_s=f"{row['steps_per_s']:.0f}")
+            if callback is not None:
+                callback(learner, row)
+            if checkpoint is not None and (learner.iteration % config.checkpoint_every == 0
+                                           or learner.iteration == config.iterations):
+                learner.save(checkpoint)
+                _write_curve(learner, out_dir)
+    finally:
+        bar.close()
+
+    curve = pd.DataFrame(learner.curve)
+    policy = learner.policy()
+    steps = int(curve["env_steps"].iloc[-1]) if len(curve) else 0
+    summary = {"scenario": scenario.name, "config": config.name, "seed": config.seed,
+               "iterations": learner.iteration, "env_steps": steps,
+               "train_seconds": learner.wall_time,
+               "steps_per_second": steps / learner.wall_time if learner.wall_time else None,
+               "parameters": learner.agents.parameter_count(),
+               "settings": config.to_dict()}
+    if evaluate_policy:
+        frame = evaluate(scenario, policy, replications=config.eval_replications,
+                         periods=config.eval_periods, warmup=config.eval_warmup,
+                         seed=config.eval_seed)
+        mean, lo, hi = mean_ci(frame["profit"])
+        summary.update(profit=mean, profit_ci_low=lo, profit_ci_high=hi,
+                       evaluation=dict(replications=config.eval_replications,
+                                       periods=config.eval_periods, warmup=config.eval_warmup,
+                                       seed=config.eval_seed,
+                                       deterministic=config.eval_deterministic))
+    if out_dir is not None:
+        _write_curve(learner, out_dir)
+        (out_dir / "summary.json").write_text(json.dumps(summary, indent=2) + "\n")
+    return TrainResult(policy, learner, curve, summary, out_dir)
+
+
+def _write_curve(learner: Learner, out_dir: Path) -> None:
+    out_dir.mkdir(parents=True, exist_ok=True)
+    pd.DataFrame(learner.curve).to_csv(out_dir / "curve.csv", index=False)
+
+
+# ---- command line -------------------------------------------------------------------------
+def cli(argv) -> int:
+    """``python -m coordlib train --scenario tiny --config mtma --seed 0 --out DIR``."""
+    parser = argparse.ArgumentParser(
+        prog="coordlib train",
+        description="Train a learner configuration (MTMA or a baseline) on a scenario; write "
+                    "curve.csv, checkpoint.pt and summary.json to --out.")
+    parser.add_argument("--scenario", required=True, help="a shipped scenario's name or a YAML path")
+    parser.add_argument("--config", default="mtma", choices=list(PRESETS),
+                        help="named configuration (default mtma)")
+    parser.add_argument("--seed", type=int, default=0)
+    parser.add_argument("--out", required=True, help="output folder")
+    parser.add_argument("--iterations", type=int, help="training iterations (default: the preset's)")
+    parser.add_argument("--device", help="torch device, e.g. cpu or cuda")
+    parser.add_argument("--resume", action="store_true", help="continue from OUT/checkpoint.pt")
+    parser.add_argument("--set", action="append", default=[], metavar="FIELD=VALUE",
+                        help="override any TrainConfig field (repeatable); fields: "
+                             + ", ".join(config_docs()))
+    parser.add_argument("--no-progress", action="store_true", help="no progress bar")
+    args = parser.parse_args(argv)
+    try:
+        overrides = dict(seed=args.seed)
+        if args.iterations is not None:
+            overrides["iterations"] = args.iterations
+        if args.device is not None:
+            overrides["device"] = args.device
+        for item in args.set:
+            key, sep, text = item.partition("=")
+            if not sep:
+                raise ConfigError(f"--set {item!r}: expected FIELD=VALUE")
+            overrides[key.strip()] = _parse_value(key.strip(), text)
+        config = config_for(args.config, **overrides)
+        result = train(args.scenario, config, out_dir=args.out, progress=not args.no_progress,
+                       resume=args.resume)
+    except (ConfigError, CheckpointError, TrainingDivergedError, ValueError) as exc:
+        print(f"coordlib train: {exc}", file=sys.stderr)
+        return 2
+    s = result.summary
+    print(f"{s['config']} on {s['scenario']} (seed {s['seed']}): mean profit per period "
+          f"{s['profit']:.3f} [95% CI {s['profit_ci_low']:.3f}, {s['profit_ci_high']:.3f}], "
+          f"{s['iterations']} iterations, {s['env_steps']} steps in {s['train_seconds']:.1f} s "
+          f"({s['steps_per_second']:.0f} steps/s); written to {args.out}")
+    return 0
+
+
+def _parse_value(key: str, text: str):
+    fields = {f.name: f for f in dataclasses.fields(TrainConfig)}
+    if key not in fields:
+        raise ConfigError(f"--set: unknown field {key!r}; known: {', '.join(fields)}")
+    default = fields[key].default
+    if isinstance(default, bool):
+        if text.lower() not in ("true", "false", "1", "0"):
+            raise ConfigError(f"TrainConfig.{key}: must be true or false, got {text!r}")
+        return text.lower() in ("true", "1")
+    if isinstance(default, tuple):
+        return tuple(x for x in text.split(",") if x)
+    for kind in (int, float):
+        if isinstance(default, kind):
+            try:
+                return kind(text)
+            except ValueError:
+                raise ConfigError(f"TrainConfig.{key}: expected a {kind.__name__}, got {text!r}") from None
+    return text

@@ -1,0 +1,305 @@
+"""Regenerate every table and figure: the notebooks of ``notebooks/manifest.yaml``, in order.
+
+``python -m coordlib reproduce --profile paper`` (what ``make reproduce`` runs) executes each
+notebook with papermill, in dependency order, with the parameters of the chosen profile:
+
+- ``paper``: figures to ``figures/``, tables to ``data/tables/``, executed notebooks (outputs
+  included) to ``notebooks/executed/``; these are committed, so a reader sees every result
+  without running anything.
+- ``smoke``: the same notebooks at a tiny budget, everything under ``build/smoke/`` (ignored).
+
+A notebook whose source, parameters and library code are unchanged since its last successful
+run is not executed again (status ``cached``); ``--force`` runs it anyway. Expensive runs inside
+the notebooks go through :class:`coordlib.pipeline.results.ResultStore` (``build/cache/``), so a figure
+notebook re-runs in seconds when nothing it depends on has changed. A notebook that fails is
+reported with its error; the others still run (those that depend on it are skipped), and the
+command exits non-zero.
+"""
+from __future__ import annotations
+
+import argparse
+import hashlib
+import json
+import sys
+import time
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from ..common.files import REPO_DIR, atomic_write_text, load_yaml
+from .results import code_version, provenance
+
+NOTEBOOK_DIR = REPO_DIR / "notebooks"
+MANIFEST = NOTEBOOK_DIR / "manifest.yaml"
+PROFILES = ("smoke", "paper")
+
+
+class ReproduceError(ValueError):
+    """A problem with the manifest or the command line (named in the message)."""
+
+
+@dataclass
+class Entry:
+    """One notebook of the manifest."""
+
+    id: str
+    path: str
+    title: str
+    parameters: dict
+    artifacts: list
+    depends_on: list = field(default_factory=list)
+
+
+@dataclass
+class Outcome:
+    entry: Entry
+    status: str  # regenerated, cached, failed, skipped
+    seconds: float = 0.0
+    error: str = ""
+
+
+def load_manifest(path: Path = MANIFEST) -> list[Entry]:
+    """The manifest's notebooks, checked: unique ids, existing files, known dependencies."""
+    spec = load_yaml(path, ReproduceError, "manifest")
+    entries = []
+    for raw in spec.get("notebooks", []):
+        missing = {"id", "path", "title"} - set(raw)
+        if missing:
+            raise ReproduceError(f"manifest: entry {raw.get('id', raw)} lacks {sorted(missing)}")
+        entries.append(Entry(raw["id"], raw["path"], raw["title"], raw.get("parameters") or {},
+                             raw.get("artifacts") or [], raw.get("depends_on") or []))
+    ids = [e.id for e in entries]
+    if len(set(ids)) != len(ids):
+        raise ReproduceError(f"manifest: duplicate ids in {ids}")
+    for e in entries:
+        if not (NOTEBOOK_DIR / e.path).is_file():
+            raise ReproduceError(f"manifest: {e.id}: notebook {e.path} not found in {NOTEBOOK_DIR}")
+        unknown = set(e.depends_on) - set(ids)
+        if unknown:
+            raise ReproduceError(f"manifest: {e.id} depends on unknown {sorted(unknown)}")
+        bad = set(e.parameters) - set(PROFILES)
+        if bad:
+            raise ReproduceError(f"manifest: {e.id}: unknown profile(s) {sorted(bad)}")
+    return _in_dependency_order(entries)
+
+
+def _in_dependency_order(entries: list[Entry]) -> list[Entry]:
+    by_id, done, order = {e.id: e for e in entries}, set(), []
+
+    def visit(e, trail=()):
+        if e.id in done:
+            return
+        if e.id in trail:
+            raise ReproduceError(f"manifest: dependency cycle {' -> '.join(trail + (e.id,))}")
+        for d in e.depends_on:
+            visit(by_id[d], trail + (e.id,))
+        done.add(e.id)
+        order.append(e)
+
+    for e in entries:
+        visit(e)
+    return order
+
+
+@dataclass(frozen=True)
+class Layout:
+    """Where a profile's outputs go."""
+
+    figures: Path
+    tables: Path
+    notebooks: Path
+    stamps: Path
+    cache: Path
+    provenance: Path | None = None
+
+    @classmethod
+    def for_profile(cls, profile: str, root: Path = REPO_DIR) -> "Layout":
+        if profile == "paper":
+            return cls(root / "figures", root / "data" / "tables", root / "notebooks" / "executed",
+                       root / "build" / "paper" / "stamps", root / "build" / "cache",
+                       root / "data" / "provenance")
+        base = root / "build" / profile
+        return cls(base / "figures", base / "tables", base / "notebooks", base / "stamps",
+                   root / "build" / "cache")
+
+    def artifact(self, name: str) -> Path:
+        """``figures/x.png`` and ``tables/x.csv`` resolve to this profile's folders."""
+        head, _, rest = name.partition("/")
+        folder = {"figures": self.figures, "tables": self.tables}.get(head)
+        if folder is None:
+            raise ReproduceError(f"manifest: artifact {name!r} must start with figures/ or tables/")
+        return folder / rest
+
+
+def notebook_parameters(entry: Entry, profile: str, layout: Layout) -> dict:
+    params = {"profile": profile, "figures_dir": str(layout.figures),
+              "tables_dir": str(layout.tables), "cache_dir": str(layout.cache)}
+    params.update(entry.parameters.get(profile, {}))
+    return params
+
+
+def _key(entry: Entry, params: dict) -> str:
+    text = json.dumps(params, sort_keys=True) + (NOTEBOOK_DIR / entry.path).read_text()
+    return hashlib.sha256((text + code_version()).encode()).hexdigest()[:20]
+
+
+def run_notebook(entry: Entry, profile: str, layout: Layout, force: bool = False) -> Outcome:
+    """Execute one notebook with papermill (or report it cached)."""
+    import papermill
+
+    params = notebook_parameters(entry, profile, layout)
+    key = _key(entry, params)
+    stamp = layout.stamps / f"{entry.id}.json"
+    artifacts = [layout.artifact(a) for a in entry.artifacts]
+    if not force and stamp.is_file() and all(p.is_file() for p in artifacts):
+        try:
+            if json.loads(stamp.read_text()).get("key") == key:
+                return Outcome(entry, "cached")
+        except json.JSONDecodeError:
+            pass
+    for folder in (layout.figures, layout.tables, layout.notebooks):
+        folder.mkdir(parents=True, exist_ok=True)
+    output = layout.notebooks / Path(entry.path).name
+    start = time.perf_counter()
+    try:
+        papermill.execute_notebook(str(NOTEBOOK_DIR / entry.path), str(output), parameters=params,
+                                   kernel_name="python3", cwd=str(NOTEBOOK_DIR),
+                                   progress_bar=False, log_output=False)
+    except Exception as exc:  # papermill wraps the cell's error; keep going with the others
+        return Outcome(entry, "failed", time.perf_counter() - start, _short_error(exc))
+    seconds = time.perf_counter() - start
+    missing = [str(p) for p in artifacts if not p.is_file()]
+    if missing:
+        return Outcome(entry, "failed", seconds, f"artifacts not written: {missing}")
+    record = {"key": key, "notebook": entry.path, "parameters": params, "seconds": seconds,
+              "artifacts": [str(p.relative_to(REPO_DIR)) if p.is_relative_to(REPO_DIR) else str(p)
+                            for p in artifacts],
+              **provenance(params)}
+    atomic_write_text(stamp, json.dumps(record, indent=1))
+    if layout.provenance is not None:
+        atomic_write_text(layout.provenance / f"{entry.id}.json", json.dumps(record, indent=1))
+    return Outcome(entry, "regenerated", seconds)
+
+
+def _short_error(exc: Exception) -> str:
+    text = str(exc).strip().splitlines()
+    lines = [ln for ln in text if ln.strip()]
+    return " | ".join(lines[-3:]) if lines else type(exc).__name__
+
+
+def reproduce(profile: str = "paper", only=None, force: bool = False, manifest: Path = MANIFEST,
+              root: Path = REPO_DIR, echo=print) -> list[Outcome]:
+    """Run the manifest's notebooks for ``profile``; ``only`` restricts to some ids.
+
+    ``root`` is where the profile's folders are (the repository; a temporary folder in tests).
+    """
+    if profile not in PROFILES:
+        raise ReproduceError(f"unknown profile {profile!r}; choose one of {', '.join(PROFILES)}")
+    entries = load_manifest(manifest)
+    if only:
+        unknown = set(only) - {e.id for e in entries}
+        if unknown:
+            raise ReproduceError(f"--only: unknown notebook id(s) {sorted(unknown)}; known: "
+                                 f"{', '.join(e.id for e in entries)}")
+        entries = [e for e in entries if e.id in set(only)]
+    layout = Layout.for_profile(profile, Path(root))
+    outcomes, failed = [], set()
+    for n, entry in enumerate(entries, 1):
+        echo(f"[{n}/{len(entries)}] {entry.id} {entry.path}: {entry.title} ...")
+        blocked = [d for d in entry.depends_on if d in failed]
+        if blocked:
+            outcome = Outcome(entry, "skipped", error=f"depends on failed {blocked}")
+        else:
+            outcome = run_notebook(entry, profile, layout, force)
+        if outcome.status in ("failed", "skipped"):
+            failed.add(entry.id)
+        echo(f"      {outcome.status} in {outcome.seconds:.1f} s"
+             + (f": {outcome.error}" if outcome.error else ""))
+        outcomes.append(outcome)
+    echo(summary(outcomes, layout))
+    if profile == "paper":
+        readme = Path(root) / "README.md"
+        if readme.is_file() and update_readme(readme, load_readme_items(manifest), layout):
+            echo(f"updated the results section of {readme}")
+    return outcomes
+
+
+README_START, README_END = "<!-- results:start -->", "<!-- results:end -->"
+
+
+def load_readme_items(path: Path = MANIFEST) -> list[dict]:
+    """The manifest's ``readme`` list: the tables and figures the README's results show."""
+    items = load_yaml(path, ReproduceError, "manifest").get("readme") or []
+    for item in items:
+        if not isinstance(item, dict) or "title" not in item or not ({"table", "figure"} & set(item)):
+            raise ReproduceError(f"manifest: readme item {item!r} needs a title and a table or figure")
+    return items
+
+
+def update_readme(readme: Path, items: list[dict], layout: Layout) -> bool:
+    """Rewrite the README's results block from the regenerated tables and figures.
+
+    Only artifacts that exist are shown; each is read from the files the notebooks wrote,
+    so the README's numbers are always those of the last paper run. Returns whether the
+    README changed.
+    """
+    readme = Path(readme).resolve()
+    text = readme.read_text()
+    if README_START not in text or README_END not in text:
+        return False
+    parts = []
+    for item in items:
+        if "table" in item:
+            path = layout.artifact(item["table"]).with_suffix(".md")
+            if path.is_file():
+                link = path.relative_to(readme.parent) if path.is_relative_to(readme.parent) else path
+                parts.append(f"**{item['title']}** ([{path.name}]({link}))\n\n"
+                             f"{path.read_text().strip()}\n")
+        else:
+            path = layout.artifact(item["figure"])
+            if path.is_file():
+                link = path.relative_to(readme.parent) if path.is_relative_to(readme.parent) else path
+                parts.append(f"**{item['title']}**\n\n![{item['title']}]({link})\n")
+        if item.get("note") and parts:
+            parts[-1] += f"\n{item['note'].strip()}\n"
+    if not parts:
+        return False
+    block = "\n".join([README_START, "Regenerated by `make reproduce` (paper profile); provenance of "
+                       "each artifact in `data/provenance/`.", ""] + parts + [README_END])
+    head, rest = text.split(README_START, 1)
+    new = head + block + rest.split(README_END, 1)[1]
+    if new == text:
+        return False
+    atomic_write_text(readme, new)
+    return True
+
+
+def summary(outcomes: list[Outcome], layout: Layout) -> str:
+    lines = ["", "| notebook | status | seconds | artifact |", "| --- | --- | --- | --- |"]
+    for o in outcomes:
+        names = o.entry.artifacts or ["(none)"]
+        for i, a in enumerate(names):
+            lead = (f"| {o.entry.id} {o.entry.path} | {o.status} | {o.seconds:.1f} "
+                    if i == 0 else "| | | ")
+            lines.append(f"{lead}| {a} |")
+    total = sum(o.seconds for o in outcomes)
+    counts = {s: sum(o.status == s for o in outcomes)
+              for s in ("regenerated", "cached", "failed", "skipped")}
+    lines.append("")
+    lines.append(f"{total:.1f} s in all; " + ", ".join(f"{v} {k}" for k, v in counts.items()))
+    return "\n".join(lines)
+
+
+def cli(argv) -> int:
+    parser = argparse.ArgumentParser(prog="coordlib reproduce", description=__doc__,
+                                     formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--profile", default="paper", help="smoke or paper (default paper)")
+    parser.add_argument("--only", default="", help="comma-separated notebook ids, e.g. E1,E3")
+    parser.add_argument("--force", action="store_true", help="run notebooks even if cached")
+    args = parser.parse_args(argv)
+    only = [s.strip() for s in args.only.split(",") if s.strip()] or None
+    try:
+        outcomes = reproduce(args.profile, only, args.force)
+    except ReproduceError as exc:
+        print(f"coordlib reproduce: {exc}", file=sys.stderr)
+        return 2
+    return 1 if any(o.status in ("failed", "skipped") for o in outcomes) else 0

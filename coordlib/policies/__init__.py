@@ -1,0 +1,23 @@
+"""Heuristic policies (MODEL.md sections 3 and 6): department rules and the firms built from them.
+
+- :mod:`~coordlib.policies.replenishment`: base-stock (order-up-to) and its fractile levels.
+- :mod:`~coordlib.policies.recommendation`: fixed, GMV-greedy, margin-greedy and
+  inventory-aware recommenders.
+- :mod:`~coordlib.policies.tuning`: base-stock levels tuned by simulation for a recommender.
+- :mod:`~coordlib.policies.firms`: the heuristic firms in one registry (:data:`FIRMS`).
+
+The policy interface itself (:class:`Policy`, :class:`Action`, :func:`joint`) is part of the
+model (:mod:`coordlib.model.policy`) and is re-exported here.
+"""
+from ..model.policy import Action, JointPolicy, Policy, Recommender, Replenisher, joint
+from .firms import FIRMS, Firm, coordinated_heuristic, firm, siloed_heuristic, tuning_seed
+from .recommendation import (FixedExposure, Greedy, InventoryAware, expected_value_per_customer,
+                             fixed_exposure, gmv_greedy, inventory_aware, margin_greedy)
+from .replenishment import BaseStock, base_stock, critical_fractile, fractile_levels
+from .tuning import tune_base_stock
+
+__all__ = ["Action", "JointPolicy", "Policy", "Recommender", "Replenisher", "joint", "FIRMS",
+           "Firm", "coordinated_heuristic", "firm", "siloed_heuristic", "tuning_seed",
+           "FixedExposure", "Greedy", "InventoryAware", "expected_value_per_customer",
+           "fixed_exposure", "gmv_greedy", "inventory_aware", "margin_greedy", "BaseStock",
+           "base_stock", "critical_fractile", "fractile_levels", "tune_base_stock"]

@@ -1,0 +1,64 @@
+"""policies/replenishment (from policies)."""
+from __future__ import annotations
+
+import numpy as np
+from scipy import stats
+
+from ..model.policy import Replenisher
+from ..model.scenario import Scenario, ScenarioError
+
+# ---- replenishment ------------------------------------------------------------------------
+class BaseStock(Replenisher):
+    """Order up to S_i: q_i = min(Qmax_i, max(0, S_i - IP_i)) in review periods (MODEL.md 3).
+
+    IP_i is the inventory position at the start of the period, before arrivals: on-hand plus
+    every outstanding order (the one due this period included), minus any backlog.
+    """
+
+    def __init__(self, levels):
+        self.levels = np.asarray(levels, dtype=np.int64)
+        if self.levels.ndim != 1 or np.any(self.levels < 0):
+            raise ValueError(f"base_stock: levels must be a vector of whole numbers >= 0, got {levels}")
+        self.name = f"base-stock{self.levels.tolist()}" if self.levels.size <= 4 else "base-stock"
+
+    def reset(self, scenario, batch_size, rng):
+        if self.levels.shape != (scenario.n_products,):
+            raise ScenarioError(f"base_stock: {self.levels.size} levels for a scenario with "
+                                f"N = {scenario.n_products} products")
+        super().reset(scenario, batch_size, rng)
+
+    def orders(self, view):
+        position = view["on_hand"] + view["pipeline"].sum(axis=-1) - view["backlog"]
+        return np.clip(self.levels - position, 0, self.scenario.max_order)
+
+
+def base_stock(levels) -> BaseStock:
+    """Base-stock replenishment with order-up-to levels S (one per product)."""
+    return BaseStock(levels)
+
+
+def critical_fractile(scenario: Scenario) -> np.ndarray:
+    """(p + b - c) / (p + b - c + h): the stationary lost-sales newsvendor fractile per product.
+
+    An unsold unit is carried to the next period (overage cost h), a lost sale forgoes the
+    margin and the goodwill (underage cost p + b - c). B1 states the one-period fractile.
+    """
+    under = scenario.price + scenario.lost_sale_penalty - scenario.unit_cost
+    return under / (under + scenario.holding_cost)
+
+
+def fractile_levels(scenario: Scenario, exposure=None) -> np.ndarray:
+    """Order-up-to levels at the critical fractile of Poisson demand over L_i + R periods.
+
+    ``exposure`` (K, N) fixes the demand rate mu(x); default uniform. Seasonality is averaged.
+    """
+    x = scenario.uniform_exposure() if exposure is None else scenario.check_exposure(exposure)
+    mu = scenario.demand_rate(x) if not scenario.seasonal else _mean_demand_over_season(scenario, x)
+    horizon = scenario.lead_time + scenario.review_period
+    levels = stats.poisson.ppf(critical_fractile(scenario), mu * horizon)
+    return np.minimum(levels, scenario.capacity + scenario.max_order * horizon).astype(np.int64)
+
+
+def _mean_demand_over_season(scenario, x):
+    periods = int(np.ceil(scenario.season_period.max())) * 4
+    return scenario.demand_rate(x, np.arange(periods)).mean(axis=0)
