@@ -5,7 +5,7 @@ VENV := .venv
 PY := $(VENV)/bin/python
 STAMP := $(VENV)/.installed
 
-.PHONY: install test test-slow reproduce smoke bench clean
+.PHONY: install test lint test-slow reproduce smoke bench clean
 
 install: $(STAMP)
 
@@ -16,7 +16,11 @@ $(STAMP): pyproject.toml constraints.txt
 	touch $(STAMP)
 
 test: $(STAMP)
+	$(PY) -m ruff check .
 	$(PY) -m pytest -n 2
+
+lint: $(STAMP)
+	$(PY) -m ruff check .
 
 test-slow: $(STAMP)
 	$(PY) -m pytest -n 2 -m slow

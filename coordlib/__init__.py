@@ -18,9 +18,17 @@ heavier subpackages load on first use (``coordlib.learning`` imports torch).
 import importlib
 
 from . import envs, policies
-from .model import Observation, Scenario, ScenarioError, Simulator, StepResult, evaluate, scenarios
-from .model import summarize
 from .common.stats import mean_ci
+from .model import (
+    Observation,
+    Scenario,
+    ScenarioError,
+    Simulator,
+    StepResult,
+    evaluate,
+    scenarios,
+    summarize,
+)
 
 __version__ = "0.1.0"
 

@@ -234,6 +234,10 @@ def test_flat_views_round_trip_to_the_simulator_views(name):
             assert not np.any(view.pop("backlog", 0))
         if part == "recommender":
             view.pop("review")
+        if "inventory_position" in view:        # derived, so not a field of the flat layout
+            position = view.pop("inventory_position")
+            assert np.array_equal(position, back["on_hand"] + back["pipeline"].sum(-1)
+                                  - back.get("backlog", 0))
         assert set(back) == set(view)
         for key, value in view.items():
             np.testing.assert_array_equal(back[key], np.broadcast_to(value, back[key].shape))

@@ -21,6 +21,7 @@ from coordlib.experiments import (
     parameters,
 )
 from coordlib.experiments.parameters import ParameterError
+from coordlib.model.rollout import trajectories
 
 
 def test_main_table_gaps_by_hand():
@@ -117,8 +118,8 @@ def test_load_policy_acts_like_the_trained_policy(tmp_path):
     policy, name = learners.load_policy(tmp_path)
     assert name == "tiny"
     kw = dict(replications=3, periods=30, warmup=5, seed=4)
-    a = e6_behaviour.simulate_policy("tiny", result.policy, **kw)
-    b = e6_behaviour.simulate_policy("tiny", policy, **kw)
+    a = trajectories("tiny", result.policy, **kw)
+    b = trajectories("tiny", policy, **kw)
     for key in ("orders", "exposure", "profit"):
         np.testing.assert_array_equal(a[key], b[key])
 

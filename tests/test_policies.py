@@ -11,7 +11,7 @@ from scipy import stats
 from coordlib import Observation, ScenarioError, Simulator, policies, scenarios
 from coordlib.model.scenario import random_scenario
 
-REPLENISHER_KEYS = {"t", "review", "on_hand", "pipeline", "backlog", "last_sales",
+REPLENISHER_KEYS = {"t", "review", "on_hand", "pipeline", "backlog", "inventory_position", "last_sales",
                     "last_lost_sales"}
 RECOMMENDER_KEYS = {"t", "availability", "last_customers", "last_demand"}
 

@@ -4,13 +4,37 @@ One module per section of the report: :mod:`.simulator`, :mod:`.wrappers`,
 :mod:`.stockpyl_reference`, :mod:`.exact`, :mod:`.learner`, :mod:`.reproduction`; :mod:`.common`
 holds the timing and row helpers and :mod:`.report` writes the report.
 """
-from .common import (DEFAULT_OUT, MET, ROW_FIELDS, machine, side_by_side, Unavailable, require, row, skipped_row, yes_no, fmt, fmt_ci, difference_ci, SectionResult)
-from .exact import (dp_candidates, dp_instances, dp_section)
-from .learner import (SB3Policy, LearnerBudget, LEARNER_BUDGETS, train_mtma, train_sb3, time_to_reach, learner_rows, learner_section)
-from .report import (SECTIONS, QUICK, run_sections, write_report, update_readme)
-from .reproduction import (reproduce_section)
-from .simulator import (simulator_vs_poisson, LARGE_BATCH, simulator_rows, simulator_section)
-from .stockpyl_reference import (OneProduct, stockpyl_costs, stockpyl_section)
-from .wrappers import (wrapper_overhead, WRAPPERS, wrappers_section)
+from .common import (
+    DEFAULT_OUT,
+    MET,
+    ROW_FIELDS,
+    SectionResult,
+    Unavailable,
+    difference_ci,
+    fmt,
+    fmt_ci,
+    machine,
+    require,
+    row,
+    side_by_side,
+    skipped_row,
+    yes_no,
+)
+from .exact import dp_candidates, dp_instances, dp_section
+from .learner import (
+    LEARNER_BUDGETS,
+    LearnerBudget,
+    SB3Policy,
+    learner_rows,
+    learner_section,
+    time_to_reach,
+    train_mtma,
+    train_sb3,
+)
+from .report import QUICK, SECTIONS, run_sections, update_readme, write_report
+from .reproduction import reproduce_section
+from .simulator import LARGE_BATCH, simulator_rows, simulator_section, simulator_vs_poisson
+from .stockpyl_reference import OneProduct, stockpyl_costs, stockpyl_section
+from .wrappers import WRAPPERS, wrapper_overhead, wrappers_section
 
 __all__ = ['DEFAULT_OUT', 'MET', 'ROW_FIELDS', 'machine', 'side_by_side', 'Unavailable', 'require', 'row', 'skipped_row', 'yes_no', 'fmt', 'fmt_ci', 'difference_ci', 'SectionResult', 'dp_candidates', 'dp_instances', 'dp_section', 'SB3Policy', 'LearnerBudget', 'LEARNER_BUDGETS', 'train_mtma', 'train_sb3', 'time_to_reach', 'learner_rows', 'learner_section', 'SECTIONS', 'QUICK', 'run_sections', 'write_report', 'update_readme', 'reproduce_section', 'simulator_vs_poisson', 'LARGE_BATCH', 'simulator_rows', 'simulator_section', 'OneProduct', 'stockpyl_costs', 'stockpyl_section', 'wrapper_overhead', 'WRAPPERS', 'wrappers_section']

@@ -1,4 +1,4 @@
-"""bench/common (from bench)."""
+"""Timing and reporting helpers shared by every benchmark section: side-by-side rounds, rows, formatting."""
 from __future__ import annotations
 
 import importlib
@@ -9,6 +9,7 @@ import time
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Callable
+
 import numpy as np
 import pandas as pd
 from scipy import stats

@@ -1,14 +1,18 @@
-"""bench/exact (from bench)."""
+"""Benchmark section ``dp``: time to solve the exact DP (MODEL.md section 5) on tiny and the largest
+instance the default table limit accepts, in state-actions backed up per second.
+"""
 from __future__ import annotations
 
 import time
 from typing import Optional, Sequence
+
 import pandas as pd
 
+from ..exact import dp
 from ..model.scenario import Scenario
 from ..model.scenarios import get as get_scenario
-from ..exact import dp
 from .common import SectionResult, fmt, row
+
 
 # ---- 4. the exact DP ----------------------------------------------------------------------------
 def dp_candidates() -> list[Scenario]:

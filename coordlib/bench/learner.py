@@ -1,21 +1,25 @@
-"""bench/learner (from bench)."""
+"""Benchmark section ``learner``: MTMA against Stable-Baselines3 PPO on the same environment-step
+budget and the same evaluation (:func:`coordlib.evaluate`).
+"""
 from __future__ import annotations
 
 import math
 import time
 from dataclasses import dataclass
 from typing import Callable, Optional
+
 import numpy as np
 import pandas as pd
 
 from ..envs.spaces import ENV_ID, decode_joint_action, observation_layout
+from ..learning.config import config_for
+from ..learning.training import train
 from ..model.evaluation import evaluate, mean_ci
 from ..model.policy import Action, Policy
 from ..model.scenarios import get as get_scenario
 from ..model.simulator import Observation
-from ..learning.config import config_for
-from ..learning.training import train
 from .common import SectionResult, fmt, fmt_ci, require, row, yes_no
+
 
 # ---- 5. the learner against Stable-Baselines3 PPO -----------------------------------------------
 class SB3Policy(Policy):

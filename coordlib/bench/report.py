@@ -40,6 +40,7 @@ import platform
 import time
 from pathlib import Path
 from typing import Callable, Optional, Sequence
+
 import numpy as np
 import pandas as pd
 

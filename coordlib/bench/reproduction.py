@@ -1,12 +1,14 @@
-"""bench/reproduction (from bench)."""
+"""Benchmark section ``reproduce``: how long each notebook of the manifest took in its last run."""
 from __future__ import annotations
 
 import json
 from pathlib import Path
+
 import pandas as pd
 
 from ..pipeline.reproduce import load_manifest
 from .common import REPO_DIR, SectionResult, fmt, row, skipped_row
+
 
 # ---- 6. the reproductions -----------------------------------------------------------------------
 def reproduce_section(root: Path = REPO_DIR, profiles=("smoke", "paper")) -> SectionResult:

@@ -1,4 +1,6 @@
-"""bench/simulator (from bench)."""
+"""Benchmark section ``simulator``: a full step of the batched simulator against the Poisson draws
+it cannot avoid, in product-periods per second, from one copy to a million.
+"""
 from __future__ import annotations
 
 import numpy as np
@@ -7,6 +9,7 @@ import pandas as pd
 from ..model.scenarios import get as get_scenario
 from ..model.simulator import Simulator
 from .common import SectionResult, fmt, row, side_by_side, yes_no
+
 
 # ---- 1. the simulator against raw Poisson sampling ----------------------------------------------
 def simulator_vs_poisson(scenarios=("tiny", "medium", "large"),

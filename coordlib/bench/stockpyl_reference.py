@@ -1,9 +1,12 @@
-"""bench/stockpyl_reference (from bench)."""
+"""Benchmark section ``stockpyl``: one product under base-stock, simulated by coordlib and by
+stockpyl (a reference inventory library), for agreement of costs and for speed.
+"""
 from __future__ import annotations
 
 import time
 from dataclasses import dataclass
 from typing import Optional
+
 import numpy as np
 import pandas as pd
 from scipy import stats
@@ -14,6 +17,7 @@ from ..model.scenario import Scenario
 from ..policies.recommendation import fixed_exposure
 from ..policies.replenishment import base_stock
 from .common import SectionResult, difference_ci, fmt, fmt_ci, require, row, yes_no
+
 
 # ---- 3. the simulator against stockpyl ----------------------------------------------------------
 @dataclass(frozen=True)

@@ -1,7 +1,10 @@
-"""bench/wrappers (from envs, bench)."""
+"""Benchmark section ``wrappers``: the cost per period of the PettingZoo and Gymnasium wrappers
+against the bare simulator step.
+"""
 from __future__ import annotations
 
 import time
+
 import gymnasium
 import numpy as np
 import pandas as pd
@@ -12,6 +15,7 @@ from ..envs.spaces import ENV_ID, _check_max_periods, decode_joint_action
 from ..model.scenarios import get as get_scenario
 from ..model.simulator import Simulator
 from .common import SectionResult, fmt, row
+
 
 # ---- the wrappers' cost ----------------------------------------------------------------------
 def wrapper_overhead(scenario="tiny", steps: int = 2000, repeats: int = 3, seed: int = 0) -> dict:

@@ -1,7 +1,10 @@
-"""envs/parallel (from envs)."""
+"""The PettingZoo parallel environment: agents ``replenisher`` and ``recommender``, each observing
+its own department's view (MODEL.md section 4) and rewarded by the firm's profit or its own KPI.
+"""
 from __future__ import annotations
 
 from typing import Optional
+
 import numpy as np
 from gymnasium import spaces
 from gymnasium.utils import seeding
@@ -9,7 +12,17 @@ from pettingzoo import ParallelEnv
 
 from ..model.scenarios import get as get_scenario
 from ..model.simulator import Simulator, StepResult
-from .spaces import AGENTS, DEFAULT_MAX_PERIODS, ENV_REWARDS, _check_max_periods, _parts, _render_text, exposure_from_scores, observation_layout
+from .spaces import (
+    AGENTS,
+    DEFAULT_MAX_PERIODS,
+    ENV_REWARDS,
+    _check_max_periods,
+    _parts,
+    _render_text,
+    exposure_from_scores,
+    observation_layout,
+)
+
 
 # ---- PettingZoo ------------------------------------------------------------------------------
 class CoordinationParallelEnv(ParallelEnv):

@@ -1,12 +1,25 @@
-"""envs/single_agent (from envs)."""
+"""The Gymnasium environment ``coordlib/Coordination-v0``: the firm as one agent with the joint
+action (orders and exposure scores), for single-agent libraries. Registered on import.
+"""
 from __future__ import annotations
 
 from typing import Optional
+
 import gymnasium
 
 from ..model.scenarios import get as get_scenario
 from ..model.simulator import Simulator, StepResult
-from .spaces import DEFAULT_MAX_PERIODS, ENV_ID, _check_max_periods, _parts, _render_text, decode_joint_action, joint_action_space, observation_layout
+from .spaces import (
+    DEFAULT_MAX_PERIODS,
+    ENV_ID,
+    _check_max_periods,
+    _parts,
+    _render_text,
+    decode_joint_action,
+    joint_action_space,
+    observation_layout,
+)
+
 
 # ---- Gymnasium: the firm as one agent ---------------------------------------------------------
 class CoordinationEnv(gymnasium.Env):

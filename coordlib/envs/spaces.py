@@ -85,6 +85,7 @@ import math
 from dataclasses import dataclass
 from functools import cached_property
 from typing import Optional
+
 import numpy as np
 from gymnasium import spaces
 

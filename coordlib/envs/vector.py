@@ -1,7 +1,8 @@
-"""envs/vector (from envs)."""
+"""A Gymnasium vector environment on the batched simulator: B copies stepped by one array call."""
 from __future__ import annotations
 
 from typing import Optional
+
 import numpy as np
 from gymnasium.utils import seeding
 from gymnasium.vector import AutoresetMode, VectorEnv
@@ -9,7 +10,15 @@ from gymnasium.vector.utils import batch_space
 
 from ..model.scenarios import get as get_scenario
 from ..model.simulator import Simulator, StepResult
-from .spaces import DEFAULT_MAX_PERIODS, _PARTS, _check_max_periods, decode_joint_action, joint_action_space, observation_layout
+from .spaces import (
+    _PARTS,
+    DEFAULT_MAX_PERIODS,
+    _check_max_periods,
+    decode_joint_action,
+    joint_action_space,
+    observation_layout,
+)
+
 
 # ---- Gymnasium vector form on the batched simulator --------------------------------------------
 class CoordinationVectorEnv(VectorEnv):

@@ -1,19 +1,24 @@
-"""exact/coordination (from structure)."""
+"""B5 on the exact DP (MODEL.md section 5): the value of coordination, split exactly into a static
+part (margin-aware fixed exposure) and a dynamic part (optimal ordering, inventory-aware
+exposure); the best static policy; heuristic firms valued exactly.
+"""
 from __future__ import annotations
 
 import itertools
 import time
 from typing import Callable, Optional, Sequence
+
 import numpy as np
 import pandas as pd
 
-from . import dp, policy_evaluation
 from .. import policies
 from ..model.scenario import Scenario
 from ..model.scenarios import get as get_scenario
 from ..model.variants import scenario_variant
 from ..policies.recommendation import expected_value_per_customer
+from . import dp, policy_evaluation
 from .structure import _grid_points
+
 
 # ---- B5 ---------------------------------------------------------------------------------------
 def gmv_greedy_exposure(scenario: Scenario) -> np.ndarray:

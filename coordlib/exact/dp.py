@@ -69,6 +69,7 @@ import time
 import warnings
 from dataclasses import dataclass, field
 from typing import Optional
+
 import numpy as np
 import pandas as pd
 from scipy import stats

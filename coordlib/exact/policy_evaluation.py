@@ -1,9 +1,12 @@
-"""exact/policy_evaluation (from dp)."""
+"""Exact evaluation of a fixed stationary policy (MODEL.md section 5): the Markov chain it induces,
+its stationary distribution and gain, and the exact gain of base-stock with a fixed exposure.
+"""
 from __future__ import annotations
 
 import warnings
 from dataclasses import dataclass
 from typing import Callable, Optional, Sequence
+
 import numpy as np
 import pandas as pd
 from scipy import sparse, stats

@@ -1,12 +1,15 @@
-"""exact/policy_map (from structure)."""
+"""Optimal policies drawn over the inventory state (for E2's heatmaps): the policy table collapsed
+over the pipeline, high-probability regions, and where the B3 order exceptions lie.
+"""
 from __future__ import annotations
 
 from typing import Sequence
+
 import numpy as np
 import pandas as pd
 
-from . import dp
 from ..model.scenarios import get as get_scenario
+from . import dp
 from .structure import _inventory_axes, expected_exposure, occupancy
 
 # ---- E2: the policy over the inventory state -------------------------------------------------

@@ -37,11 +37,12 @@ listed so that every statement of MODEL.md has its own row.
 from __future__ import annotations
 
 from typing import Optional
+
 import numpy as np
 import pandas as pd
 
-from . import dp, policy_evaluation
 from ..model.rollout import trajectories
+from . import dp, policy_evaluation
 
 _EPS = 1e-9   # exposure differences below this are equalities (the grid step is >= 0.01)
 

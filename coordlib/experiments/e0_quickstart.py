@@ -1,13 +1,12 @@
-"""experiments/e0_quickstart (from experiments)."""
+"""E0, the quickstart: the siloed and the coordinated heuristic firm side by side, and one trajectory."""
 from __future__ import annotations
 
-import numpy as np
 import pandas as pd
 
-from ..policies.firms import FIRMS, firm
 from ..model.evaluation import evaluate, summarize
+from ..model.rollout import rollout
 from ..model.scenarios import get as get_scenario
-from ..model.simulator import Simulator
+from ..policies.firms import FIRMS, firm
 
 # ---- E0: the quickstart --------------------------------------------------------------------------
 FIRMS_SHOWN = ("siloed", "coordinated")
@@ -42,17 +41,11 @@ def trajectory(scenario, policy, periods: int = 40, seed: int = 0) -> pd.DataFra
 
 
     s = get_scenario(scenario)
-    sim = Simulator(s, batch_size=1, seed=seed)
-    obs = sim.reset()
-    policy.reset(s, 1, np.random.default_rng(seed))
     rows = []
-    for t in range(periods):
-        a = policy.act(obs)
-        r = sim.step(a.orders, a.exposure)
+    for t, r in rollout(s, policy, 1, periods, seed):
         for i in range(s.n_products):
             rows.append({"period": t, "product": i + 1, "available": r.available[0, i],
                          "order": r.orders[0, i], "exposure": r.exposure[0, :, i].mean(),
                          "demand": r.total_demand[0, i], "sales": r.sales[0, i],
                          "lost_sales": r.lost_sales[0, i], "profit": r.profit[0]})
-        obs = r.observation
     return pd.DataFrame(rows)

@@ -1,6 +1,7 @@
-"""experiments/e10_sweeps (from sweep)."""
+"""E10, sweeps: the experiment a grid runs by default, one heuristic firm tuned and evaluated on a
+scenario with some fields overridden (``experiment: evaluate_heuristic`` in data/sweeps/*.yaml).
+"""
 from __future__ import annotations
-
 
 from ..model.evaluation import evaluate
 from ..model.scenarios import get as get_scenario

@@ -57,6 +57,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from typing import Mapping
+
 import numpy as np
 import pandas as pd
 
@@ -65,8 +66,21 @@ from ..model.scenarios import get
 from ..pipeline import reporting
 from ..theory.checks import compare_exposures_monte_carlo, newsvendor_profit_monte_carlo
 from ..theory.derivation import DEMAND_MODELS, SYSTEMS
-from ..theory.newsvendor import _cost_values, newsvendor_normal, newsvendor_poisson, newsvendor_poisson_profit
-from ..theory.static_exposure import _statics_functions, _two_product_arrays, convexity_check, demand_rates, static_profit_curve, static_value_of_coordination, static_value_of_coordination_numeric
+from ..theory.newsvendor import (
+    _cost_values,
+    newsvendor_normal,
+    newsvendor_poisson,
+    newsvendor_poisson_profit,
+)
+from ..theory.static_exposure import (
+    _statics_functions,
+    _two_product_arrays,
+    convexity_check,
+    demand_rates,
+    static_profit_curve,
+    static_value_of_coordination,
+    static_value_of_coordination_numeric,
+)
 
 # ---- E1: the tables and curves of notebooks/01_theory.ipynb (MODEL.md section 7) -----------------
 E1_DEFAULTS = {

@@ -1,17 +1,27 @@
-"""experiments/e2_dp_structure (from structure)."""
+"""E2, the structure of the optimal policy on the exact DP: B3 over the whole policy table, B4 by
+simulation of the optimum, B5 gains; the notebook's instances and checked parameters.
+"""
 from __future__ import annotations
 
 from typing import Callable, Optional
+
 import numpy as np
 import pandas as pd
 
 from ..exact import dp
 from ..exact.coordination import value_of_coordination
-from ..exact.policy_maps import PIPELINE_READINGS, _frame_of_states, _most_visited, order_exception_profile, policy_map
+from ..exact.policy_maps import (
+    PIPELINE_READINGS,
+    _frame_of_states,
+    _most_visited,
+    order_exception_profile,
+    policy_map,
+)
 from ..exact.structure import b3_report, b4_cross_correlation, b4_peak_lags
 from ..model.scenarios import get as get_scenario
 from ..model.variants import scenario_variant
 from .parameters import ParameterError, _check_cap, _resolve, check_parameters
+
 
 def dp_structure(scenario, max_inventory: Optional[int] = None, exposure_grid: int = 11,
                  pipeline: str = "stationary", replications: int = 32, periods: int = 600,

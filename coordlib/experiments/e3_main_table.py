@@ -1,4 +1,6 @@
-"""experiments/e3_main_table (from experiments)."""
+"""E3, the main table: every heuristic firm and learner on every scenario, with gaps to the siloed
+firm and to the DP optimum g* where one exists.
+"""
 from __future__ import annotations
 
 import pandas as pd

@@ -1,9 +1,11 @@
-"""experiments/e4_learning_curves (from experiments)."""
+"""E4, learning curves: profit against environment steps with bands across seeds, final values."""
 from __future__ import annotations
 
 import pandas as pd
 
-from ..model.evaluation import mean_ci, summarize as _summarize
+from ..model.evaluation import mean_ci
+from ..model.evaluation import summarize as _summarize
+
 
 def curve_bands(curves: pd.DataFrame, by=("scenario", "config"), x: str = "env_steps",
                 column: str = "profit", confidence: float = 0.95) -> pd.DataFrame:

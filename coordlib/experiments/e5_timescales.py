@@ -17,12 +17,12 @@ from __future__ import annotations
 
 import re
 from pathlib import Path
+
 import numpy as np
 import pandas as pd
 
 from ..learning import convergence
-from ..pipeline.results import code_version
-from ..pipeline.sweep import collect, run_sweep
+from ..pipeline.sweep import cache_folder, cached_sweep
 from .learners import across_seeds, run_name, train_evaluate
 
 # ---- E5: timescale ablation -----------------------------------------------------------------
@@ -85,17 +85,13 @@ def timescale_ablation(scenarios, seeds, iterations: int, cache_dir, ratios=(0.1
 
 
     labels = list(timescale_variants(ratios))
-    root = Path(cache_dir) / "studies" / f"e5-{code_version()}"
+    root = cache_folder(cache_dir, "studies", "e5")
     grid = {"name": "e5", "experiment": "coordlib.experiments.e5_timescales.variant_run",
             "fixed": {"iterations": int(iterations), "runs_dir": str(root / "runs"),
                       **(settings or {})},
             "axes": {"scenario": [str(s) for s in scenarios], "variant_label": labels},
             "seeds": [int(s) for s in seeds]}
-    report = run_sweep(grid, root, workers=workers, progress=False)
-    if report.failed:
-        errors = sorted((root / "jobs").glob("*.error.json"))
-        raise RuntimeError(f"{len(report.failed)} ablation run(s) failed; see {errors[:3]}")
-    runs = collect(root).rename(columns={"variant_label": "variant"})
+    runs = cached_sweep(grid, root, workers).rename(columns={"variant_label": "variant"})
     runs = runs[runs["variant"].isin(labels) & runs["scenario"].isin(list(scenarios))
                 & runs["seed"].isin(list(seeds))].reset_index(drop=True)
     curves = []

@@ -1,4 +1,4 @@
-"""experiments/e6_behaviour (from experiments)."""
+"""E6, behaviour of trained agents against B3 (exposure follows stock) and B4 (orders lead exposure)."""
 from __future__ import annotations
 
 import numpy as np
@@ -7,13 +7,6 @@ import pandas as pd
 from ..exact.structure import cross_correlation
 from ..model.rollout import trajectories
 from ..model.scenarios import get as get_scenario
-
-def simulate_policy(scenario, policy, replications: int = 16, periods: int = 400,
-                    warmup: int = 100, seed: int = 0) -> dict:
-    """Trajectories of any policy after a warm-up (:func:`coordlib.model.rollout.trajectories`)."""
-
-
-    return trajectories(get_scenario(scenario), policy, replications, periods, warmup, seed)
 
 
 def b3_slopes(traj: dict) -> pd.DataFrame:
@@ -72,7 +65,7 @@ def behaviour(scenario, policy, replications: int = 16, periods: int = 400, warm
     before = torch.get_num_threads()
     torch.set_num_threads(threads)
     try:
-        traj = simulate_policy(s, policy, replications, periods, warmup, seed)
+        traj = trajectories(s, policy, replications, periods, warmup, seed)
     finally:
         torch.set_num_threads(before)
     b3 = b3_slopes(traj)

@@ -1,18 +1,19 @@
-"""experiments/e7_scalability (from studies)."""
+"""E7, scalability in N and K: a learner trained on shipped or generated scenarios of growing size,
+beside the heuristic firms on the same evaluation, with training time and steps per second.
+"""
 from __future__ import annotations
 
 import re
-from pathlib import Path
+
 import pandas as pd
 
-from ..policies.firms import firm
 from ..learning.config import config_for
 from ..learning.training import train
 from ..model.evaluation import evaluate, mean_ci
 from ..model.scenario import random_scenario
 from ..model.scenarios import get
-from ..pipeline.results import code_version
-from ..pipeline.sweep import collect, run_sweep
+from ..pipeline.sweep import cache_folder, cached_sweep
+from ..policies.firms import firm
 from .learners import across_seeds
 
 # ---- E7: scalability --------------------------------------------------------------------------
@@ -77,18 +78,14 @@ def scalability(scenarios, seeds, iterations: int, cache_dir, settings: dict | N
 
 
 
-    root = Path(cache_dir) / "studies" / f"e7-{code_version()}"
+    root = cache_folder(cache_dir, "studies", "e7")
     fixed = {"iterations": int(iterations), **(settings or {})}
     if heuristic_tuning:
         fixed["heuristic_tuning"] = dict(heuristic_tuning)
     grid = {"name": "e7", "experiment": "coordlib.experiments.e7_scalability.scaling_run", "fixed": fixed,
             "axes": {"scenario": [str(s) for s in scenarios]},
             "seeds": [int(s) for s in seeds]}
-    report = run_sweep(grid, root, workers=workers, progress=False)
-    if report.failed:
-        errors = sorted((root / "jobs").glob("*.error.json"))
-        raise RuntimeError(f"{len(report.failed)} scalability run(s) failed; see {errors[:3]}")
-    frame = collect(root)
+    frame = cached_sweep(grid, root, workers)
     frame["ratio_siloed"] = frame["profit"] / frame["profit_siloed"]
     frame["ratio_coordinated"] = frame["profit"] / frame["profit_coordinated"]
     return frame

@@ -1,13 +1,17 @@
-"""experiments/e8_convergence (from studies)."""
+"""E8, convergence diagnostics (MODEL.md section 6): the linear teaching example, the step sizes the
+learner used, the fast agent against its best response to a frozen slow agent.
+"""
 from __future__ import annotations
 
 import warnings
+
 import numpy as np
 import pandas as pd
 
 from ..learning import convergence, schedules
 from ..learning.config import config_for
 from ..learning.training import train
+
 
 # ---- E8: convergence diagnostics ----------------------------------------------------------------
 def teaching_paths(n_steps: int = 20_000, seed: int = 0) -> pd.DataFrame:

@@ -1,14 +1,17 @@
-"""experiments/e9_sensitivity (from structure)."""
+"""E9, sensitivity of the value of coordination to lift, lead time, margin spread and demand level:
+exactly on the DP instances, by simulation of the heuristics beyond them.
+"""
 from __future__ import annotations
 
 from typing import Callable, Mapping, Optional, Sequence
+
 import numpy as np
 import pandas as pd
 
-from ..policies.firms import firm
 from ..model.evaluation import evaluate, mean_ci
 from ..model.scenarios import get as get_scenario
 from ..model.variants import scenario_variant
+from ..policies.firms import firm
 from .parameters import ParameterError, _check_cap, _check_values, _resolve, check_parameters
 
 E9_DEFAULTS = {

@@ -6,6 +6,7 @@ functions, and show them. Every function is reachable from the tests.
 from __future__ import annotations
 
 from pathlib import Path
+
 import pandas as pd
 
 from ..learning.agents import AgentSet, LearnedPolicy
@@ -13,9 +14,9 @@ from ..learning.checkpoints import load_checkpoint
 from ..learning.config import config_for
 from ..learning.training import train
 from ..model.evaluation import mean_ci
-from ..pipeline.results import code_version
-from ..pipeline.sweep import collect, run_sweep
+from ..pipeline.sweep import cache_folder, cached_sweep
 from .parameters import iterations_by_scenario
+
 
 # ---- learners: training runs as sweeps (E3-E8) -------------------------------------------------
 def run_name(scenario: str, config: str, seed: int, overrides: dict | None = None) -> str:
@@ -80,16 +81,12 @@ def _learner_sweep(name, scenarios, configs, seeds, iterations, cache_dir, axes,
 
 
     name = f"{name}-{iterations}it"
-    root = Path(cache_dir) / "learners" / f"{name}-{code_version()}"
+    root = cache_folder(cache_dir, "learners", name)
     grid = {"name": name, "experiment": "coordlib.experiments.learners.train_evaluate",
             "fixed": {"iterations": int(iterations), "runs_dir": str(root / "runs")},
             "axes": {"scenario": list(scenarios), "config": list(configs), **(axes or {})},
             "seeds": [int(s) for s in seeds]}
-    report = run_sweep(grid, root, scheduler=scheduler, workers=workers, progress=progress)
-    if report.failed:
-        errors = sorted((root / "jobs").glob("*.error.json"))
-        raise RuntimeError(f"{len(report.failed)} training run(s) failed; see {errors[:3]}")
-    frame = collect(root)
+    frame = cached_sweep(grid, root, workers, scheduler, progress)
     frame["runs_dir"] = str(root / "runs")
     return frame
 

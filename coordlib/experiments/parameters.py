@@ -1,14 +1,14 @@
-"""experiments/parameters (from experiments, structure)."""
+"""The checked parameters of every notebook: each wrong one raises :class:`ParameterError` naming it."""
 from __future__ import annotations
 
 from dataclasses import dataclass
 from pathlib import Path
+
 import numpy as np
 
 from ..learning.config import PRESETS
 from ..model.scenario import ScenarioError
 from ..model.scenarios import get as get_scenario
-
 from ..pipeline.reproduce import PROFILES
 
 

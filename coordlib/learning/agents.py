@@ -38,6 +38,7 @@ from __future__ import annotations
 
 import math
 from typing import Optional
+
 import numpy as np
 import torch
 from torch import nn
@@ -45,7 +46,7 @@ from torch import nn
 from ..model.policy import Action, Policy
 from ..model.scenario import Scenario
 from ..model.simulator import Observation
-from .features import N_SEGMENT, ROLES, ScenarioEncoding, VIEW_FEATURES
+from .features import N_SEGMENT, ROLES, VIEW_FEATURES, ScenarioEncoding
 
 REWARD_STREAMS = ("profit", "gmv", "operating_cost")
 """Reward streams: the firm's profit r_t, the GMV sum_i p_i D_i, minus the operating cost

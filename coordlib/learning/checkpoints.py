@@ -1,10 +1,11 @@
-"""learning/checkpoints (from training)."""
+"""Training checkpoints: their format, and loading one safely (``torch.load(weights_only=True)``)."""
 from __future__ import annotations
 
 import dataclasses
 import pickle
 import zipfile
 from pathlib import Path
+
 import torch
 
 from .config import TrainConfig

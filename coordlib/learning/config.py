@@ -1,4 +1,6 @@
-"""learning/config (from training)."""
+"""Every hyperparameter of the learner in one dataclass (:class:`TrainConfig`), its checks, the
+presets of MTMA and its baselines (MODEL.md section 6), and the step size of each timescale.
+"""
 from __future__ import annotations
 
 import ast
@@ -6,11 +8,13 @@ import dataclasses
 import inspect
 import math
 from dataclasses import dataclass
+
 import numpy as np
 import torch
 
 from .agents import REWARD_STREAMS
 from .features import ROLES
+
 
 class ConfigError(ValueError):
     """A training configuration value is invalid; the message names the field."""

@@ -66,6 +66,7 @@ import math
 import warnings
 from dataclasses import asdict, dataclass, field
 from typing import Optional
+
 import numpy as np
 import pandas as pd
 from scipy import linalg, stats

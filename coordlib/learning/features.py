@@ -1,4 +1,6 @@
-"""learning/features (from agents)."""
+"""What each agent sees, scaled: the scenario's static features and each department's view
+(MODEL.md section 4) turned into per-product feature vectors; the order levels of the replenisher.
+"""
 from __future__ import annotations
 
 import numpy as np
@@ -161,7 +163,7 @@ class ScenarioEncoding:
         due_now = pipe[..., 0] if L > 0 else zero
         due_next = pipe[..., 1] if L > 1 else zero
         later = pipe[..., 2:].sum(-1) if L > 2 else zero
-        position = on_hand + pipe.sum(-1) - backlog
+        position = view["inventory_position"]
         return np.stack([on_hand, due_now, due_next, later, position, backlog], -1) \
             / self.stock_scale[:, None]
 
@@ -189,8 +191,8 @@ class ScenarioEncoding:
         """q_i = min(Qmax_i, max(0, S_i - IP_i)) for the chosen level indices (B, N)."""
         levels = torch.gather(self._levels_t.expand(level_index.shape[0], -1, -1), 2,
                               level_index.unsqueeze(-1)).squeeze(-1).cpu().numpy()
-        position = view["on_hand"] + view["pipeline"].sum(-1) - view["backlog"]
-        return np.clip(levels - position, 0, self.scenario.max_order).astype(np.int64)
+        return np.clip(levels - view["inventory_position"], 0,
+                       self.scenario.max_order).astype(np.int64)
 
 
 def _clip(x):

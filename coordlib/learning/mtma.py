@@ -1,19 +1,39 @@
-"""learning/mtma (from training)."""
+"""The multi-timescale multi-agent algorithm (MODEL.md section 6), one iteration top to bottom:
+collect a rollout, compute advantages, update each agent on its own timescale, log.
+"""
 from __future__ import annotations
 
 import time
 from pathlib import Path
 from typing import Optional
+
 import numpy as np
 import torch
 
 from ..common.files import atomic_write
 from ..model.scenario import Scenario
 from ..model.simulator import Observation, Simulator
-from .agents import AgentSet, LearnedPolicy, exposure_array, gaussian_entropy, gaussian_log_prob, level_entropy, level_log_probs, level_logits, sample_actions
-from .checkpoints import CHECKPOINT_FORMAT, CHECKPOINT_VERSION, CheckpointError, _RUN_FIELDS_THAT_MUST_MATCH, load_checkpoint
+from .agents import (
+    AgentSet,
+    LearnedPolicy,
+    exposure_array,
+    gaussian_entropy,
+    gaussian_log_prob,
+    level_entropy,
+    level_log_probs,
+    level_logits,
+    sample_actions,
+)
+from .checkpoints import (
+    _RUN_FIELDS_THAT_MUST_MATCH,
+    CHECKPOINT_FORMAT,
+    CHECKPOINT_VERSION,
+    CheckpointError,
+    load_checkpoint,
+)
 from .config import TrainConfig, step_size
 from .features import ROLES
+
 
 class TrainingDivergedError(FloatingPointError):
     """A loss or a parameter became NaN or inf; the last good checkpoint is kept."""
@@ -119,7 +139,7 @@ class Learner:
     @torch.no_grad()
     def collect(self) -> dict:
         """Run every copy ``rollout_length`` periods; store features, actions, log-probs, values."""
-        cfg, enc, T = self.config, self.encoding, self.config.rollout_length
+        enc, T = self.encoding, self.config.rollout_length
         memory0 = {k: v.clone() for k, v in self.memory.items()}
         steps, rewards = [], {r: [] for r in set(self.agents.reward_of.values())}
         profit, review = [], []
@@ -352,13 +372,9 @@ def _reward(result, stream: str, scenario: Scenario) -> np.ndarray:
     b_i per backlogged unit); ``gmv``: p_i D_i (the recommender's KPI); ``operating_cost``:
     minus c_i q_i + h_i I_i' + b_i l_i (the replenisher's KPI), MODEL.md section 4.
     """
-    s = scenario
     if stream == "gmv":
-        return result.demand.sum(axis=1) * s.price
-    penalty_units = result.observation.backlog if s.backlog else result.lost_sales
-    cost = (result.orders * s.unit_cost + result.on_hand * s.holding_cost
-            + penalty_units * s.lost_sale_penalty)
-    return result.sales * s.price - cost if stream == "profit" else -cost
+        return result.total_demand * scenario.price
+    return result.product_profit if stream == "profit" else -result.product_operating_cost
 
 
 def _gae(rewards: torch.Tensor, values: torch.Tensor, gamma: float, lam: float) -> torch.Tensor:

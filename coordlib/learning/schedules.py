@@ -1,10 +1,13 @@
-"""learning/schedules (from convergence)."""
+"""Step-size schedules alpha(n) and the conditions of two-timescale stochastic approximation
+(Robbins-Monro sums, alpha_slow / alpha_fast -> 0), checked on a schedule.
+"""
 from __future__ import annotations
 
 import math
 import warnings
 from dataclasses import asdict, dataclass
 from typing import Callable, Union
+
 import numpy as np
 import pandas as pd
 from scipy import optimize

@@ -53,14 +53,16 @@ import sys
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Callable, Optional
+
 import pandas as pd
 
 from ..model import scenarios
 from ..model.evaluation import evaluate, mean_ci
 from .agents import LearnedPolicy
 from .checkpoints import CheckpointError, load_checkpoint
-from .config import ConfigError, PRESETS, TrainConfig, config_docs, config_for
+from .config import PRESETS, ConfigError, TrainConfig, config_docs, config_for
 from .mtma import Learner, TrainingDivergedError
+
 
 # ---- the training run ---------------------------------------------------------------------
 @dataclass

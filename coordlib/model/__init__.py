@@ -7,12 +7,20 @@
   (the long-run average profit with a confidence interval).
 """
 from ..common.stats import mean_ci
-from .evaluation import (PARTS, evaluate, summarize)
-from .policy import (Action, Policy, Replenisher, Recommender, JointPolicy, joint)
-from .rollout import (trajectories)
-from .scenario import (ScenarioError, PRODUCT_FIELDS, SEGMENT_FIELDS, TOP_LEVEL_KEYS, Scenario, random_scenario, field_docs)
 from . import scenarios
-from .simulator import (INT, Observation, StepResult, Simulator)
-from .variants import (margin_spread_scenario, FACTORS, scenario_variant)
+from .evaluation import PARTS, evaluate, summarize
+from .policy import Action, JointPolicy, Policy, Recommender, Replenisher, joint
+from .rollout import trajectories
+from .scenario import (
+    PRODUCT_FIELDS,
+    SEGMENT_FIELDS,
+    TOP_LEVEL_KEYS,
+    Scenario,
+    ScenarioError,
+    field_docs,
+    random_scenario,
+)
+from .simulator import INT, Observation, Simulator, StepResult
+from .variants import FACTORS, margin_spread_scenario, scenario_variant
 
 __all__ = ['PARTS', 'evaluate', 'summarize', 'Action', 'Policy', 'Replenisher', 'Recommender', 'JointPolicy', 'joint', 'trajectories', 'ScenarioError', 'PRODUCT_FIELDS', 'SEGMENT_FIELDS', 'TOP_LEVEL_KEYS', 'Scenario', 'random_scenario', 'field_docs', 'scenarios', 'mean_ci', 'INT', 'Observation', 'StepResult', 'Simulator', 'margin_spread_scenario', 'FACTORS', 'scenario_variant']

@@ -11,8 +11,8 @@ import numpy as np
 import pandas as pd
 
 from ..common.stats import mean_ci
+from .rollout import rollout
 from .scenarios import get as get_scenario
-from .simulator import Simulator
 
 PARTS = ("profit", "revenue", "purchase_cost", "holding_cost", "penalty_cost")
 
@@ -49,17 +49,9 @@ def evaluate(scenario, policy, replications: int = 20, periods: int = 500, warmu
             raise ValueError(f"evaluate: {name} must be a whole number >= {low}, got {value!r}")
     if warmup >= periods:
         raise ValueError(f"evaluate: warmup ({warmup}) must be smaller than periods ({periods})")
-    sim = Simulator(scenario, batch_size=replications, seed=seed)
-    observation = sim.reset()
-    policy.reset(scenario, replications, np.random.default_rng([seed, 1]))
     sums = {k: np.zeros(replications) for k in
             (*PARTS, "sales", "lost_sales", "demand", "on_hand")}
-    for t in range(periods):
-        action = policy.act(observation)
-        r = sim.step(action.orders, action.exposure)
-        observation = r.observation
-        if t < warmup:
-            continue
+    for _, r in rollout(scenario, policy, replications, periods, seed, warmup):
         for k in PARTS:
             sums[k] += getattr(r, k)
         sums["sales"] += r.sales.sum(axis=1)

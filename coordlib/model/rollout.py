@@ -1,31 +1,59 @@
-"""model/rollout (from structure)."""
+"""The one simulation loop: a policy run on B copies of the simulator (MODEL.md section 3).
+
+Every loop that runs a policy on the model goes through :func:`rollout`: evaluation
+(:func:`coordlib.model.evaluation.evaluate`), trajectories for B3/B4 (:func:`trajectories`),
+base-stock tuning, the quickstart's trajectory. The seed rule is stated once here: the
+simulator's stream is ``seed`` and the policy's own randomness ``default_rng([seed, 1])``.
+"""
 from __future__ import annotations
+
+from typing import Iterator
 
 import numpy as np
 
-from .simulator import Simulator
+from .scenarios import get as get_scenario
+from .simulator import Simulator, StepResult
 
-# ---- B4 ---------------------------------------------------------------------------------------
+
+def policy_rng(seed: int) -> np.random.Generator:
+    """The random stream a policy gets in a rollout seeded ``seed`` (independent of demand)."""
+    return np.random.default_rng([int(seed), 1])
+
+
+def rollout(scenario, policy, batch_size: int, periods: int, seed: int = 0, warmup: int = 0,
+            validate: bool = True) -> Iterator[tuple[int, StepResult]]:
+    """Run ``policy`` for ``periods`` periods on ``batch_size`` copies; yield ``(t, result)``.
+
+    ``scenario``: a Scenario or a shipped scenario's name. Periods t < ``warmup`` are simulated but not yielded. ``policy`` is anything with
+    ``reset(scenario, batch_size, rng)`` and ``act(observation) -> Action``; ``validate``
+    checks every action against the scenario (turn off only for trusted policies).
+    """
+    scenario = get_scenario(scenario)
+    sim = Simulator(scenario, batch_size=batch_size, seed=seed, validate=validate)
+    observation = sim.reset()
+    policy.reset(scenario, batch_size, policy_rng(seed))
+    for t in range(periods):
+        action = policy.act(observation)
+        result = sim.step(action.orders, action.exposure)
+        observation = result.observation
+        if t >= warmup:
+            yield t, result
+
+
 def trajectories(scenario, policy, replications: int = 32, periods: int = 600, warmup: int = 100,
                  seed: int = 0) -> dict:
-    """Trajectories of any policy on the simulator after a warm-up.
+    """Trajectories of any policy after a warm-up (for the B3 and B4 measures).
 
     Returns arrays (replications, periods - warmup, N): ``orders`` [q_i], ``exposure`` (the
     arrival-weighted share of product i, sum_k lambda_k x_ki / sum_k lambda_k),
     ``available`` [A_i], and ``profit`` (replications, periods - warmup).
     """
-    sim = Simulator(scenario, batch_size=replications, seed=seed)
-    obs = sim.reset()
-    policy.reset(scenario, replications, np.random.default_rng(seed))
+    scenario = get_scenario(scenario)
     w = scenario.arrival_rate / scenario.arrival_rate.sum()
     out = {k: [] for k in ("orders", "exposure", "available", "profit")}
-    for t in range(periods):
-        action = policy.act(obs)
-        r = sim.step(action.orders, action.exposure)
-        obs = r.observation
-        if t >= warmup:
-            out["orders"].append(r.orders)
-            out["exposure"].append(np.einsum("bkn,k->bn", r.exposure, w))
-            out["available"].append(r.available)
-            out["profit"].append(r.profit)
+    for _, r in rollout(scenario, policy, replications, periods, seed, warmup):
+        out["orders"].append(r.orders)
+        out["exposure"].append(np.einsum("bkn,k->bn", r.exposure, w))
+        out["available"].append(r.available)
+        out["profit"].append(r.profit)
     return {k: np.stack(v, axis=1) for k, v in out.items()}

@@ -10,10 +10,12 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Mapping
+
 import numpy as np
 import yaml
 
 from ..common.files import load_yaml
+
 
 class ScenarioError(ValueError):
     """A scenario (or an action checked against one) breaks the model's rules."""

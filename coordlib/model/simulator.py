@@ -22,6 +22,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from typing import Optional
+
 import numpy as np
 
 from .scenario import Scenario
@@ -70,6 +71,7 @@ class Observation:
         """The operations department's view (MODEL.md section 4)."""
         return {"t": self.t, "review": self.review, "on_hand": self.on_hand,
                 "pipeline": self.pipeline, "backlog": self.backlog,
+                "inventory_position": self.inventory_position,
                 "last_sales": self.last_sales, "last_lost_sales": self.last_lost_sales}
 
     def recommender_view(self) -> dict:
@@ -80,7 +82,7 @@ class Observation:
     def full_state(self) -> dict:
         """The Markov state (on-hand, pipeline, backlog, period): what a centralized critic sees."""
         return {"t": self.t, "on_hand": self.on_hand, "pipeline": self.pipeline,
-                "backlog": self.backlog}
+                "backlog": self.backlog, "inventory_position": self.inventory_position}
 
     def take(self, index) -> "Observation":
         """The observation of a subset of copies (``index`` into the batch axis)."""
@@ -127,11 +129,27 @@ class StepResult:
     """(B, N) units of demand not served and lost [l_i]"""
     on_hand: np.ndarray
     """(B, N) end-of-period stock [I_i at t+1]"""
+    penalty_units: np.ndarray
+    """(B, N) units charged b_i: lost sales, or (backlog variant) the backlog at period end"""
+    scenario: Scenario
+    """the scenario stepped (its prices and costs give the per-product profit)"""
 
     @property
     def total_demand(self) -> np.ndarray:
         """(B, N) demand per product, D_i = sum_k D_ki."""
         return self.demand.sum(axis=1)
+
+    @property
+    def product_operating_cost(self) -> np.ndarray:
+        """(B, N) c_i q_i + h_i I_i' + b_i l_i: the replenisher's cost per product (MODEL.md 4)."""
+        s = self.scenario
+        return (s.unit_cost * self.orders + s.holding_cost * self.on_hand
+                + s.lost_sale_penalty * self.penalty_units)
+
+    @property
+    def product_profit(self) -> np.ndarray:
+        """(B, N) p_i s_i - c_i q_i - h_i I_i' - b_i l_i; summed over products it is ``profit``."""
+        return self.scenario.price * self.sales - self.product_operating_cost
 
 
 def _index(products: np.ndarray):
@@ -296,7 +314,7 @@ class Simulator:
         self._observation = self._observe()
         return StepResult(self._observation, profit, revenue, purchase_cost, holding_cost,
                           penalty_cost, orders, exposure, arrivals, available, overflow, demand,
-                          customers, sales, lost_sales, on_hand)
+                          customers, sales, lost_sales, on_hand, penalty_units, s)
 
     def __repr__(self) -> str:
         return (f"Simulator(scenario={self.scenario.name!r}, batch_size={self.batch_size}, "

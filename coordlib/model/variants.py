@@ -1,10 +1,13 @@
-"""model/variants (from structure)."""
+"""Scenario variants: one factor of a scenario changed at a time (lift, margin spread, lead time,
+demand level), the building block of the sensitivity experiments.
+"""
 from __future__ import annotations
 
 import numpy as np
 
 from .scenario import Scenario
 from .scenarios import get as get_scenario
+
 
 def margin_spread_scenario(base: Scenario, spread: float) -> Scenario:
     """``base`` with unit costs moved so the margins p_i - c_i differ by ``spread`` around their mean.

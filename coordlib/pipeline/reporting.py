@@ -6,6 +6,7 @@ as PNG and PDF. Intervals are printed as ``mean [lo, hi]``.
 from __future__ import annotations
 
 from pathlib import Path
+
 import matplotlib
 import matplotlib.pyplot as plt  # noqa: E402
 import pandas as pd  # noqa: E402

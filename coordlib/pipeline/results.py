@@ -16,6 +16,7 @@ from functools import lru_cache
 from importlib import metadata
 from pathlib import Path
 from typing import Any, Callable
+
 import pandas as pd
 
 from ..common.files import PACKAGE_DIR, REPO_DIR, atomic_write_text

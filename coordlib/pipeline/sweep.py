@@ -55,11 +55,14 @@ from dataclasses import dataclass, field
 from datetime import datetime, timezone
 from pathlib import Path
 from typing import Callable, Mapping, Optional
+
 import numpy as np
 import pandas as pd
 
 from ..common.files import atomic_write, atomic_write_json, atomic_write_text, load_yaml
 from ..common.stats import mean_ci
+from .results import code_version
+
 
 class SweepError(ValueError):
     """A grid, a job or a sweep folder is not usable; the message names the problem."""
@@ -685,6 +688,30 @@ def run_sweep(grid, out_dir, scheduler=None, workers: Optional[int] = None,
 def _cell(value):
     """A parameter value as a table cell: lists and mappings as their JSON text."""
     return _canonical(value) if isinstance(value, (list, dict)) else value
+
+
+def cache_folder(cache_dir, kind: str, name: str) -> Path:
+    """Where a cached sweep lives: ``cache_dir/kind/<name>-<code version>``.
+
+    The code version (:func:`coordlib.pipeline.results.code_version`) is in the name, so a
+    re-run with unchanged code finds every job done and a change of code starts afresh.
+    """
+    return Path(cache_dir) / kind / f"{name}-{code_version()}"
+
+
+def cached_sweep(grid, root, workers: Optional[int] = 2, scheduler=None,
+                 progress: bool = False) -> pd.DataFrame:
+    """Run ``grid`` into ``root`` (see :func:`cache_folder`) and return :func:`collect` of it.
+
+    Jobs already finished there are not run again. Raises :class:`SweepError` naming up to
+    three of the failed jobs' error records when any job failed.
+    """
+    report = run_sweep(grid, root, scheduler=scheduler, workers=workers, progress=progress)
+    if report.failed:
+        errors = sorted((Path(root) / "jobs").glob("*.error.json"))
+        raise SweepError(f"{len(report.failed)} job(s) of sweep {load_grid(grid).name!r} failed; "
+                         f"see {[str(e) for e in errors[:3]]}")
+    return collect(root)
 
 
 def collect(out_dir, write_csv: bool = True, all_jobs: bool = False) -> pd.DataFrame:

@@ -11,8 +11,16 @@ model (:mod:`coordlib.model.policy`) and is re-exported here.
 """
 from ..model.policy import Action, JointPolicy, Policy, Recommender, Replenisher, joint
 from .firms import FIRMS, Firm, coordinated_heuristic, firm, siloed_heuristic, tuning_seed
-from .recommendation import (FixedExposure, Greedy, InventoryAware, expected_value_per_customer,
-                             fixed_exposure, gmv_greedy, inventory_aware, margin_greedy)
+from .recommendation import (
+                             FixedExposure,
+                             Greedy,
+                             InventoryAware,
+                             expected_value_per_customer,
+                             fixed_exposure,
+                             gmv_greedy,
+                             inventory_aware,
+                             margin_greedy,
+)
 from .replenishment import BaseStock, base_stock, critical_fractile, fractile_levels
 from .tuning import tune_base_stock
 

@@ -1,10 +1,13 @@
-"""policies/recommendation (from policies)."""
+"""Recommendation rules (marketing, MODEL.md section 4): fixed exposure, GMV-greedy (the siloed
+KPI), margin-greedy, and the inventory-aware rule (recommend what you stock, B3).
+"""
 from __future__ import annotations
 
 import numpy as np
 
 from ..model.policy import Recommender
 from ..model.scenario import Scenario
+
 
 # ---- recommendation -----------------------------------------------------------------------
 class FixedExposure(Recommender):

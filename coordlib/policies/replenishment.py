@@ -1,4 +1,6 @@
-"""policies/replenishment (from policies)."""
+"""Replenishment rules (operations, MODEL.md section 4): base-stock (order-up-to) with levels at the
+stationary newsvendor fractile of lead-time demand.
+"""
 from __future__ import annotations
 
 import numpy as np
@@ -6,6 +8,7 @@ from scipy import stats
 
 from ..model.policy import Replenisher
 from ..model.scenario import Scenario, ScenarioError
+
 
 # ---- replenishment ------------------------------------------------------------------------
 class BaseStock(Replenisher):
@@ -28,8 +31,7 @@ class BaseStock(Replenisher):
         super().reset(scenario, batch_size, rng)
 
     def orders(self, view):
-        position = view["on_hand"] + view["pipeline"].sum(axis=-1) - view["backlog"]
-        return np.clip(self.levels - position, 0, self.scenario.max_order)
+        return np.clip(self.levels - view["inventory_position"], 0, self.scenario.max_order)
 
 
 def base_stock(levels) -> BaseStock:

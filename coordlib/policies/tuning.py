@@ -1,14 +1,16 @@
-"""policies/tuning (from policies)."""
+"""Base-stock levels tuned by simulation for the demand a given recommender produces."""
 from __future__ import annotations
 
 from typing import Optional
+
 import numpy as np
 
 from ..model.policy import Recommender, joint
+from ..model.rollout import rollout
 from ..model.scenario import Scenario
-from ..model.simulator import Simulator
 from .recommendation import fixed_exposure
 from .replenishment import base_stock, fractile_levels
+
 
 def tune_base_stock(scenario: Scenario, recommender: Optional[Recommender] = None, *,
                     offsets=range(-6, 13), replications: int = 64, periods: int = 200,
@@ -35,32 +37,15 @@ def tune_base_stock(scenario: Scenario, recommender: Optional[Recommender] = Non
 
 def _average_exposure(scenario, recommender, seed, periods=100):
     """The mean exposure the recommender shows when stock is at its initial level (a probe)."""
-    sim = Simulator(scenario, batch_size=8, seed=seed)
-    obs = sim.reset()
-    recommender.reset(scenario, 8, np.random.default_rng(seed))
+    levels = np.maximum(scenario.initial_on_hand, 1) * (1 + scenario.lead_time)
     total = np.zeros((scenario.n_segments, scenario.n_products))
-    levels = np.maximum(scenario.initial_on_hand, 1)
-    for _ in range(periods):
-        x = recommender.exposure(obs.recommender_view())
-        total += np.broadcast_to(x, (8, *total.shape)).mean(axis=0)
-        position = obs.on_hand + obs.pipeline.sum(-1) - obs.backlog
-        q = np.clip(levels * (1 + scenario.lead_time) - position, 0, scenario.max_order)
-        obs = sim.step(q, x).observation
+    for _, r in rollout(scenario, joint(base_stock(levels), recommender), 8, periods, seed):
+        total += r.exposure.mean(axis=0)
     return total / periods
 
 
 def _per_product_profit(scenario, policy, replications, periods, warmup, seed):
-    s = scenario
-    sim = Simulator(s, batch_size=replications, seed=seed, validate=False)
-    obs = sim.reset()
-    policy.reset(s, replications, np.random.default_rng(seed))
-    total = np.zeros(s.n_products)
-    for t in range(periods):
-        a = policy.act(obs)
-        r = sim.step(a.orders, a.exposure)
-        obs = r.observation
-        if t >= warmup:
-            penalty = r.lost_sales if not s.backlog else r.observation.backlog
-            total += (s.price * r.sales - s.unit_cost * r.orders - s.holding_cost * r.on_hand
-                      - s.lost_sale_penalty * penalty).mean(axis=0)
+    total = np.zeros(scenario.n_products)
+    for _, r in rollout(scenario, policy, replications, periods, seed, warmup, validate=False):
+        total += r.product_profit.mean(axis=0)
     return total / (periods - warmup)

@@ -1,4 +1,6 @@
-"""theory/checks (from theory)."""
+"""Monte Carlo checks of the theory on the simulator: the one-period and stationary newsvendor with
+exposure, and the difference between two static exposure splits.
+"""
 from __future__ import annotations
 
 import numpy as np
@@ -10,6 +12,7 @@ from ..model.scenario import Scenario, ScenarioError
 from ..model.simulator import Simulator
 from .newsvendor import _check_system
 from .static_exposure import static_profit_curve
+
 
 # ---- the simulator connection --------------------------------------------------------------------
 def newsvendor_scenario(scenario: Scenario, stock_level) -> Scenario:
@@ -70,7 +73,7 @@ def simulate_newsvendor(scenario: Scenario, exposure, stock_level, *, system: st
             B = min(chunk, int(replications) - start)
             sim = Simulator(sc, batch_size=B, seed=seed if k == 0 else [seed, k], validate=False)
             sim.set_state(on_hand=np.zeros(sc.n_products, dtype=np.int64), t=0)
-            parts.append(_product_profit(sc, sim.step(np.broadcast_to(S, (B, sc.n_products)), x)))
+            parts.append(sim.step(np.broadcast_to(S, (B, sc.n_products)), x).product_profit)
         return np.concatenate(parts)
     if int(periods) < 2:
         raise ValueError(f"periods: need at least 2 in the stationary system, got {periods}")
@@ -80,7 +83,7 @@ def simulate_newsvendor(scenario: Scenario, exposure, stock_level, *, system: st
     for t in range(int(periods)):
         r = sim.step(np.clip(S - sim.on_hand, 0, sc.max_order), x)
         if t > 0:
-            total += _product_profit(sc, r)
+            total += r.product_profit
     return total / (int(periods) - 1)
 
 
@@ -105,8 +108,3 @@ def compare_exposures_monte_carlo(scenario: Scenario, share_a: float, share_b: f
     half = stats.norm.ppf(0.5 + confidence / 2) * se
     return {"mean": float(diff), "lo": float(diff - half), "hi": float(diff + half),
             "exact": exact[0] - exact[1], "replications": int(replications)}
-
-
-def _product_profit(sc, r):
-    return (sc.price * r.sales - sc.unit_cost * r.orders - sc.holding_cost * r.on_hand
-            - sc.lost_sale_penalty * r.lost_sales)

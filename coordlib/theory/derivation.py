@@ -1,8 +1,11 @@
-"""theory/derivation (from theory)."""
+"""The derivation machinery: SymPy symbols named as in MODEL.md, a :class:`Derivation` record of
+checked steps, and numerics by ``lambdify`` of the same expressions.
+"""
 from __future__ import annotations
 
 from dataclasses import dataclass, field
 from typing import Mapping
+
 import numpy as np
 import sympy as sp
 from scipy import special

@@ -1,13 +1,15 @@
-"""theory/lost_sales (from theory)."""
+"""Base-stock under lost sales with a lead time, by the exact Markov chain of one product."""
 from __future__ import annotations
 
 import itertools
 import math
 from typing import Optional
+
 import numpy as np
 from scipy import sparse, stats
 
 from .newsvendor import _check_mean, _poisson_functions
+
 
 # ---- exact multi-period lost sales with lead time (no closed form) -------------------------------
 def lost_sales_base_stock(mean, stock_level: int, lead_time: int, price, unit_cost, holding_cost,

@@ -1,12 +1,49 @@
-"""theory/newsvendor (from theory)."""
+"""B1, the newsvendor with exposure (MODEL.md section 5): the critical fractile under normal and
+Poisson demand, and how the optimal stock rises with exposure.
+"""
 from __future__ import annotations
 
 import functools
+
 import numpy as np
 import sympy as sp
 from scipy import integrate, optimize, stats
 
-from .derivation import Derivation, E_f, G_f, Phi_f, Pi_f, SYSTEMS, _D, _checked, _lambdify, base_rate, demand_sd, dispersion, explicit, exposure, exposure_slope, holding_cost, lost_sale_penalty, margin, mean_demand, overage, phi_f, poisson_cdf, poisson_pmf, price, standard_normal_cdf, standard_normal_loss, standard_normal_pdf, stock, underage, unit_cost, units, z
+from .derivation import (
+    _D,
+    SYSTEMS,
+    Derivation,
+    E_f,
+    G_f,
+    Phi_f,
+    Pi_f,
+    _checked,
+    _lambdify,
+    base_rate,
+    demand_sd,
+    dispersion,
+    explicit,
+    exposure,
+    exposure_slope,
+    holding_cost,
+    lost_sale_penalty,
+    margin,
+    mean_demand,
+    overage,
+    phi_f,
+    poisson_cdf,
+    poisson_pmf,
+    price,
+    standard_normal_cdf,
+    standard_normal_loss,
+    standard_normal_pdf,
+    stock,
+    underage,
+    unit_cost,
+    units,
+    z,
+)
+
 
 # ---- the cost structures of the two systems ------------------------------------------------------
 def newsvendor_costs(system: str = "one-period") -> dict:

@@ -1,16 +1,48 @@
-"""theory/static_exposure (from theory)."""
+"""B2 and the static part of B5 (MODEL.md section 5): the square-root law, the profit as a function
+of a static exposure split, and the value of coordination over GMV-greedy in closed form.
+"""
 from __future__ import annotations
 
 import functools
+
 import numpy as np
 import pandas as pd
 import sympy as sp
 from scipy import stats
 
 from ..model.scenario import Scenario, ScenarioError
-from .derivation import DEMAND_MODELS, Derivation, Pi_f, _lambdify, arrival_rate, dispersion, exposure, holding_cost, lift, lost_sale_penalty, margin, mean_demand, outside_attraction, overage, price, product_symbols, standard_normal_pdf, underage, unit_cost
+from .derivation import (
+    DEMAND_MODELS,
+    Derivation,
+    Pi_f,
+    _lambdify,
+    arrival_rate,
+    dispersion,
+    exposure,
+    holding_cost,
+    lift,
+    lost_sale_penalty,
+    margin,
+    mean_demand,
+    outside_attraction,
+    overage,
+    price,
+    product_symbols,
+    standard_normal_pdf,
+    underage,
+    unit_cost,
+)
 from .lost_sales import lost_sales_base_stock_optimum
-from .newsvendor import _check_system, _cost_values, _normal_profit_by_quadrature, derive_newsvendor_normal, newsvendor_costs, newsvendor_normal, newsvendor_poisson
+from .newsvendor import (
+    _check_system,
+    _cost_values,
+    _normal_profit_by_quadrature,
+    derive_newsvendor_normal,
+    newsvendor_costs,
+    newsvendor_normal,
+    newsvendor_poisson,
+)
+
 
 # ---- B2: static exposure split ------------------------------------------------------------------
 def mnl_demand_rates_two_products():
@@ -338,7 +370,8 @@ def static_profit_curve(scenario: Scenario, shares=None, *, demand: str = "norma
         else:
             best = [lost_sales_base_stock_optimum(m, lead_time, a["p"][i], a["c"][i], a["h"][i],
                                                   a["b"][i]) for m in mu[:, i]]
-            S = np.array([s for s, _ in best]); prof = np.array([g for _, g in best])
+            S = np.array([s for s, _ in best])
+            prof = np.array([g for _, g in best])
         out[f"stock_{i + 1}"], out[f"profit_{i + 1}"] = S, prof
     frame = pd.DataFrame(out)
     frame["profit"] = frame["profit_1"] + frame["profit_2"]
