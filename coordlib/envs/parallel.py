@@ -18,9 +18,9 @@ from .spaces import (
     ENV_REWARDS,
     _check_max_periods,
     _parts,
-    _render_text,
     exposure_from_scores,
     observation_layout,
+    render,
 )
 
 
@@ -140,11 +140,7 @@ class CoordinationParallelEnv(ParallelEnv):
         return self.layouts[self._known(agent)].unflatten(flat)
 
     def render(self):
-        text = _render_text("coordination", self.simulator, self._last)
-        if self.render_mode == "human":
-            print(text)
-            return None
-        return text
+        return render(self.render_mode, self.simulator, self._last)
 
     def close(self):
         pass

@@ -14,10 +14,10 @@ from .spaces import (
     ENV_ID,
     _check_max_periods,
     _parts,
-    _render_text,
     decode_joint_action,
     joint_action_space,
     observation_layout,
+    render,
 )
 
 
@@ -85,11 +85,7 @@ class CoordinationEnv(gymnasium.Env):
         return self.layout.unflatten(flat)
 
     def render(self):
-        text = _render_text("coordination", self.simulator, self._last)
-        if self.render_mode == "human":
-            print(text)
-            return None
-        return text
+        return render(self.render_mode, self.simulator, self._last)
 
 
 # ---- registration ----------------------------------------------------------------------------

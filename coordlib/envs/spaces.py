@@ -288,6 +288,17 @@ def _parts(result: StepResult, index=0) -> dict:
     return out
 
 
+def render(render_mode: Optional[str], sim: Simulator, last: Optional[StepResult],
+           env_name: str = "coordination") -> Optional[str]:
+    """``render()`` of every environment: the first copy's state and last period, as text
+    (returned for ``"ansi"``, printed for ``"human"``)."""
+    text = _render_text(env_name, sim, last)
+    if render_mode == "human":
+        print(text)
+        return None
+    return text
+
+
 def _render_text(env_name: str, sim: Simulator, last: Optional[StepResult]) -> str:
     o = sim.observation
     lines = [f"{env_name} t={o.t} review={'yes' if o.review else 'no'} "
