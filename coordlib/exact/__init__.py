@@ -1,7 +1,10 @@
 """Exact methods on small instances (MODEL.md section 5): the DP (:mod:`.dp`), exact policy
 evaluation (:mod:`.policy_evaluation`), the B3/B4 structure checks (:mod:`.structure`), the B5
 value of coordination (:mod:`.coordination`) and maps of optimal policies (:mod:`.policy_maps`).
+:mod:`.single_product` solves one product under lost sales with lead times up to 4 and more,
+and evaluates base-stock and capped base-stock exactly (Zipkin 2008's benchmark).
 """
+from . import single_product
 from .coordination import (
     b5_decomposition,
     best_joint_base_stock,
