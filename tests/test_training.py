@@ -14,7 +14,7 @@ import torch
 
 from coordlib import Simulator, evaluate, mean_ci, policies, scenarios
 from coordlib.exact import dp
-from coordlib.learning import checkpoints, config, mtma
+from coordlib.learning import checkpoints, config, mtma, schedules
 from coordlib.learning.checkpoints import CheckpointError
 from coordlib.learning.config import ConfigError, TrainConfig, config_for, step_size
 from coordlib.learning.mtma import TrainingDivergedError
@@ -35,6 +35,21 @@ def test_every_field_has_a_one_line_docstring():
     fields = [f.name for f in dataclasses.fields(TrainConfig)]
     assert list(docs) == fields
     assert all(d and "\n" not in d and "default" in d for d in docs.values())
+
+
+def test_config_docs_read_the_field_declarations_not_the_source(monkeypatch):
+    import inspect
+
+    def no_source(*args, **kwargs):
+        raise OSError("no source (e.g. a zipped or frozen install)")
+
+    monkeypatch.setattr(inspect, "getsource", no_source)
+    docs = config.config_docs()
+    assert docs["gamma"] == "discount per period [1]; default 0.99"
+    assert docs["decay_start"] == "n0 of the decaying schedule [iterations]; default 100"
+    for f in dataclasses.fields(TrainConfig):     # one declaration: meaning, rule, default
+        assert f.metadata["help"] and isinstance(f.metadata["check"], config.Rule), f.name
+        assert f.metadata["check"](f.default), f.name
 
 
 @pytest.mark.parametrize("field,value,message", [
@@ -97,6 +112,32 @@ def test_decaying_step_sizes_follow_the_formula_and_separate_the_timescales():
     assert step_size(c, "critic", 10) == pytest.approx(0.02 / 2 ** 0.55)
     const = c.replace(schedule="constant")
     assert step_size(const, "slow", 10 ** 6) == 0.005
+
+
+def test_step_size_evaluates_the_schedule_objects_and_matches_the_closed_form():
+    # alpha_n = a / (1 + n / n0)^rho, a_slow = timescale_ratio * a_fast (MODEL.md section 6)
+    c = config_for("mtma", lr_fast=0.004, timescale_ratio=0.25, lr_critic=0.006,
+                   decay_start=50.0, decay_power_critic=0.55, decay_power_fast=0.65,
+                   decay_power_slow=0.95)
+    closed = {"critic": (0.006, 0.55), "fast": (0.004, 0.65), "slow": (0.004 * 0.25, 0.95)}
+    for timescale, (a, rho) in closed.items():
+        schedule = c.schedule_of(timescale)
+        assert schedule == schedules.Decaying(a, 50.0, rho)
+        for n in (0, 1, 49, 50, 1234, 10 ** 6):
+            alpha = a / (1 + n / 50.0) ** rho
+            assert step_size(c, timescale, n) == pytest.approx(alpha, rel=1e-15, abs=0)
+            assert schedule(n) == step_size(c, timescale, n)
+    assert step_size(c, "slow", 0) == pytest.approx(0.001, rel=1e-15)
+    # the shipped defaults meet the two-timescale conditions of the convergence result
+    mtma_defaults = config_for("mtma")
+    report = schedules.check_schedule(mtma_defaults.schedule_of("fast"),
+                                      mtma_defaults.schedule_of("slow"), n=10 ** 5)
+    assert report.two_timescale
+    const = c.replace(schedule="constant")
+    assert const.schedule_of("slow") == schedules.Constant(0.001)
+    assert [step_size(const, "critic", n) for n in (0, 10 ** 6)] == [0.006, 0.006]
+    with pytest.raises(ValueError, match="unknown timescale 'medium'"):
+        c.schedule_of("medium")
 
 
 # ---- the loop -------------------------------------------------------------------------------

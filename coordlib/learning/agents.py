@@ -188,7 +188,7 @@ class AgentSet(nn.Module):
     """
 
     def __init__(self, actor: str = "per_department", critic: str = "centralized",
-                 rewards=("profit", "profit"), hidden: int = 64, memory: bool = True,
+                 rewards=("profit", "profit"), hidden: int = 32, memory: bool = True,
                  order_levels: int = 48, level_cover: float = 2.5, exposure_noise: float = 1.5,
                  level_noise: float = 3.0):
         super().__init__()

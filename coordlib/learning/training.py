@@ -48,8 +48,11 @@ from __future__ import annotations
 
 import argparse
 import dataclasses
+import difflib
 import json
 import sys
+import textwrap
+import typing
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Callable, Optional
@@ -60,7 +63,7 @@ from ..model import scenarios
 from ..model.evaluation import evaluate, mean_ci
 from .agents import LearnedPolicy
 from .checkpoints import CheckpointError, load_checkpoint
-from .config import PRESETS, ConfigError, TrainConfig, config_docs, config_for
+from .config import PRESET_DOCS, PRESETS, ConfigError, TrainConfig, config_docs, config_for
 from .mtma import Learner, TrainingDivergedError
 
 
@@ -169,37 +172,109 @@ def _write_curve(learner: Learner, out_dir: Path) -> None:
 
 
 # ---- command line -------------------------------------------------------------------------
-def cli(argv) -> int:
-    """``python -m coordlib train --scenario tiny --config mtma --seed 0 --out DIR``."""
-    parser = argparse.ArgumentParser(
-        prog="coordlib train",
+class _Parser(argparse.ArgumentParser):
+    """Errors in one line: the usage of some fifty options would bury the message."""
+
+    def error(self, message):
+        self.exit(2, f"{self.prog}: error: {message} (--help lists the options)\n")
+
+
+class _Formatter(argparse.HelpFormatter):
+    """Wraps each line of a help text on its own, so a help text can hold a list."""
+
+    def __init__(self, prog):
+        super().__init__(prog, max_help_position=34)
+
+    def _split_lines(self, text, width):
+        lines = []
+        for part in text.splitlines():
+            indent = part[:len(part) - len(part.lstrip())]     # a list item: hang by 2
+            indent += "  " if indent else ""
+            lines += textwrap.wrap(part, width, subsequent_indent=indent,
+                                   break_on_hyphens=False) or [""]
+        return lines
+
+
+def train_parser() -> argparse.ArgumentParser:
+    """The parser of ``python -m coordlib train``: the run's options, then one option per
+    :class:`TrainConfig` field, generated from the field's declaration (type, meaning, unit,
+    default, choices): ``--lr-fast 0.002``, ``--memory/--no-memory``, ``--frozen NAME ...``."""
+    parser = _Parser(
+        prog="coordlib train", formatter_class=_Formatter,
+        usage="%(prog)s --scenario NAME --out DIR [--config PRESET] [--FIELD VALUE ...] "
+              "[--set FIELD=VALUE ...]",
         description="Train a learner configuration (MTMA or a baseline) on a scenario; write "
                     "curve.csv, checkpoint.pt and summary.json to --out.")
-    parser.add_argument("--scenario", required=True, help="a shipped scenario's name or a YAML path")
-    parser.add_argument("--config", default="mtma", choices=list(PRESETS),
-                        help="named configuration (default mtma)")
-    parser.add_argument("--seed", type=int, default=0)
-    parser.add_argument("--out", required=True, help="output folder")
-    parser.add_argument("--iterations", type=int, help="training iterations (default: the preset's)")
-    parser.add_argument("--device", help="torch device, e.g. cpu or cuda")
-    parser.add_argument("--resume", action="store_true", help="continue from OUT/checkpoint.pt")
-    parser.add_argument("--set", action="append", default=[], metavar="FIELD=VALUE",
-                        help="override any TrainConfig field (repeatable); fields: "
-                             + ", ".join(config_docs()))
-    parser.add_argument("--no-progress", action="store_true", help="no progress bar")
-    args = parser.parse_args(argv)
+    run = parser.add_argument_group("the run")
+    run.add_argument("--scenario", required=True, help="a shipped scenario's name or a YAML path")
+    run.add_argument("--out", required=True, help="output folder")
+    presets = "\n".join(
+        f"  {name}: {PRESET_DOCS[name]}"
+        + (f" ({', '.join(f'{k}={v}' for k, v in PRESETS[name].items())})" if PRESETS[name]
+           else "") for name in PRESETS)
+    run.add_argument("--config", default="mtma", choices=list(PRESETS), metavar="PRESET",
+                     help="named configuration (default mtma); each differs from mtma only in "
+                          "what its name says:\n" + presets.replace("%", "%%"))
+    run.add_argument("--resume", action="store_true", help="continue from OUT/checkpoint.pt")
+    run.add_argument("--set", action="append", default=[], metavar="FIELD=VALUE",
+                     help="set any TrainConfig field (repeatable; applied after the options "
+                          "below, kept for compatibility); a tuple as NAME,NAME")
+    run.add_argument("--no-progress", action="store_true", help="no progress bar")
+    fields = parser.add_argument_group(
+        "TrainConfig fields", "One option per field: its meaning [unit] and default (mtma's; a "
+        "field not given keeps the value of the --config preset).")
+    hints = typing.get_type_hints(TrainConfig)
+    docs = config_docs()
+    for f in dataclasses.fields(TrainConfig):
+        kind, choices = hints[f.name], f.metadata["check"].choices
+        option, doc = "--" + f.name.replace("_", "-"), docs[f.name].replace("%", "%%")
+        if kind is bool:
+            fields.add_argument(option, dest=f.name, action=argparse.BooleanOptionalAction,
+                                default=None, help=doc)
+        elif kind is tuple:
+            fields.add_argument(option, dest=f.name, nargs="*", choices=choices, default=None,
+                                help=f"{doc}; {option} alone: none")
+        else:
+            fields.add_argument(option, dest=f.name, type=_option_type(f.name), default=None,
+                                choices=choices, help=doc,
+                                metavar=None if choices else {int: "INT", float: "FLOAT"}
+                                .get(kind, "TEXT"))
+    return parser
+
+
+def _option_type(name: str) -> Callable[[str], object]:
+    """The argparse ``type`` of a field's option: :func:`_parse_value`, its error in one line."""
+    def parse(text):
+        try:
+            return _parse_value(name, text)
+        except ConfigError as exc:
+            # argparse names the option: "argument --lr-fast: expected a number (float), ..."
+            raise argparse.ArgumentTypeError(str(exc).removeprefix(f"TrainConfig.{name}: ")) \
+                from None
+    return parse
+
+
+def config_from_args(args: argparse.Namespace) -> TrainConfig:
+    """The configuration of parsed ``train`` arguments: the ``--config`` preset, the field
+    options given, then each ``--set FIELD=VALUE``; raises :class:`ConfigError`."""
+    overrides = {f.name: getattr(args, f.name) for f in dataclasses.fields(TrainConfig)
+                 if getattr(args, f.name, None) is not None}
+    if "frozen" in overrides:
+        overrides["frozen"] = tuple(overrides["frozen"])
+    for item in args.set:
+        key, sep, text = item.partition("=")
+        if not sep:
+            raise ConfigError(f"--set {item!r}: expected FIELD=VALUE")
+        key = key.strip().replace("-", "_")
+        overrides[key] = _parse_value(key, text)
+    return config_for(args.config, **overrides)
+
+
+def cli(argv) -> int:
+    """``python -m coordlib train --scenario tiny --config mtma --seed 0 --out DIR``."""
+    args = train_parser().parse_args(argv)
     try:
-        overrides = dict(seed=args.seed)
-        if args.iterations is not None:
-            overrides["iterations"] = args.iterations
-        if args.device is not None:
-            overrides["device"] = args.device
-        for item in args.set:
-            key, sep, text = item.partition("=")
-            if not sep:
-                raise ConfigError(f"--set {item!r}: expected FIELD=VALUE")
-            overrides[key.strip()] = _parse_value(key.strip(), text)
-        config = config_for(args.config, **overrides)
+        config = config_from_args(args)
         result = train(args.scenario, config, out_dir=args.out, progress=not args.no_progress,
                        resume=args.resume)
     except (ConfigError, CheckpointError, TrainingDivergedError, ValueError) as exc:
@@ -214,20 +289,24 @@ def cli(argv) -> int:
 
 
 def _parse_value(key: str, text: str):
-    fields = {f.name: f for f in dataclasses.fields(TrainConfig)}
-    if key not in fields:
-        raise ConfigError(f"--set: unknown field {key!r}; known: {', '.join(fields)}")
-    default = fields[key].default
-    if isinstance(default, bool):
-        if text.lower() not in ("true", "false", "1", "0"):
+    """The value of field ``key`` written as ``text`` (``--set`` and the field options)."""
+    kinds = typing.get_type_hints(TrainConfig)
+    if key not in kinds:
+        close = [k for k in kinds if key and key in k][:3] or difflib.get_close_matches(key, kinds)
+        hint = f"; did you mean {' or '.join(close)}?" if close else ""
+        raise ConfigError(f"--set: unknown TrainConfig field {key!r}{hint} "
+                          "(coordlib train --help lists every field)")
+    kind = kinds[key]
+    if kind is bool:
+        if text.strip().lower() not in ("true", "false", "1", "0"):
             raise ConfigError(f"TrainConfig.{key}: must be true or false, got {text!r}")
-        return text.lower() in ("true", "1")
-    if isinstance(default, tuple):
-        return tuple(x for x in text.split(",") if x)
-    for kind in (int, float):
-        if isinstance(default, kind):
-            try:
-                return kind(text)
-            except ValueError:
-                raise ConfigError(f"TrainConfig.{key}: expected a {kind.__name__}, got {text!r}") from None
+        return text.strip().lower() in ("true", "1")
+    if kind is tuple:
+        return tuple(x.strip() for x in text.split(",") if x.strip())
+    if kind in (int, float):
+        try:
+            return kind(text)
+        except ValueError:
+            expected = "a whole number (int)" if kind is int else "a number (float)"
+            raise ConfigError(f"TrainConfig.{key}: expected {expected}, got {text!r}") from None
     return text
