@@ -34,6 +34,7 @@ from coordlib.bench import (
     write_report,
 )
 from coordlib.envs import CoordinationEnv
+from coordlib.exact import dp
 
 
 def check_rows(rows, section, count=None):
@@ -210,7 +211,6 @@ def test_dp_section_reports_the_state_and_action_counts():
     """tiny capped at M = Qmax = 3, L = 1: the reduced state is A_i in 0..3 per product (16
     states), the full state (I_i, o_i0) has 16 values per product (256), and the joint action is
     4 x 4 orders x 11 exposures (176)."""
-    pytest.importorskip("coordlib.dp")
     result = bench.dp_section(instances=["tiny"], max_inventory=3)
     check_rows(result.rows, "dp", count=2)
     (record,) = result.table.to_dict("records")
@@ -222,7 +222,6 @@ def test_dp_section_reports_the_state_and_action_counts():
 def test_dp_instances_pick_the_largest_variant_within_the_limit():
     """Post-decision table per product (M + 1)(Qmax + 1)^L: L = (1, 2) gives 441 x 9261 x 11
     = 4.5e7 entries, within the default limit of 2e8; L = (2, 2) gives 9261^2 x 11 = 9.4e8."""
-    dp = pytest.importorskip("coordlib.dp")
     tiny, largest = bench.dp_instances()
     assert tiny.name == "tiny" and largest.lead_time.tolist() == [1, 2]
     assert dp.problem_size(largest)["post_decision_table"] == 441 * 9261 * 11
@@ -253,7 +252,6 @@ def test_sb3_policy_sees_what_the_env_shows_and_acts_as_the_env_decodes():
 
 def test_learner_section_gives_both_learners_the_same_budget():
     pytest.importorskip("stable_baselines3")
-    pytest.importorskip("coordlib.training")
     budget = LearnerBudget(env_steps=128, n_envs=8, rollout_length=8, sb3_envs=2, checkpoints=1,
                            replications=2, periods=20, warmup=5)
     result = bench.learner_section({"tiny": budget})

@@ -44,6 +44,7 @@ from typing import Callable, Optional, Sequence
 import numpy as np
 import pandas as pd
 
+from ..common.files import atomic_write, atomic_write_text
 from .common import DEFAULT_OUT, ROW_FIELDS, SectionResult, Unavailable, fmt, machine, skipped_row
 from .exact import dp_section
 from .learner import LearnerBudget, learner_section
@@ -105,6 +106,10 @@ def _versions() -> str:
     return ", ".join(parts)
 
 
+def _write_csv(frame: pd.DataFrame, path: Path) -> None:
+    atomic_write(path, lambda handle: frame.to_csv(handle, index=False))
+
+
 def write_report(results: dict[str, SectionResult], out: Path, command: str = "",
                  seconds: Optional[float] = None) -> Path:
     """Write ``report.md``, ``summary.csv`` and each section's tables (CSV) into ``out``."""
@@ -112,12 +117,12 @@ def write_report(results: dict[str, SectionResult], out: Path, command: str = ""
     out.mkdir(parents=True, exist_ok=True)
     rows = [r for res in results.values() for r in res.rows]
     summary = pd.DataFrame(rows, columns=list(ROW_FIELDS))
-    summary.to_csv(out / "summary.csv", index=False)
+    _write_csv(summary, out / "summary.csv")
     for name, res in results.items():
         if len(res.table):
-            res.table.to_csv(out / f"{name}.csv", index=False)
+            _write_csv(res.table, out / f"{name}.csv")
         for extra, table in res.extra.items():
-            table.to_csv(out / f"{extra}.csv", index=False)
+            _write_csv(table, out / f"{extra}.csv")
     shown = summary.copy()
     shown["command"] = [f"`{c}`" if c else "" for c in summary["command"]]
     shown["ratio"] = [fmt(v) if np.isfinite(v) else "-" for v in summary["ratio"]]
@@ -145,7 +150,7 @@ def write_report(results: dict[str, SectionResult], out: Path, command: str = ""
             lines += ["", f"## {name}", "", res.table.to_markdown(index=False, floatfmt=".4g")]
     lines.append("")
     path = out / "report.md"
-    path.write_text("\n".join(lines))
+    atomic_write_text(path, "\n".join(lines))
     return path
 
 
@@ -178,7 +183,7 @@ def update_readme(readme: Path, summary_csv: Path) -> bool:
     new = head + "\n".join(lines) + rest.split(README_END, 1)[1]
     if new == text:
         return False
-    readme.write_text(new)
+    atomic_write_text(readme, new)
     return True
 
 

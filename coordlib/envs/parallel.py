@@ -113,7 +113,7 @@ class CoordinationParallelEnv(ParallelEnv):
         result = self.simulator.step(orders[None], exposure[None])
         self._last = result
         parts = _parts(result)
-        parts["gmv"] = float(result.total_demand[0] @ s.price)
+        parts["gmv"] = float(result.gmv[0])
         if self.reward == "profit":
             rewards = {a: parts["profit"] for a in AGENTS}
         else:

@@ -71,7 +71,7 @@ class CoordinationEnv(gymnasium.Env):
         result = self.simulator.step(orders[None], exposure[None])
         self._last = result
         info = _parts(result)
-        info.update(gmv=float(result.total_demand[0] @ self.scenario.price), t=t,
+        info.update(gmv=float(result.gmv[0]), t=t,
                     review=self.scenario.is_review_period(t), orders=result.orders[0].copy(),
                     exposure=result.exposure[0].copy())
         self._done = self.simulator.t >= self.max_periods

@@ -89,6 +89,7 @@ from typing import Optional
 import numpy as np
 from gymnasium import spaces
 
+from ..model.evaluation import PARTS
 from ..model.scenario import Scenario
 from ..model.scenarios import get as get_scenario
 from ..model.simulator import Observation, Simulator, StepResult
@@ -101,7 +102,6 @@ ENV_REWARDS = ("profit", "kpi")
 DEFAULT_MAX_PERIODS = 200
 
 _TAIL_SDS, _TAIL_EXTRA = 10.0, 10.0       # C_k = ceil(lam + 10 sqrt(lam) + 10)
-_PARTS = ("profit", "revenue", "purchase_cost", "holding_cost", "penalty_cost")
 
 
 # ---- observation layouts ----------------------------------------------------------------------
@@ -283,9 +283,7 @@ def _check_max_periods(max_periods) -> int:
 
 def _parts(result: StepResult, index=0) -> dict:
     """The profit and its parts of one copy, plus both departments' KPIs (MODEL.md section 4)."""
-    out = {k: float(getattr(result, k)[index]) for k in _PARTS}
-    out["operating_cost"] = out["purchase_cost"] + out["holding_cost"] + out["penalty_cost"]
-    return out
+    return {k: float(getattr(result, k)[index]) for k in (*PARTS, "operating_cost")}
 
 
 def render(render_mode: Optional[str], sim: Simulator, last: Optional[StepResult],

@@ -8,10 +8,10 @@ from gymnasium.utils import seeding
 from gymnasium.vector import AutoresetMode, VectorEnv
 from gymnasium.vector.utils import batch_space
 
+from ..model.evaluation import PARTS
 from ..model.scenarios import get as get_scenario
 from ..model.simulator import Simulator, StepResult
 from .spaces import (
-    _PARTS,
     DEFAULT_MAX_PERIODS,
     _check_max_periods,
     decode_joint_action,
@@ -80,9 +80,8 @@ class CoordinationVectorEnv(VectorEnv):
 
     def _infos(self, result: StepResult, t: int) -> dict:
         N = self.scenario.n_products
-        info = {k: getattr(result, k).astype(float) for k in _PARTS}
-        info["operating_cost"] = info["purchase_cost"] + info["holding_cost"] + info["penalty_cost"]
-        info["gmv"] = result.total_demand @ self.scenario.price
+        info = {k: getattr(result, k).astype(float) for k in (*PARTS, "operating_cost")}
+        info["gmv"] = result.gmv
         info["t"] = np.full(self.num_envs, t)
         info["review"] = np.full(self.num_envs, self.scenario.is_review_period(t))
         info["orders"] = result.orders.reshape(self.num_envs, N).copy()

@@ -9,11 +9,12 @@ from ..exact import dp
 from ..model.evaluation import evaluate, summarize
 from ..model.scenarios import get as get_scenario
 from ..pipeline.results import ResultStore
-from ..policies.firms import firm
+from ..policies.firms import FIRMS, firm
 
 # ---- E3, E4, E6: the main table, learning curves, behaviour of the learned agents ----------
-E3_FIRMS = ("siloed", "coordinated", "margin-greedy")
-"""The heuristic firms of the main table (keys of :data:`coordlib.policies.FIRMS`)."""
+E3_FIRMS = tuple(name for name, f in FIRMS.items() if f.main_table)
+"""The heuristic firms of the main table: every firm of :data:`coordlib.policies.FIRMS` marked
+``main_table`` (adding a firm there adds it here)."""
 
 
 def heuristic_table(scenarios, methods=E3_FIRMS, replications: int = 20,

@@ -10,6 +10,7 @@ from scipy import stats
 from .. import policies
 from ..model.scenario import Scenario
 from ..model.simulator import Observation
+from ..policies.replenishment import order_up_to
 
 ROLES = ("replenisher", "recommender")
 """The two departments; each role is played by its own actor, or by the joint actor."""
@@ -191,8 +192,8 @@ class ScenarioEncoding:
         """q_i = min(Qmax_i, max(0, S_i - IP_i)) for the chosen level indices (B, N)."""
         levels = torch.gather(self._levels_t.expand(level_index.shape[0], -1, -1), 2,
                               level_index.unsqueeze(-1)).squeeze(-1).cpu().numpy()
-        return np.clip(levels - view["inventory_position"], 0,
-                       self.scenario.max_order).astype(np.int64)
+        return order_up_to(levels, view["inventory_position"],
+                           self.scenario.max_order).astype(np.int64)
 
 
 def _clip(x):

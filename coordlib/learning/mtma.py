@@ -373,7 +373,7 @@ def _reward(result, stream: str, scenario: Scenario) -> np.ndarray:
     minus c_i q_i + h_i I_i' + b_i l_i (the replenisher's KPI), MODEL.md section 4.
     """
     if stream == "gmv":
-        return result.total_demand * scenario.price
+        return result.product_gmv
     return result.product_profit if stream == "profit" else -result.product_operating_cost
 
 

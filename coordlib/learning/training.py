@@ -59,6 +59,7 @@ from typing import Callable, Optional
 
 import pandas as pd
 
+from ..common.files import atomic_write, atomic_write_text
 from ..model import scenarios
 from ..model.evaluation import evaluate, mean_ci
 from .agents import LearnedPolicy
@@ -162,13 +163,13 @@ def train(scenario, config: Optional[TrainConfig] = None, out_dir=None, progress
                                        deterministic=config.eval_deterministic))
     if out_dir is not None:
         _write_curve(learner, out_dir)
-        (out_dir / "summary.json").write_text(json.dumps(summary, indent=2) + "\n")
+        atomic_write_text(out_dir / "summary.json", json.dumps(summary, indent=2) + "\n")
     return TrainResult(policy, learner, curve, summary, out_dir)
 
 
 def _write_curve(learner: Learner, out_dir: Path) -> None:
-    out_dir.mkdir(parents=True, exist_ok=True)
-    pd.DataFrame(learner.curve).to_csv(out_dir / "curve.csv", index=False)
+    curve = pd.DataFrame(learner.curve)
+    atomic_write(out_dir / "curve.csv", lambda handle: curve.to_csv(handle, index=False))
 
 
 # ---- command line -------------------------------------------------------------------------

@@ -14,7 +14,7 @@ from typing import Any, Mapping
 import numpy as np
 import yaml
 
-from ..common.files import load_yaml
+from ..common.files import atomic_write_text, load_yaml
 
 
 class ScenarioError(ValueError):
@@ -198,7 +198,7 @@ class Scenario:
         return out
 
     def to_yaml(self, path) -> None:
-        Path(path).write_text(yaml.safe_dump(self.to_dict(), sort_keys=False,
+        atomic_write_text(path, yaml.safe_dump(self.to_dict(), sort_keys=False,
                                              default_flow_style=None))
 
     def replace(self, **changes) -> "Scenario":

@@ -140,6 +140,21 @@ class StepResult:
         return self.demand.sum(axis=1)
 
     @property
+    def product_gmv(self) -> np.ndarray:
+        """(B, N) p_i D_i: the revenue of purchase intent, the recommender's KPI (MODEL.md 4)."""
+        return self.total_demand * self.scenario.price
+
+    @property
+    def gmv(self) -> np.ndarray:
+        """(B,) sum_i p_i D_i."""
+        return self.total_demand @ self.scenario.price
+
+    @property
+    def operating_cost(self) -> np.ndarray:
+        """(B,) purchase + holding + penalty cost: the replenisher's KPI (MODEL.md section 4)."""
+        return self.purchase_cost + self.holding_cost + self.penalty_cost
+
+    @property
     def product_operating_cost(self) -> np.ndarray:
         """(B, N) c_i q_i + h_i I_i' + b_i l_i: the replenisher's cost per product (MODEL.md 4)."""
         s = self.scenario

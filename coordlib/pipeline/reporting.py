@@ -12,6 +12,8 @@ import matplotlib.pyplot as plt  # noqa: E402
 import pandas as pd  # noqa: E402
 import seaborn as sns  # noqa: E402
 
+from ..common.files import atomic_write, atomic_write_text  # noqa: E402
+
 matplotlib.use("Agg", force=False)
 
 
@@ -23,22 +25,22 @@ def theme() -> None:
 def save_table(frame: pd.DataFrame, folder, name: str, float_format: str = "{:.3f}") -> dict:
     """Write ``frame`` as ``name``.csv, .md and .tex into ``folder``; return the three paths."""
     folder = Path(folder)
-    folder.mkdir(parents=True, exist_ok=True)
     paths = {ext: folder / f"{name}.{ext}" for ext in ("csv", "md", "tex")}
-    frame.to_csv(paths["csv"], index=False)
+    atomic_write(paths["csv"], lambda handle: frame.to_csv(handle, index=False))
     shown = frame.map(lambda v: float_format.format(v) if isinstance(v, float) else v)
-    paths["md"].write_text(shown.to_markdown(index=False) + "\n")
-    paths["tex"].write_text(shown.to_latex(index=False, escape=True))
+    atomic_write_text(paths["md"], shown.to_markdown(index=False) + "\n")
+    atomic_write_text(paths["tex"], shown.to_latex(index=False, escape=True))
     return paths
 
 
 def save_figure(fig, folder, name: str) -> dict:
     """Write ``fig`` as ``name``.png (150 dpi) and .pdf into ``folder``; return the paths."""
     folder = Path(folder)
-    folder.mkdir(parents=True, exist_ok=True)
     paths = {ext: folder / f"{name}.{ext}" for ext in ("png", "pdf")}
-    fig.savefig(paths["png"], dpi=150, bbox_inches="tight")
-    fig.savefig(paths["pdf"], bbox_inches="tight", metadata={"CreationDate": None})
+    atomic_write(paths["png"], lambda handle: fig.savefig(handle, format="png", dpi=150,
+                                                          bbox_inches="tight"), binary=True)
+    atomic_write(paths["pdf"], lambda handle: fig.savefig(
+        handle, format="pdf", bbox_inches="tight", metadata={"CreationDate": None}), binary=True)
     return paths
 
 

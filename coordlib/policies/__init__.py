@@ -21,11 +21,11 @@ from .recommendation import (
                              inventory_aware,
                              margin_greedy,
 )
-from .replenishment import BaseStock, base_stock, critical_fractile, fractile_levels
+from .replenishment import BaseStock, base_stock, critical_fractile, fractile_levels, order_up_to
 from .tuning import tune_base_stock
 
 __all__ = ["Action", "JointPolicy", "Policy", "Recommender", "Replenisher", "joint", "FIRMS",
            "Firm", "coordinated_heuristic", "firm", "siloed_heuristic", "tuning_seed",
            "FixedExposure", "Greedy", "InventoryAware", "expected_value_per_customer",
            "fixed_exposure", "gmv_greedy", "inventory_aware", "margin_greedy", "BaseStock",
-           "base_stock", "critical_fractile", "fractile_levels", "tune_base_stock"]
+           "base_stock", "critical_fractile", "fractile_levels", "order_up_to", "tune_base_stock"]

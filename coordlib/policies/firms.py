@@ -35,6 +35,8 @@ class Firm:
     """one line: what each department does"""
     recommender: Callable[[], Recommender]
     """makes a fresh recommender (the replenisher is base-stock tuned for its demand)"""
+    main_table: bool = True
+    """whether the main table (E3) and the other method comparisons list it"""
 
 
 FIRMS = {f.name: f for f in (
@@ -49,7 +51,7 @@ FIRMS = {f.name: f for f in (
          margin_greedy),
     Firm("uniform", "uniform + base-stock",
          "every product shown equally often, tuned base-stock",
-         lambda: fixed_exposure(None)),
+         lambda: fixed_exposure(None), main_table=False),
 )}
 """The heuristic firms by name (MODEL.md section 6, baselines)."""
 

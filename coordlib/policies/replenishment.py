@@ -10,7 +10,11 @@ from ..model.policy import Replenisher
 from ..model.scenario import Scenario, ScenarioError
 
 
-# ---- replenishment ------------------------------------------------------------------------
+def order_up_to(levels, inventory_position, max_order) -> np.ndarray:
+    """q_i = min(Qmax_i, max(0, S_i - IP_i)): the base-stock order (MODEL.md section 3)."""
+    return np.clip(np.asarray(levels) - inventory_position, 0, max_order)
+
+
 class BaseStock(Replenisher):
     """Order up to S_i: q_i = min(Qmax_i, max(0, S_i - IP_i)) in review periods (MODEL.md 3).
 
@@ -31,7 +35,7 @@ class BaseStock(Replenisher):
         super().reset(scenario, batch_size, rng)
 
     def orders(self, view):
-        return np.clip(self.levels - view["inventory_position"], 0, self.scenario.max_order)
+        return order_up_to(self.levels, view["inventory_position"], self.scenario.max_order)
 
 
 def base_stock(levels) -> BaseStock:

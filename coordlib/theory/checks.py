@@ -8,8 +8,12 @@ import pandas as pd
 from scipy import stats
 
 from ..model.evaluation import mean_ci
+from ..model.policy import joint
+from ..model.rollout import rollout
 from ..model.scenario import Scenario, ScenarioError
 from ..model.simulator import Simulator
+from ..policies.recommendation import fixed_exposure
+from ..policies.replenishment import base_stock
 from .newsvendor import _check_system
 from .static_exposure import static_profit_curve
 
@@ -77,13 +81,11 @@ def simulate_newsvendor(scenario: Scenario, exposure, stock_level, *, system: st
         return np.concatenate(parts)
     if int(periods) < 2:
         raise ValueError(f"periods: need at least 2 in the stationary system, got {periods}")
-    sim = Simulator(sc, batch_size=int(replications), seed=seed, validate=False)
-    sim.set_state(on_hand=S)
     total = np.zeros((int(replications), sc.n_products))
-    for t in range(int(periods)):
-        r = sim.step(np.clip(S - sim.on_hand, 0, sc.max_order), x)
-        if t > 0:
-            total += r.product_profit
+    policy = joint(base_stock(S), fixed_exposure(x))     # the scenario starts with S on hand
+    for _, r in rollout(sc, policy, int(replications), int(periods), seed, warmup=1,
+                        validate=False):
+        total += r.product_profit
     return total / (int(periods) - 1)
 
 
