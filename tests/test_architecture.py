@@ -151,3 +151,34 @@ def test_no_import_cycle_between_modules():
 def test_the_cycle_check_finds_a_cycle():
     assert _find_cycle({"a": {"b"}, "b": {"c"}, "c": {"a"}}) == ["a", "b", "c", "a"]
     assert _find_cycle({"p": {"p.x"}, "p.x": {"q"}, "q": set()}) is None
+
+
+def _undeclared_deferred_imports(text: str) -> list[int]:
+    """Lines of imports inside functions that lack a ``# deferred: reason`` line above them."""
+    lines = text.splitlines()
+    tree = ast.parse(text)
+    out = []
+    for f in ast.walk(tree):
+        if not isinstance(f, (ast.FunctionDef, ast.AsyncFunctionDef)):
+            continue
+        for node in ast.walk(f):
+            if isinstance(node, (ast.Import, ast.ImportFrom)):
+                j = node.lineno - 2             # a comment may cover a block of imports
+                while j >= 0 and lines[j].strip().startswith(("import ", "from ")):
+                    j -= 1
+                if j < 0 or not lines[j].strip().startswith("# deferred:"):
+                    out.append(node.lineno)
+    return out
+
+
+@pytest.mark.parametrize("path", MODULES, ids=lambda p: str(p.relative_to(PACKAGE)))
+def test_every_deferred_import_says_why(path):
+    lines = _undeclared_deferred_imports(path.read_text())
+    assert not lines, f"{path.relative_to(PACKAGE.parent)}: imports inside functions at lines " \
+                      f"{lines} need a '# deferred: reason' comment (or move them to the top)"
+
+
+def test_the_deferred_import_check_is_not_vacuous():
+    assert _undeclared_deferred_imports("def f():\n    import torch\n") == [2]
+    assert _undeclared_deferred_imports("def f():\n    # deferred: heavy\n    import torch\n") == []
+    assert _undeclared_deferred_imports("def f():\n    x = 1\n    import a\n    import b\n") == [3, 4]

@@ -1,6 +1,6 @@
 """B3-B5 (MODEL.md section 5) on the exact DP: what holds, and every exception, precisely.
 
-Findings asserted here (tables of the default DP: grid 11, tie rule of ``coordlib.dp``):
+Findings asserted here (tables of the default DP: grid 11, tie rule of ``coordlib.exact.dp``):
 
 - B3, exposure half: holds with no exception over the whole policy table of tiny,
   tiny-margin, tiny with L = 0 and tiny with L = 2 (capacity 8). On tiny-personal (K = 2) the

@@ -1,4 +1,4 @@
-"""E5, E7 and E8 helpers (coordlib.studies): fast checks with independently computed numbers."""
+"""E5, E7 and E8 helpers (coordlib.experiments (E5, E7, E8)): fast checks with independently computed numbers."""
 import math
 
 import numpy as np

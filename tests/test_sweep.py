@@ -1,4 +1,4 @@
-"""Sweeps (coordlib.sweep): grids, the three back-ends, fault tolerance, resumption, aggregation.
+"""Sweeps (coordlib.pipeline.sweep): grids, the three back-ends, fault tolerance, resumption, aggregation.
 
 The back-ends are real: a process pool, a ``distributed.LocalCluster`` with process workers,
 and a ``dask scheduler`` and ``dask worker`` started as separate processes on 127.0.0.1.

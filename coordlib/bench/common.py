@@ -88,7 +88,7 @@ def require(module: str, *attributes: str, install: str = ""):
 
 def row(section: str, measured: str, ours: str, reference: str, ratio: float, target: str,
         met: str, note: str = "") -> dict:
-    """One summary row; ``machine`` and ``command`` are filled in by :func:`run_sections`."""
+    """One summary row; ``machine`` and ``command`` are filled in by :func:`coordlib.bench.report.run_sections`."""
     if met not in MET:
         raise ValueError(f"row: met must be one of {MET}, got {met!r}")
     return {"section": section, "measured": measured, "ours": ours, "reference": reference,

@@ -128,14 +128,14 @@ def train_sb3(scenario, budget: LearnerBudget) -> pd.DataFrame:
     scale). Episodes last ``budget.periods`` periods, the evaluation horizon, so the period t
     in the observation stays within what training showed.
     """
+    require("stable_baselines3", "PPO", install="pip install .[bench]")
+    # deferred: Stable-Baselines3 is the optional extra [bench], loaded only for this section
     import gymnasium
     import torch
-    require("stable_baselines3", "PPO", install="pip install .[bench]")
     from stable_baselines3 import PPO
     from stable_baselines3.common.callbacks import BaseCallback
     from stable_baselines3.common.monitor import Monitor
     from stable_baselines3.common.vec_env import DummyVecEnv, VecNormalize
-
 
     s = get_scenario(scenario)
     torch.set_num_threads(budget.threads)

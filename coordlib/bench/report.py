@@ -26,7 +26,7 @@ Sections (``--only``), after issue 7 and the "Speed" part of issue 2:
     ends higher, and reaches SB3's final profit in a third of SB3's time or less.
 ``reproduce``
     time of the ``smoke`` and ``paper`` reproductions, read from the stamps that
-    :mod:`coordlib.reproduce` writes.
+    :mod:`coordlib.pipeline.reproduce` writes.
 
 A section whose module or optional package is missing gives one row marked ``skipped``
 ("not available yet") instead of failing the report. Peers used only here (stockpyl,

@@ -75,6 +75,7 @@ class OneProduct:
 
     def exact_cost(self) -> float:
         """h E[(S - D)^+] + b E[(D - S)^+] with D ~ Poisson((L + 1) mu) (stockpyl's newsvendor)."""
+        # deferred: stockpyl is the optional extra [bench]
         from stockpyl.newsvendor import newsvendor_poisson_cost
         return float(newsvendor_poisson_cost(self.base_stock_level, self.holding_cost,
                                              self.backlog_cost,
@@ -83,6 +84,7 @@ class OneProduct:
 
 def stockpyl_costs(system: OneProduct, periods: int, warmup: int, seed: int) -> tuple[float, float]:
     """One stockpyl replication: (mean cost per period after the warm-up, seconds it ran)."""
+    # deferred: stockpyl is the optional extra [bench]
     from stockpyl import sim
     from stockpyl.supply_chain_network import single_stage_system
     network = single_stage_system(

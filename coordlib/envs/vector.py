@@ -22,7 +22,7 @@ from .spaces import (
 
 # ---- Gymnasium vector form on the batched simulator --------------------------------------------
 class CoordinationVectorEnv(VectorEnv):
-    """``num_envs`` copies of :class:`CoordinationEnv` stepped at once by one batched Simulator.
+    """``num_envs`` copies of :class:`coordlib.envs.single_agent.CoordinationEnv` stepped at once by one batched Simulator.
 
     No Python loop runs over copies: observations (num_envs, D), rewards (num_envs,) and infos
     (arrays of shape (num_envs,)) come from array operations on the batch. The copies share the

@@ -157,7 +157,7 @@ def b5_decomposition(base="tiny", lifts: Sequence[float] = (0.0, 2.0, 4.0),
 
     Each factor is varied over its values with the others at the base scenario's values
     (:func:`scenario_variant`): lift sets every segment's beta; margin spread as in
-    :func:`margin_spread_scenario`; lead time sets both L_i; demand level is the total arrival
+    :func:`coordlib.model.variants.margin_spread_scenario`; lead time sets both L_i; demand level is the total arrival
     rate sum_k lambda_k (each segment scaled in proportion), which also sets the demand's
     coefficient of variation 1/sqrt(mu), the Poisson model's only knob of demand uncertainty
     (column ``arrival_cv`` = 1/sqrt(sum_k lambda_k), that of the number of arrivals).

@@ -3,9 +3,9 @@
 :func:`solve` finds the optimal long-run profit per period g* and an optimal stationary policy
 of a small instance (N = 2 products, K segments, lost sales, any lead times and review period
 R that fit in memory; seasonality and backlog are not supported) by average-reward relative
-value iteration (RVI), with exposures on a grid. :func:`evaluate_policy` computes the exact
+value iteration (RVI), with exposures on a grid. :func:`coordlib.exact.policy_evaluation.evaluate_policy` computes the exact
 gain of a given stationary policy from the stationary distribution of the Markov chain it
-induces, and :func:`base_stock_gain` / :func:`best_base_stock` do so for base-stock
+induces, and :func:`coordlib.exact.policy_evaluation.base_stock_gain` / :func:`coordlib.exact.policy_evaluation.best_base_stock` do so for base-stock
 replenishment with a fixed exposure.
 
 The state, and how it is reduced

@@ -15,6 +15,7 @@ from scipy.sparse import linalg as splinalg
 from ..model.scenario import Scenario
 from ..model.scenarios import get as get_scenario
 from ..model.simulator import Observation
+from . import single_product
 from .dp import DPError, DPPolicy, DPSolution, same_model
 
 DEFAULT_MAX_CHAIN = 300_000
@@ -181,7 +182,7 @@ def _chain(s: Scenario, products: Sequence[_ChainProduct], start: np.ndarray,
 
 
 def _end_stock_rows(mu: np.ndarray, A: np.ndarray, capacity: int) -> np.ndarray:
-    """(B, M + 1): P(e | A_b, mu_b) for each row b (see :func:`end_stock_probabilities`)."""
+    """(B, M + 1): P(e | A_b, mu_b) for each row b (see :func:`coordlib.exact.dp.end_stock_probabilities`)."""
     e = np.arange(capacity + 1)[None, :]
     sold = A[:, None] - e
     pmf = stats.poisson.pmf(np.maximum(sold, 0), mu[:, None])
@@ -363,20 +364,16 @@ def _table_act(sol: DPSolution):
 
 # ---- base-stock with a fixed exposure -------------------------------------------------------------
 def _single_product_base_stock(s: Scenario, i: int, mean_demand: float, level: int,
-                               max_states: int) -> PolicyEvaluation:
-    """One product under base-stock S with Poisson(mean_demand) demand, exactly (its chain over
-    the states reachable from the scenario's initial state)."""
-    product = _ChainProduct(i, int(s.lead_time[i]), int(s.capacity[i]), int(s.max_order[i]), False)
-
-    def act(phase, per):
-        c = per[0]
-        position = c.sum(axis=1)                      # on-hand + every outstanding order
-        q = np.clip(level - position, 0, product.max_order)
-        return q[:, None], np.full((c.shape[0], 1), mean_demand)
-
-    start = np.asarray([0, int(s.initial_on_hand[i])]
-                       + [int(v) for v in s.initial_pipeline[i, :product.lead_time]])
-    return _evaluation(s, [product], start, act, max_states, "base-stock, one product")
+                               max_states: int):
+    """Product i alone under base-stock S with Poisson(mean_demand) demand, exactly: the chain
+    of :func:`coordlib.exact.single_product.evaluate_base_stock`, grown from the scenario's
+    initial state of that product."""
+    L = int(s.lead_time[i])
+    start = (int(s.initial_on_hand[i]), *(int(v) for v in s.initial_pipeline[i, :L]))
+    return single_product.evaluate_base_stock(
+        float(mean_demand), float(s.price[i]), float(s.unit_cost[i]), float(s.holding_cost[i]),
+        float(s.lost_sale_penalty[i]), L, int(s.capacity[i]), int(s.max_order[i]), int(level),
+        start=start, max_states=max_states)
 
 
 def base_stock_gain(scenario, levels, exposure,

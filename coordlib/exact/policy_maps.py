@@ -134,7 +134,7 @@ def order_exception_profile(order_exceptions: pd.DataFrame, state_axes: Sequence
                             low_stock: int = 2) -> pd.DataFrame:
     """Where the order exceptions of B3 lie: one row per statement (product and reading).
 
-    ``order_exceptions``: rows of :func:`b3_order_exceptions` (states as tuples over
+    ``order_exceptions``: rows of :func:`coordlib.exact.structure.b3_order_exceptions` (states as tuples over
     ``state_axes``). For each exception the other product's inventory (``available_j`` or
     ``on_hand_j``) is read in ``high_state``, the state with the higher expected exposure and the
     lower order. Columns: ``statement``, ``product``, ``exceptions``,

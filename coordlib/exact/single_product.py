@@ -716,6 +716,7 @@ def zipkin_table(lead_times=ZIPKIN_2008_LEAD_TIMES, penalties=ZIPKIN_2008_PENALT
                 capped_gap_pct=100.0 * (capped.cost - optimal) / optimal))
     if as_frame is None or as_frame:
         try:
+            # deferred: the table is plain rows unless a frame is asked for
             import pandas
         except ImportError:
             if as_frame:

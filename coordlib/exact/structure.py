@@ -1,4 +1,4 @@
-"""The structure of optimal coordination, checked on the exact DP: MODEL.md section 5, B3-B5.
+"""The structure of optimal coordination, checked on the exact DP: MODEL.md section 5, B3 and B4.
 
 - **B3** (synchronized across products): over the whole optimal policy table of a
   :class:`coordlib.exact.dp.DPSolution`, :func:`b3_exposure_exceptions` lists every pair of
@@ -11,20 +11,10 @@
   the states, the values, the value lost by the other choice (to tell a tie from a strict
   exception) and the stationary probability of the states.
 - **B4** (synchronized over time): :func:`b4_cross_correlation` simulates the optimal policy
-  and measures corr(q_i(t), exposure_i(t + k)); :func:`b4_peak_lags` gives the lag of its peak.
-- **B5** (value of coordination): :func:`value_of_coordination` splits the gain of the
-  coordinated optimum over the siloed firm into a static and a dynamic part, exactly, and the
-  dynamic part into optimal ordering (exposure fixed) and inventory-aware exposure;
-  :func:`b5_decomposition` does so across lift, margin spread, lead time and demand level
-  (one factor at a time, :func:`scenario_variant`).
-- **Heuristic firms** next to g*: :func:`best_joint_base_stock` gives the exact gain of a
-  joint heuristic (an inventory-aware recommender with base-stock levels tuned on the exact
-  gain), and :func:`heuristic_sensitivity` compares the siloed and coordinated heuristics by
-  simulation on scenarios of any size (MODEL.md section 6, baselines).
-- **Notebooks E2 and E9** (MODEL.md section 7): :func:`policy_map` (the optimal policy over
-  the inventory state, for heatmaps), :func:`dp_structure` (everything E2 shows about one
-  instance, cacheable), and the checked parameters of both notebooks (:func:`e2_settings`,
-  :func:`e9_settings`).
+  and measures corr(q_i(t), exposure_i(t + k)); :func:`b4_peak_lags` gives the lag of its pe
+B5 (the value of coordination) is in :mod:`coordlib.exact.coordination`.
+
+).
 
 "Inventory" in B3 is the stock available for sale this period (``available_i``, on-hand after
 arrivals) for L_i >= 1, and the on-hand before ordering (``on_hand_i``) for L_i = 0, each with

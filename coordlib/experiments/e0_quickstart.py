@@ -39,7 +39,6 @@ def trajectory(scenario, policy, periods: int = 40, seed: int = 0) -> pd.DataFra
     Long format: one row per period and product (exposure averaged over segments).
     """
 
-
     s = get_scenario(scenario)
     rows = []
     for t, r in rollout(s, policy, 1, periods, seed):

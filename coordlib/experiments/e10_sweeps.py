@@ -30,7 +30,7 @@ def evaluate_heuristic(scenario="tiny", policy: str = "siloed", seed: int = 0,
     tune_replications, tune_periods, tune_warmup : int
         the same for :func:`coordlib.policies.tuning.tune_base_stock`, which sets the levels [S_i].
     **scenario_overrides
-        scenario fields changed with :meth:`Scenario.replace`, e.g. ``lift`` [beta_k],
+        scenario fields changed with :meth:`coordlib.model.scenario.Scenario.replace`, e.g. ``lift`` [beta_k],
         ``lead_time`` [L_i], ``arrival_rate`` [lambda_k], ``price`` [p_i]; a scalar is
         broadcast to every product or segment.
 

@@ -1,61 +1,14 @@
-"""Analytical benchmarks B1, B2 and the static part of B5 (MODEL.md section 5), derived with SymPy.
+"""E1, the theory notebook: B1, B2 and the static value of coordination (MODEL.md section 5).
 
-Every derivation is a function returning a :class:`Derivation`: an ordered list of steps (each a
-SymPy equation with one sentence saying what it means) and the named results. A step that
-restates an expression in readable form (with phi, Phi and the standard normal loss G) is
-checked against the expression SymPy computed, so the page cannot drift from the algebra.
-Every closed-form number comes from ``sympy.lambdify`` of those results; no formula is typed
-twice. The independent checks are named as such: direct numerical optimization
-(:func:`static_value_of_coordination_numeric`), the exact lost-sales Markov chain
-(:func:`lost_sales_base_stock`) and the simulator (:func:`newsvendor_profit_monte_carlo`).
-
-Two demand models, always named:
-
-* **normal** (closed form): demand D ~ N(mu, sigma^2) with sigma = sqrt(theta mu); theta = 1
-  matches the variance of Poisson demand (MODEL.md 3.3), theta > 1 is extra demand
-  uncertainty. Stock is continuous.
-* **poisson** (exact, numerical): D ~ Poisson(mu) as in the simulator, integer stock, profit
-  from exact Poisson sums (the loss function in closed form with the incomplete gamma
-  function); the optimal stock is found numerically as the smallest S with F(S) >= fractile.
-
-Two inventory systems, always named:
-
-* ``"one-period"`` (B1 as stated): start empty, buy S at c each, sell min(S, D) at p, hold the
-  leftovers at h, pay b per lost sale. Overage cost c_o = c + h, underage c_u = p + b - c,
-  critical fractile (p + b - c) / (p + b + h).
-* ``"stationary"``: the simulator's multi-period lost-sales system with lead time 0 and
-  order-up-to S every period. The order arrives at once, so every period starts with S on
-  hand and the order replaces last period's sales: the firm pays c only for units it sells.
-  A leftover unit is not wasted (it is sold later), it only costs h: c_o = h,
-  c_u = p + b - c, fractile (p + b - c) / (p + b - c + h), the level
-  :func:`coordlib.policies.replenishment.critical_fractile` uses. See :func:`derive_cost_structures`.
-
-Claims of MODEL.md section 5 and what the derivations find:
-
-* B1 holds. Normal: S* = mu + z* sigma; d^2 Pi / dS dx = (c_o + c_u) delta phi(z) (S + mu) /
-  (2 sqrt(theta) mu^(3/2)) >= 0 for every S >= 0 (supermodular). dS*/dx =
-  delta (1 + z* sqrt(theta) / (2 sqrt(mu))) is negative only where mu < theta z*^2 / 4, which
-  needs a fractile below 1/2 and lies inside the region mu < theta z*^2 where the normal
-  S* is negative (so S* clipped at 0 never falls). Poisson: the marginal value of the
-  (S+1)-th unit rises with exposure by (c_o + c_u) delta f(S; mu) >= 0.
-* B2 holds for the normal approximation, in both systems, for any margins (not only equal
-  ones): the mismatch cost (c_o + c_u) phi(z*) sqrt(theta mu) is concave in mu, mu is linear
-  in the exposure (MNL, one recommendation slot), so profit is convex in the static split and
-  strictly so iff beta > 0. It FAILS for exact Poisson demand with integer stock: for each
-  fixed S the profit is strictly concave in mu (d^2 Pi / d mu^2 = -(c_o + c_u) f(S - 1; mu)),
-  so the optimal profit is only piecewise concave between the points where S* jumps, and
-  the best static exposure can be interior. Counterexample: ``tiny`` with lambda = 2.5: in one
-  period the uniform split x = 1/2 beats both extremes by 0.565 per period (confirmed on the
-  simulator); in the stationary system x = 0.18 beats them by 0.068; under lost sales with lead
-  time 1 and base-stock, x = 0.15 by 0.001 (:func:`static_profit_curve`,
-  :func:`interior_optimum_scan`). With beta = 0 the profit does not depend on x at all.
-* Value of coordination (static, two products): a closed form (:func:`derive_value_of_coordination`)
-  that is zero when the GMV-greedy choice is also the newsvendor-optimal one (e.g. ``tiny``)
-  and, with symmetric attractions, equals max(0, Dm Dmu - Dk sqrt(theta) Dsqrt(mu)).
+The derivations live in :mod:`coordlib.theory` (its package docstring states what each claim
+of MODEL.md section 5 turned out to be); this module holds the notebook's checked settings
+(:func:`e1_settings`) and the tables and curves it shows, each a derivation's closed form
+next to its independent check (numerical optimization, the exact Markov chain, the simulator).
 """
 from __future__ import annotations
 
 from dataclasses import dataclass
+from pathlib import Path
 from typing import Mapping
 
 import numpy as np
@@ -140,7 +93,6 @@ def e1_settings(profile="smoke", seed=0, figures_dir="../figures", tables_dir=".
         if isinstance(n_mc, bool) or not isinstance(n_mc, (int, np.integer)) or n_mc < 100:
             raise ValueError(f"n_mc: must be a whole number >= 100 (or None), got {n_mc!r}")
         cfg["n_mc"] = int(n_mc)
-    from pathlib import Path
     for d in (figures_dir, tables_dir):
         Path(d).mkdir(parents=True, exist_ok=True)
     return E1Settings(profile=profile, seed=int(seed), figures_dir=figures_dir,
@@ -186,6 +138,7 @@ def _product_args(scenario, i):
 def _stockpyl_reference(mu, co, cu):
     """stockpyl's newsvendor (an outside reference): (S normal, cost), (S Poisson, cost)."""
     try:
+        # deferred: stockpyl is optional; the reference column is left empty without it
         from stockpyl import newsvendor as spn
     except ImportError:  # stockpyl is a test dependency; the table says so
         return (np.nan, np.nan), (np.nan, np.nan)

@@ -42,7 +42,7 @@ def dp_structure(scenario, max_inventory: Optional[int] = None, exposure_grid: i
     ``replications`` x ``periods`` simulated periods after ``warmup``, seed ``seed``, lags
     up to ``max_lag``; empty when every L_i = 0) and ``gains`` (one row of
     :func:`value_of_coordination` with the coordinated heuristic). ``cache`` as in
-    :func:`b5_decomposition`: the whole dict is stored under one key.
+    :func:`coordlib.exact.coordination.b5_decomposition`: the whole dict is stored under one key.
     """
     s = get_scenario(scenario)
 
@@ -80,7 +80,7 @@ def dp_structure(scenario, max_inventory: Optional[int] = None, exposure_grid: i
     return {k: pd.DataFrame(v) for k, v in records.items()}
 
 
-# ---- notebook settings: E2 and E9 -------------------------------------------------------------
+# ---- notebook settings ----------------------------------------------------------------------
 E2_DEFAULTS = {
     "smoke": dict(max_inventory=8, long_lead_max_inventory=5, exposure_grid=6, replications=8,
                   periods=300),
@@ -105,7 +105,6 @@ def e2_settings(profile: str = "smoke", **params):
     (:data:`PIPELINE_READINGS`), ``picture_scenario`` (one of the instance names of
     :func:`e2_instances`), ``replications``, ``periods``, ``warmup``, ``max_lag``.
     """
-
 
     values = _resolve(profile, E2_DEFAULTS, params)
     values["profile"] = profile

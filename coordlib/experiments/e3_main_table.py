@@ -11,7 +11,6 @@ from ..model.scenarios import get as get_scenario
 from ..pipeline.results import ResultStore
 from ..policies.firms import FIRMS, firm
 
-# ---- E3, E4, E6: the main table, learning curves, behaviour of the learned agents ----------
 E3_FIRMS = tuple(name for name, f in FIRMS.items() if f.main_table)
 """The heuristic firms of the main table: every firm of :data:`coordlib.policies.FIRMS` marked
 ``main_table`` (adding a firm there adds it here)."""
@@ -26,7 +25,6 @@ def heuristic_table(scenarios, methods=E3_FIRMS, replications: int = 20,
     the firm is evaluated with :func:`coordlib.evaluate` (``replications`` x ``periods``,
     ``warmup`` discarded, ``seed``). Columns: scenario, method, n, profit, profit_lo, profit_hi.
     """
-
 
     frames = []
     for name in scenarios:
@@ -47,8 +45,6 @@ def dp_gains(scenarios, exposure_grid: int = 11, cache_dir=None) -> pd.DataFrame
     Results are kept in a :class:`coordlib.pipeline.results.ResultStore` under ``cache_dir`` when given.
     Columns: scenario, gain, gain_low, gain_high (the final value-iteration bounds).
     """
-
-
 
     store = ResultStore(cache_dir, enabled=cache_dir is not None)
     rows = []
@@ -74,7 +70,7 @@ def main_table(heuristics: pd.DataFrame, learners: pd.DataFrame, optimum: pd.Dat
                baseline: str = "siloed") -> pd.DataFrame:
     """E3: every method on every scenario, with its gaps to the siloed baseline and to g*.
 
-    ``heuristics`` from :func:`heuristic_table`, ``learners`` from :func:`across_seeds`
+    ``heuristics`` from :func:`heuristic_table`, ``learners`` from :func:`coordlib.experiments.learners.across_seeds`
     (column ``config``), ``optimum`` from :func:`dp_gains`. Adds ``gap_siloed_pct`` =
     100 (profit - profit of heuristic ``baseline``) / |profit of ``baseline``| and
     ``gap_dp_pct`` = 100 (profit - g*) / |g*| (NaN where there is no g*). The DP optimizes

@@ -11,7 +11,6 @@ def curve_bands(curves: pd.DataFrame, by=("scenario", "config"), x: str = "env_s
                 column: str = "profit", confidence: float = 0.95) -> pd.DataFrame:
     """E4: mean of ``column`` over seeds at each ``x`` with a t-interval across seeds."""
 
-
     rows = []
     for key, g in curves.groupby([*by, x], sort=True):
         mean, lo, hi = mean_ci(g[column], confidence)
@@ -23,7 +22,6 @@ def curve_bands(curves: pd.DataFrame, by=("scenario", "config"), x: str = "env_s
 def final_means(curves: pd.DataFrame, by=("scenario", "config"),
                 columns=("profit", "steps_per_s")) -> pd.DataFrame:
     """E4: the last iteration of every run's curve, mean over seeds with a 95% t-interval."""
-
 
     last = curves.loc[curves.groupby([*by, "seed"], sort=False)["iteration"].idxmax()]
     out = _summarize(last, by=by, columns=columns)

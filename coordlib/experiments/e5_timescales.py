@@ -1,17 +1,9 @@
-"""E5, E7 and E8 of MODEL.md section 7.
+"""E5, the timescale ablation (MODEL.md section 6, "Distinct learning speeds").
 
-- E5, the timescale ablation (MODEL.md section 6, "Distinct learning speeds"):
-  :func:`timescale_ablation` trains MTMA (recommender fast, replenisher slow), the reversed
-  ordering, a single timescale and several ratios a_slow / a_fast; :func:`curve_stability`
-  and :func:`ablation_table` summarize profit and the stability of the learning curves.
-- E7, scalability in N and K: :func:`scaling_run` (one training run on a shipped scenario or on
-  a ``random-N<N>-K<K>`` scenario of :func:`coordlib.model.scenario.random_scenario`, with both
-  heuristics evaluated on the same scenario) and :func:`scalability` (the sweep).
-- E8, convergence diagnostics (MODEL.md section 6, "Convergence"): :func:`teaching_paths`
-  (the linear two-timescale example), :func:`schedule_diagnostics` (the step sizes MTMA
-  actually used, fitted and checked against (A3)), :func:`tracking_study` (the recommender in
-  the joint run against its best response to a frozen replenisher) and
-  :func:`curve_stationarity`.
+:func:`timescale_ablation` trains MTMA (recommender fast, replenisher slow), the reversed
+ordering, a single timescale and several ratios a_slow / a_fast on the same budget;
+:func:`curve_stability` and :func:`ablation_table` summarize profit and the stability of the
+learning curves (:func:`curve_stationarity`, also used by E8).
 """
 from __future__ import annotations
 
@@ -62,7 +54,6 @@ def variant_run(scenario: str, variant_label: str, seed: int = 0, iterations: in
     """Train and evaluate one E5 variant (see :func:`coordlib.experiments.learners.train_evaluate`);
     its learning curve goes to ``runs_dir / <scenario>--<variant>--s<seed>/curve.csv``."""
 
-
     config, overrides = variant(variant_label)
     slug = re.sub(r"[^a-z0-9.]+", "-", variant_label.lower()).strip("-")
     out = None if runs_dir is None else Path(runs_dir) / f"{slug}"
@@ -73,16 +64,13 @@ def variant_run(scenario: str, variant_label: str, seed: int = 0, iterations: in
 def timescale_ablation(scenarios, seeds, iterations: int, cache_dir, ratios=(0.1, 1.0),
                        settings: dict | None = None, workers: int = 2):
     """Train every variant of :func:`timescale_variants` on every scenario and seed, in one
-    :mod:`coordlib.sweep` (cached under ``cache_dir`` by configuration and code version).
+    :mod:`coordlib.pipeline.sweep` (cached under ``cache_dir`` by configuration and code version).
 
     ``settings`` are TrainConfig overrides shared by all variants (e.g. ``n_envs``,
     ``eval_replications``). Returns ``(runs, curves)``: one row per run (evaluated profit per
     period [r_t averaged] with its CI, training time) and the stacked learning curves, both
     with a ``variant`` column.
     """
-
-
-
 
     labels = list(timescale_variants(ratios))
     root = cache_folder(cache_dir, "studies", "e5")

@@ -39,7 +39,6 @@ def b4_lags(traj: dict, lead_time, max_lag: int = 6) -> pd.DataFrame:
     ``lead_time``: [L_i] per product. Columns: product, lead_time, lag, correlation.
     """
 
-
     rows = []
     for i in range(traj["orders"].shape[-1]):
         c = cross_correlation(traj["orders"][..., i].astype(float), traj["exposure"][..., i],
@@ -59,6 +58,7 @@ def behaviour(scenario, policy, replications: int = 16, periods: int = 400, warm
     (mean profit per period of the simulated trajectories). ``threads``: torch threads
     while simulating (one is fastest for these small networks; restored afterwards).
     """
+    # deferred: only to pin torch's threads while learned policies are simulated
     import torch
 
     s = get_scenario(scenario)

@@ -24,8 +24,6 @@ def scenario_for(name: str):
     """A shipped scenario, or ``random-N<N>-K<K>``: :func:`coordlib.model.scenario.random_scenario`
     with N products and K segments (scenario seed 0, so every run sees the same one)."""
 
-
-
     m = _RANDOM.match(str(name))
     if m:
         n, k = int(m.group(1)), int(m.group(2))
@@ -50,7 +48,6 @@ def scaling_run(scenario: str, config: str = "mtma", seed: int = 0, iterations: 
     learner's parameter count.
     """
 
-
     s = scenario_for(scenario)
     cfg = config_for(config, seed=int(seed), iterations=int(iterations), **overrides)
     result = train(s, cfg, progress=False)
@@ -72,11 +69,9 @@ def scaling_run(scenario: str, config: str = "mtma", seed: int = 0, iterations: 
 
 def scalability(scenarios, seeds, iterations: int, cache_dir, settings: dict | None = None,
                 heuristic_tuning: dict | None = None, workers: int = 2) -> pd.DataFrame:
-    """Run :func:`scaling_run` for every scenario and seed with :mod:`coordlib.sweep` (cached
+    """Run :func:`scaling_run` for every scenario and seed with :mod:`coordlib.pipeline.sweep` (cached
     under ``cache_dir`` by configuration and code version). Adds ``ratio_siloed`` and
     ``ratio_coordinated``: the learner's profit over each heuristic's."""
-
-
 
     root = cache_folder(cache_dir, "studies", "e7")
     fixed = {"iterations": int(iterations), **(settings or {})}

@@ -72,7 +72,6 @@ def tracking_study(scenario, iterations: int, branch_at: int, seed: int = 0,
     the joint run: the parameter norm of each actor and of the critic).
     """
 
-
     if not 1 <= branch_at < iterations:
         raise ValueError(f"branch_at must be in 1..{iterations - 1}, got {branch_at}")
     settings = dict(settings or {})

@@ -30,7 +30,7 @@ E9_DEFAULTS = {
 }
 """Profile defaults of E9 (``notebooks/09_sensitivity.ipynb``): what a parameter left None takes.
 
-DP part (:func:`b5_decomposition` on each of ``bases``): ``lifts``, ``margin_spreads``,
+DP part (:func:`coordlib.exact.coordination.b5_decomposition` on each of ``bases``): ``lifts``, ``margin_spreads``,
 ``lead_times``, ``arrival_rates``; ``max_inventory`` caps every row but the lead-time rows,
 which use ``lead_time_max_inventory``. Simulation part (:func:`heuristic_sensitivity` on
 ``simulation_scenario``): the ``sim_*`` values of the factors ``lift_scale``,
@@ -47,7 +47,6 @@ def e9_settings(profile: str = "smoke", **params):
     """E9's checked parameters: profile defaults (:data:`E9_DEFAULTS`) filled in where a
     parameter is None, then checked; a wrong one raises ParameterError naming it
     (``*_dir`` folders are created). ``simulation_scenario`` None skips the simulation."""
-
 
     values = _resolve(profile, E9_DEFAULTS, params)
     values["profile"] = profile
@@ -98,9 +97,8 @@ def heuristic_sensitivity(base, factors: Mapping[str, Sequence[float]], replicat
     Returns one row per (factor, value): ``profit_siloed``, ``profit_coordinated`` and
     ``gain`` (coordinated - siloed, paired by replication), each with ``_lo``/``_hi`` (95%
     Student-t interval), and ``arrival_cv`` = 1/sqrt(sum_k lambda_k).
-    ``cache`` as in :func:`b5_decomposition`.
+    ``cache`` as in :func:`coordlib.exact.coordination.b5_decomposition`.
     """
-
 
     base = get_scenario(base)
     rows = []

@@ -1,10 +1,13 @@
-"""What the notebooks call: each experiment of MODEL.md section 7 as a library function.
+"""Learner runs for E3-E8: train a configuration and evaluate it, as cached sweeps.
 
-Notebooks stay thin: they check their parameters here, compute or load results through these
-functions, and show them. Every function is reachable from the tests.
+:func:`train_evaluate` is one run (the sweep's job); :func:`learner_sweep` runs every
+(scenario, configuration, seed) once per code version (:func:`coordlib.pipeline.sweep.cached_sweep`);
+:func:`learning_curves`, :func:`across_seeds` and :func:`load_policy` read the runs back.
 """
 from __future__ import annotations
 
+import hashlib
+import json
 from pathlib import Path
 
 import pandas as pd
@@ -21,8 +24,6 @@ from .parameters import iterations_by_scenario
 # ---- learners: training runs as sweeps (E3-E8) -------------------------------------------------
 def run_name(scenario: str, config: str, seed: int, overrides: dict | None = None) -> str:
     """The folder name of one training run: scenario, configuration, seed, overrides' hash."""
-    import hashlib
-    import json
 
     tag = ""
     if overrides:
@@ -42,7 +43,6 @@ def train_evaluate(scenario="tiny", config: str = "mtma", seed: int = 0, iterati
     with its 95% CI, training time, environment steps, steps per second, parameter count.
     """
 
-
     cfg = config_for(config, seed=int(seed), iterations=int(iterations), **overrides)
     out = None if runs_dir is None else Path(runs_dir) / run_name(scenario, config, seed, overrides)
     result = train(scenario, cfg, out_dir=out, progress=False)
@@ -56,7 +56,7 @@ def train_evaluate(scenario="tiny", config: str = "mtma", seed: int = 0, iterati
 def learner_sweep(name: str, scenarios, configs, seeds, iterations, cache_dir,
                   axes: dict | None = None, workers: int = 2, scheduler=None,
                   progress: bool = False) -> pd.DataFrame:
-    """Train every (scenario, configuration, seed, axes value) with :mod:`coordlib.sweep`.
+    """Train every (scenario, configuration, seed, axes value) with :mod:`coordlib.pipeline.sweep`.
 
     ``iterations`` is one count for every scenario or a mapping scenario -> count (see
     :func:`iterations_by_scenario`). Runs in parallel local processes (or on a Dask cluster
@@ -77,8 +77,6 @@ def learner_sweep(name: str, scenarios, configs, seeds, iterations, cache_dir,
 
 def _learner_sweep(name, scenarios, configs, seeds, iterations, cache_dir, axes, workers,
                    scheduler, progress) -> pd.DataFrame:
-
-
 
     name = f"{name}-{iterations}it"
     root = cache_folder(cache_dir, "learners", name)
@@ -119,7 +117,6 @@ def across_seeds(runs: pd.DataFrame, by=("scenario", "config"), column: str = "p
                  confidence: float = 0.95) -> pd.DataFrame:
     """Mean of ``column`` over seeds with a t-interval across seeds (each seed one value)."""
 
-
     rows = []
     for key, g in runs.groupby(list(by), sort=False):
         mean, lo, hi = mean_ci(g[column], confidence)
@@ -142,8 +139,6 @@ def load_policy(run_dir, deterministic: bool | None = None):
     Returns ``(policy, scenario_name)``; ``deterministic`` defaults to the run's
     ``eval_deterministic`` (the setting its evaluation used).
     """
-
-
 
     state = load_checkpoint(Path(run_dir) / "checkpoint.pt")
     agents = AgentSet.from_spec(state["spec"])

@@ -115,7 +115,6 @@ def _whole(name, value, low):
 def check_learners(configs, workers: int = 2) -> None:
     """Check a notebook's ``configs`` (names of :data:`coordlib.learning.config.PRESETS`) and ``workers``."""
 
-
     if isinstance(configs, str) or not isinstance(configs, (list, tuple)) or not configs:
         raise ParameterError(f"configs: expected a non-empty list of configuration names, "
                              f"got {configs!r}")
@@ -127,7 +126,6 @@ def check_learners(configs, workers: int = 2) -> None:
 
 
 def _resolve(profile, defaults: dict, given: dict) -> dict:
-
 
     if profile not in PROFILES:
         raise ParameterError(f"profile: unknown profile {profile!r}; choose one of "
@@ -141,7 +139,6 @@ def _resolve(profile, defaults: dict, given: dict) -> dict:
 
 def _check_cap(name, value):
 
-
     if value is not None and (isinstance(value, bool) or not isinstance(value, (int, np.integer))
                               or value < 1):
         raise ParameterError(f"{name}: expected None (no cap) or a whole number >= 1, "
@@ -149,7 +146,6 @@ def _check_cap(name, value):
 
 
 def _check_values(name, values, whole: bool = False, low: float = 0.0, empty: bool = True):
-
 
     kinds = (int, np.integer) if whole else (int, float, np.integer, np.floating)
     if (isinstance(values, (str, bytes, dict)) or not hasattr(values, "__iter__")

@@ -276,7 +276,7 @@ PRESETS: dict[str, dict] = {
     "centralized": dict(actor="joint"),
 }
 """The named configurations (MODEL.md section 6): each differs from ``mtma`` only in what its
-name says (:data:`PRESET_DOCS`)."""
+name says (:data:`coordlib.learning.training.PRESET_DOCS`)."""
 
 PRESET_DOCS: dict[str, str] = {
     "mtma": "two actors on their own views, centralized critic, firm profit, recommender fast "

@@ -49,8 +49,8 @@ learning curve), not its assumptions.
 
 Contents
 --------
-- Step-size schedules: :func:`constant`, :func:`decaying`, :func:`fit_schedule` (recover one
-  from recorded step sizes) and :func:`check_schedule` (Robbins-Monro and ratio verdicts).
+- Step-size schedules: :func:`coordlib.learning.schedules.constant`, :func:`decaying`, :func:`coordlib.learning.schedules.fit_schedule` (recover one
+  from recorded step sizes) and :func:`coordlib.learning.schedules.check_schedule` (Robbins-Monro and ratio verdicts).
 - Tracking error: :func:`tracking_error`, :func:`curve_tracking_error`.
 - Stationarity: :func:`stationarity`, :func:`iterate_stationarity`.
 - The teaching example: :class:`LinearTwoTimescale` and :func:`two_timescale_example`, a

@@ -1,35 +1,6 @@
 """Training the multi-timescale multi-agent learner and its baselines (MODEL.md section 6).
 
-One training loop serves every configuration. Each iteration reads top to bottom:
-
-1. **collect**: ``n_envs`` copies of the batched :class:`coordlib.Simulator` run
-   ``rollout_length`` periods under the current stochastic policies. The copies never restart
-   (the model is a continuing process, the objective a long-run average), so a rollout is a
-   truncation: the value of its last state is bootstrapped. Recurrent memories carry over.
-2. **advantages**: generalized advantage estimation (gamma, lambda) of each agent's reward
-   stream, centered by its running average (reward centering: the critics learn relative
-   values, bounded as gamma -> 1), with the critic that values that stream. Every stream is
-   a sum over products, so the critics value each product's share and are trained on N
-   targets per state; the firm's advantage is the mean of the products' advantages.
-3. **update**: PPO clipped updates, ``epochs`` passes over ``minibatches`` groups of copies
-   (whole sequences, so the GRU memory is re-run from the rollout's first state). Each actor
-   and each critic has its own optimizer and step-size schedule (the timescales); an agent
-   may be updated only every k-th iteration, or frozen.
-4. **log**: one row of the learning curve; a checkpoint every ``checkpoint_every`` iterations.
-
-The likelihood ratio is clipped per factor (per product's order level, per (segment,
-product) exposure logit) with the shared advantage, as in multi-agent PPO with parameter
-sharing, and the surrogate and the entropy are averaged over factors so their scale does not
-grow with N. Both actors are trained on the firm's advantage by default (MODEL.md section 6);
-``replenisher_credit="product"`` gives each product's order its own product's advantage
-instead (less noise, but biased: see :meth:`Learner.advantages`).
-
-Timescales: the critic, the fast actor and the slow actor have step sizes
-alpha(n) = a (constant) or alpha(n) = a / (1 + n / n0)^rho (decaying, rho in (0.5, 1], so
-sum alpha = inf and sum alpha^2 < inf), with a_slow = timescale_ratio * a_fast and
-rho_slow > rho_fast, so that alpha_slow / alpha_fast -> 0 (:func:`step_size`). With Adam the
-step size is Adam's learning rate; ``optimizer="sgd"`` follows the stochastic-approximation
-recursion literally.
+The algorithm itself, one iteration top to bottom, is :mod:`coordlib.learning.mtma`.
 
 Named configurations (:data:`PRESETS`, :func:`config_for`) are the baselines of MODEL.md
 section 6: ``mtma``, ``single_timescale``, ``independent``, ``siloed``, ``centralized``
@@ -124,6 +95,7 @@ def train(scenario, config: Optional[TrainConfig] = None, out_dir=None, progress
             raise ValueError("resume=True needs out_dir (or pass the checkpoint's path)")
         learner.load_state_dict(load_checkpoint(source))
 
+    # deferred: the progress bar loads only when one is shown
     from tqdm.auto import tqdm
     bar = tqdm(total=config.iterations, initial=min(learner.iteration, config.iterations),
                disable=not progress, desc=f"{config.name} on {scenario.name}", unit="it",

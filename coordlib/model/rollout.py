@@ -15,9 +15,10 @@ from .scenarios import get as get_scenario
 from .simulator import Simulator, StepResult
 
 
-def policy_rng(seed: int) -> np.random.Generator:
-    """The random stream a policy gets in a rollout seeded ``seed`` (independent of demand)."""
-    return np.random.default_rng([int(seed), 1])
+def policy_rng(seed) -> np.random.Generator:
+    """The random stream a policy gets in a rollout seeded ``seed`` (an int or a sequence of
+    ints, as the simulator takes): ``default_rng([*seed, 1])``, independent of the demand."""
+    return np.random.default_rng([*(int(v) for v in np.atleast_1d(seed)), 1])
 
 
 def rollout(scenario, policy, batch_size: int, periods: int, seed: int = 0, warmup: int = 0,

@@ -8,6 +8,7 @@
 """
 from __future__ import annotations
 
+import argparse
 from functools import lru_cache
 from pathlib import Path
 
@@ -45,7 +46,6 @@ def get(name) -> Scenario:
 
 def cli(argv) -> int:
     """``python -m coordlib scenarios``: one line per shipped scenario."""
-    import argparse
     argparse.ArgumentParser(prog="coordlib scenarios", description=__doc__).parse_args(argv)
     for n in names():
         s = get(n)

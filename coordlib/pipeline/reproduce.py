@@ -144,6 +144,7 @@ def _key(entry: Entry, params: dict) -> str:
 
 def run_notebook(entry: Entry, profile: str, layout: Layout, force: bool = False) -> Outcome:
     """Execute one notebook with papermill (or report it cached)."""
+    # deferred: papermill takes seconds to import; only a run that executes a notebook needs it
     import papermill
 
     params = notebook_parameters(entry, profile, layout)

@@ -388,6 +388,7 @@ def _check_metrics(job: Job, metrics) -> dict:
 
 
 def _run_notebook(job: Job, record: dict) -> dict:
+    # deferred: papermill takes seconds to import; only notebook jobs need it
     import papermill
 
     with tempfile.TemporaryDirectory(prefix="coordlib-sweep-") as tmp:
@@ -538,6 +539,7 @@ def _scheduler_address(scheduler):
     address = os.environ.get("DASK_SCHEDULER_ADDRESS")
     if address:
         return address
+    # deferred: Dask loads only when a scheduler is given
     import dask
 
     return dask.config.get("scheduler-address", None)
@@ -553,6 +555,7 @@ def _describe(scheduler) -> str:
 
 
 def _run_dask(jobs, scheduler, on_record: Callable) -> None:
+    # deferred: Dask loads only when a scheduler is given
     from distributed import Client, as_completed
 
     if isinstance(scheduler, Client):
@@ -632,6 +635,7 @@ def run_sweep(grid, out_dir, scheduler=None, workers: Optional[int] = None,
     Ctrl-C stops the sweep (pending jobs are cancelled, running local jobs terminated) and
     raises KeyboardInterrupt; every stored file is complete, and the next run resumes.
     """
+    # deferred: the progress bar loads only when one is shown
     from tqdm import tqdm
 
     grid = load_grid(grid)
@@ -841,7 +845,7 @@ def cli(argv) -> int:
         description="Run an experiment over a grid of parameters x seeds (locally, or on a Dask "
                     "cluster), then write results.csv and summary.csv in the output folder.",
         epilog="A re-run skips finished jobs and retries failed ones. Grid layout: see "
-               "data/sweeps/*.yaml and the docstring of coordlib.sweep.")
+               "data/sweeps/*.yaml and the docstring of coordlib.pipeline.sweep.")
     parser.add_argument("grid", help="the grid YAML file")
     parser.add_argument("--out", help="output folder (default: build/sweeps/<grid name>)")
     parser.add_argument("--scheduler", help="Dask scheduler address tcp://HOST:PORT "

@@ -20,7 +20,7 @@ def lost_sales_base_stock(mean, stock_level: int, lead_time: int, price, unit_co
 
     A Markov chain on (on-hand, pipeline) before ordering, with I + pipeline <= S; the gain is
     the stationary expected profit (a sparse linear solve). With L = 0 it equals the
-    ``"stationary"`` newsvendor of :func:`newsvendor_poisson_profit`. Numerical, not SymPy:
+    ``"stationary"`` newsvendor of :func:`coordlib.theory.newsvendor.newsvendor_poisson_profit`. Numerical, not SymPy:
     there is no closed form under lost sales with L >= 1. ``capacity`` [M_i] caps on-hand
     after arrivals; ``max_order`` [Qmax_i] caps orders (default: no caps).
     """

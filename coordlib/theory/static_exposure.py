@@ -345,7 +345,7 @@ def static_profit_curve(scenario: Scenario, shares=None, *, demand: str = "norma
     ``demand="normal"``: closed form, continuous stock (convex in x by B2).
     ``demand="poisson"``: exact, integer stock. With ``system="stationary"`` and
     ``lead_time`` > 0 the stock policy is base-stock with lead time L under lost sales, solved
-    exactly per product (:func:`lost_sales_base_stock`), the best level for each x.
+    exactly per product (:func:`coordlib.theory.lost_sales.lost_sales_base_stock`), the best level for each x.
     Returns columns ``share``, ``mu_1``, ``mu_2``, ``stock_1``, ``stock_2``, ``profit_1``,
     ``profit_2``, ``profit``, ``demand``, ``system``, ``lead_time``.
     """
