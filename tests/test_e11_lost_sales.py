@@ -37,3 +37,14 @@ def test_lost_sales_table_on_one_row_matches_the_published_cost(tmp_path):
     assert row["capped_cost"] <= row["base_stock_cost"] + 1e-12
     again = e11_lost_sales.lost_sales_table([1], [4], cache_dir=tmp_path)    # from the cache
     assert again.equals(table)
+
+
+def test_learner_run_reports_its_cost_against_the_optimum():
+    run = e11_lost_sales.learner_run(9, 1, seed=0, iterations=1, eval_replications=4,
+                                     eval_periods=60, eval_warmup=10, n_envs=8,
+                                     rollout_length=8, minibatches=2)
+    optimal = single_product.solve(**single_product.zipkin_instance(9, 1)).cost
+    assert run["optimal_cost"] == pytest.approx(optimal)
+    assert run["learner_cost_lo"] <= run["learner_cost"] <= run["learner_cost_hi"]
+    assert run["gap_pct"] == pytest.approx(100 * (run["learner_cost"] - optimal) / optimal)
+    assert run["env_steps"] == 8 * 8

@@ -19,9 +19,11 @@ from ..exact import single_product
 from ..model.evaluation import evaluate
 from ..model.policy import Action, Policy, joint
 from ..model.scenario import Scenario
-from ..pipeline.results import ResultStore
+from ..pipeline.results import DEFAULT_CACHE, ResultStore
+from ..pipeline.sweep import cache_folder, cached_sweep
 from ..policies.recommendation import fixed_exposure
 from ..policies.replenishment import base_stock
+from .learners import train_evaluate
 
 ARRIVALS_PER_DEMAND = 2.0
 """Customers per unit of demand in :func:`zipkin_scenario`: v_0 = v_1 = 1 and no lift, so half
@@ -123,3 +125,40 @@ def simulation_check(lost_sale_penalty=9, lead_time=2, replications: int = 20,
                      "simulated_lo": lo, "simulated_hi": hi,
                      "inside": bool(lo <= exact_cost <= hi)})
     return pd.DataFrame(rows)
+
+
+def learner_run(lost_sale_penalty=9, lead_time=2, seed: int = 0, iterations: int = 150,
+                eval_replications: int = 32, eval_periods: int = 2000, eval_warmup: int = 200,
+                **overrides) -> dict:
+    """Train MTMA on :func:`zipkin_scenario` (its replenisher does the work: one product, so the
+    recommender's exposure is always 1) and hold its evaluated cost against the optimum.
+
+    Returns the learner's cost per period with its 95% CI (across evaluation replications),
+    the exact optimal cost, and ``gap_pct`` = 100 (cost - optimal) / optimal.
+    """
+    scenario = zipkin_scenario(lost_sale_penalty, lead_time)
+    run = train_evaluate(scenario, "mtma", seed, iterations, eval_replications=eval_replications,
+                         eval_periods=eval_periods, eval_warmup=eval_warmup, **overrides)
+    optimal = single_product.solve(**single_product.zipkin_instance(lost_sale_penalty,
+                                                                    lead_time)).cost
+    cost = -run["profit"]
+    return {"learner_cost": cost, "learner_cost_lo": -run["profit_hi"],
+            "learner_cost_hi": -run["profit_lo"], "optimal_cost": optimal,
+            "gap_pct": 100.0 * (cost - optimal) / optimal,
+            "train_seconds": run["train_seconds"], "env_steps": run["env_steps"]}
+
+
+def learner_table(lead_times=single_product.ZIPKIN_2008_LEAD_TIMES,
+                  penalties=single_product.ZIPKIN_2008_PENALTIES, seeds=(0,),
+                  iterations: int = 150, cache_dir=None, workers: int = 2,
+                  **settings) -> pd.DataFrame:
+    """:func:`learner_run` on every instance and seed, as one cached sweep (see
+    :func:`coordlib.pipeline.sweep.cached_sweep`); ``settings`` go to every run."""
+    root = cache_folder(cache_dir if cache_dir is not None else DEFAULT_CACHE, "e11",
+                        f"learner-{int(iterations)}it")
+    grid = {"name": "e11-learner", "experiment": "coordlib.experiments.e11_lost_sales.learner_run",
+            "fixed": {"iterations": int(iterations), **settings},
+            "axes": {"lead_time": [int(L) for L in lead_times],
+                     "lost_sale_penalty": [float(p) for p in penalties]},
+            "seeds": [int(s) for s in seeds]}
+    return cached_sweep(grid, root, workers)
