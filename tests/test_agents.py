@@ -11,12 +11,17 @@ from scipy import stats
 
 from coordlib import Simulator, evaluate, policies, scenarios
 from coordlib.learning.agents import (
+    TRACE_RATES,
     AgentSet,
     LearnedPolicy,
+    PooledLinear,
     gaussian_entropy,
     gaussian_log_prob,
+    interval_log_prob,
     level_entropy,
     sample_actions,
+    tanh,
+    traces,
 )
 from coordlib.learning.features import (
     N_RECOMMENDER,
@@ -63,14 +68,14 @@ def test_parameter_count_does_not_depend_on_the_number_of_products(actor, critic
     assert len(set(counts.values())) == 1
 
 
-def test_parameter_count_by_hand_for_the_replenisher():
+def test_parameter_count_by_hand_for_the_reference_networks():
     # ProductEncoder(F, H, memory): Linear(F,H) + Linear(H,H) + Linear(2H,H) + GRU(H,H)
     # order head on [o, mean o] with o = [u, h] (2H wide): Linear(4H,H) + Linear(H,2)
     # (centre and spread of the level); G does not enter
     F, H, G = N_REPLENISHER, 8, 5
     encoder = (F * H + H) + (H * H + H) + (2 * H * H + H) + 3 * (H * H + H) * 2
     head = (4 * H * H + H) + (H * 2 + 2)
-    agents = AgentSet(hidden=H, order_levels=G)
+    agents = AgentSet(hidden=H, order_levels=G, architecture="reference")
     assert sum(p.numel() for p in agents.actors["replenisher"].parameters()) == encoder + head
     # the recommender: same encoder shape on its own features, a (segment, product) scorer
     # on [o, mean o, segment features] and one log standard deviation
@@ -80,20 +85,73 @@ def test_parameter_count_by_hand_for_the_replenisher():
     assert sum(p.numel() for p in agents.actors["recommender"].parameters()) == encoder + head
 
 
+def test_parameter_count_by_hand_for_the_compact_networks():
+    # CompactEncoder: Linear(3F, H) on the features and their two traces, then the pooled
+    # layer W o + U mean(o) + b: 2 H^2 + H; heads: Linear(H, 2) for the level, Linear(H,
+    # N_SEGMENT + 1) for the bilinear exposure score, and one log standard deviation
+    F, H = N_REPLENISHER, 8
+    encoder = (3 * F * H + H) + (2 * H * H + H)
+    agents = AgentSet(hidden=H)
+    assert sum(p.numel() for p in agents.actors["replenisher"].parameters()) \
+        == encoder + (H * 2 + 2)
+    F = N_RECOMMENDER
+    encoder = (3 * F * H + H) + (2 * H * H + H)
+    assert sum(p.numel() for p in agents.actors["recommender"].parameters()) \
+        == encoder + H * (N_SEGMENT + 1) + (N_SEGMENT + 1) + 1
+    # without memory the traces are gone: F inputs
+    agents = AgentSet(hidden=H, memory=False)
+    assert sum(p.numel() for p in agents.actors["replenisher"].parameters()) \
+        == (N_REPLENISHER * H + H) + (2 * H * H + H) + (H * 2 + 2)
+
+
+def test_pooled_linear_is_a_linear_layer_on_the_product_and_the_mean():
+    torch.manual_seed(0)
+    layer = PooledLinear(5, 3)
+    o = torch.randn(2, 4, 7, 5)
+    joint = torch.cat([layer.own.weight, layer.pooled.weight], 1)
+    expected = torch.cat([o, o.mean(-2, keepdim=True).expand_as(o)], -1) @ joint.T + layer.own.bias
+    assert torch.allclose(layer(o), expected, atol=1e-6)
+
+
+def test_fast_tanh_agrees_with_torch_in_value_and_gradient():
+    x = torch.linspace(-12, 12, 2001, dtype=torch.float32, requires_grad=True)
+    y = tanh(x)
+    assert torch.allclose(y, torch.tanh(x), atol=3e-7, rtol=0)
+    (g,) = torch.autograd.grad(y.sum(), x)
+    assert torch.allclose(g, 1 - torch.tanh(x.detach()) ** 2, atol=1e-6, rtol=0)
+
+
+def test_traces_are_exponential_averages_carried_across_calls():
+    x = torch.arange(1.0, 7.0).reshape(6, 1, 1, 1)               # T = 6 periods, one feature
+    m0 = torch.zeros(1, 1, len(TRACE_RATES))
+    out, m = traces(x, m0)
+    first, m1 = traces(x[:3], m0)                                 # the same in two calls
+    second, m2 = traces(x[3:], m1)
+    assert torch.equal(torch.cat([first, second]), out) and torch.equal(m2, m)
+    for r, beta in enumerate(TRACE_RATES):
+        expected, value = [], 0.0
+        for t in range(6):
+            value = (1 - beta) * value + beta * float(x[t])
+            expected.append(value)
+        assert out[:, 0, 0, r].tolist() == pytest.approx(expected)
+
+
 # ---- the views: decentralized execution -----------------------------------------------------
-def test_each_actor_reads_only_its_own_view():
+@pytest.mark.parametrize("architecture", ["compact", "reference"])
+def test_each_actor_reads_only_its_own_view(architecture):
     s = scenarios.get("medium")
     sim = Simulator(s, batch_size=3, seed=1)
     obs = sim.reset()
     for _ in range(4):
         obs = sim.step(np.full((3, s.n_products), 5), s.uniform_exposure()).observation
-    agents = _agents()
+    agents = _agents(architecture=architecture)
     enc = agents.encoding(s)
 
     def act(o):
         with torch.no_grad():
-            out, _, _ = agents(enc.features(o, critic=False),
-                               agents.initial_memory(3, s.n_products, critics=False), critics=False)
+            memory = agents.initial_memory(3, s.n_products, critics=False)
+            out, _, _ = agents(*agents.trace(enc.features(o, critic=False), memory),
+                               critics=False)
         return out["level_mean"], out["exposure_mean"]
 
     levels, exposure = act(obs)
@@ -141,12 +199,14 @@ def test_orders_from_levels_by_hand():
     assert enc.orders(index, obs.replenisher_view()).tolist() == [[4, 1], [20, 6]]
 
 
+@pytest.mark.parametrize("architecture", ["compact", "reference"])
 @pytest.mark.parametrize("name", ["tiny-personal", "medium", "large"])
-def test_exposures_are_points_of_the_simplex(name):
+def test_exposures_are_points_of_the_simplex(name, architecture):
     s = scenarios.get(name)
-    agents = _agents(seed=3)
+    agents = _agents(seed=3, architecture=architecture)
+    head = agents.actors["recommender"].exposure_head
     with torch.no_grad():        # extreme logits: scores of +-60 still give a valid simplex point
-        agents.actors["recommender"].exposure_head[-1].weight.mul_(1e4)
+        (head[-1] if architecture == "reference" else head).weight.mul_(1e4)
     for deterministic in (False, True):
         steps = _run(LearnedPolicy(agents, deterministic=deterministic), s, periods=3, batch=4)
         for _, action in steps:
@@ -183,6 +243,35 @@ def test_sampled_levels_follow_the_discretized_normal_and_skip_masked_levels():
     freq = np.bincount(index.numpy(), minlength=32) / n
     assert freq[19:].sum() == 0                           # beyond the top: never
     assert np.all(np.abs(freq[:19] - p) < 4 * np.sqrt(p * (1 - p) / n) + 1e-12)
+
+
+def test_interval_law_matches_the_normal_mass_of_each_unit_interval():
+    enc = ScenarioEncoding(scenarios.get("tiny"), order_levels=32)       # levels 0..18
+    n, top = 20000, 18
+    out = {"level_mean": torch.zeros(1, n, 2), "level_log_std": torch.full((1, n, 2), math.log(2.0)),
+           "exposure_mean": torch.zeros(1, n, 1, 2), "log_std": torch.tensor(0.0)}
+    a = sample_actions(out, enc, torch.Generator().manual_seed(0), levels="interval")
+    mu = float(enc.top_index[0] * torch.sigmoid(enc.level_prior[0]))
+    m = np.arange(top + 1)
+    p = stats.norm.cdf((m + 0.5 - mu) / 2.0) - stats.norm.cdf((m - 0.5 - mu) / 2.0)
+    p /= stats.norm.cdf((top + 0.5 - mu) / 2.0) - stats.norm.cdf((-0.5 - mu) / 2.0)
+    index = a["level_index"][0, :, 0].numpy()
+    freq = np.bincount(index, minlength=32) / n
+    assert freq[top + 1:].sum() == 0
+    assert np.all(np.abs(freq[:top + 1] - p) < 4 * np.sqrt(p * (1 - p) / n) + 1e-12)
+    # the log-probabilities of the draws are the closed form's, and sum to one over the grid
+    assert np.allclose(a["logp_levels"][0, :, 0].numpy(), np.log(p[index]), atol=1e-5)
+    grid = torch.arange(top + 1).reshape(1, -1, 1).expand(1, top + 1, 2)
+    few = {k: v[:, :top + 1] if v.dim() > 1 else v for k, v in out.items()}
+    assert float(interval_log_prob(few, enc, grid)[0, :, 0].exp().sum()) == pytest.approx(1, abs=1e-6)
+    # far in a tail (sigma = 0.2 grid steps, 4 steps away) the log-probability stays finite
+    sharp = {"level_mean": torch.zeros(1, 1, 2), "level_log_std": torch.full((1, 1, 2), math.log(0.2))}
+    far = torch.full((1, 1, 2), int(round(mu)) + 4)
+    assert float(interval_log_prob(sharp, enc, far)[0, 0, 0]) == pytest.approx(
+        stats.norm.logsf((round(mu) + 3.5 - mu) / 0.2), rel=0.02)
+    # deterministic: the grid point nearest the centre
+    mode = sample_actions(out, enc, torch.Generator(), deterministic=True, levels="interval")
+    assert int(mode["level_index"][0, 0, 0]) == int(np.floor(mu + 0.5))
 
 
 # ---- the learned policy in coordlib.evaluate --------------------------------------------------

@@ -21,16 +21,26 @@ Sections (``--only``), after issue 7 and the "Speed" part of issue 2:
     the exact DP (MODEL.md section 5): states times actions per second, time to solve ``tiny``
     and the largest variant of it within the DP's table limit (no peer: absolute figures).
 ``learner``
-    MTMA (MODEL.md section 6) against Stable-Baselines3 PPO on the Gymnasium form, the same
-    budget of environment steps, the same evaluation (:func:`coordlib.evaluate`). Target: MTMA
-    ends higher, and reaches SB3's final profit in a third of SB3's time or less.
+    MTMA (MODEL.md section 6) against two peers from standard libraries
+    (:mod:`coordlib.bench.peers`): Stable-Baselines3 PPO tuned for continuous control on the
+    normalized Gymnasium form, and independent PPO (SuperSuit + SB3) on the PettingZoo form;
+    the same budget of environment steps, the same evaluation (:func:`coordlib.evaluate`), on
+    tiny, tiny-margin and medium. Target: MTMA ends higher, and reaches a peer's final profit
+    in a third of the peer's time or less; the time each peer takes to reach MTMA's final
+    profit is reported too.
+``learner-speed``
+    the learner's training throughput (product-steps per second) beside the simulator's own
+    product-periods per second in the same process, and its peak memory, on tiny, medium,
+    large and a generated N = 1,000 scenario; compact against reference networks
+    (:mod:`coordlib.bench.learner_speed`). Targets: 15 times the reference on large, 0.05 of
+    the simulator, 100,000 product-steps per second under 4 GB at N = 1,000.
 ``reproduce``
     time of the ``smoke`` and ``paper`` reproductions, read from the stamps that
     :mod:`coordlib.pipeline.reproduce` writes.
 
 A section whose module or optional package is missing gives one row marked ``skipped``
 ("not available yet") instead of failing the report. Peers used only here (stockpyl,
-stable-baselines3) are the optional extra ``bench`` (``pip install .[bench]``).
+stable-baselines3, supersuit) are the optional extra ``bench`` (``pip install .[bench]``).
 """
 from __future__ import annotations
 
@@ -48,6 +58,7 @@ from ..common.files import atomic_write, atomic_write_text
 from .common import DEFAULT_OUT, ROW_FIELDS, SectionResult, Unavailable, fmt, machine, skipped_row
 from .exact import dp_section
 from .learner import LearnerBudget, learner_section
+from .learner_speed import SpeedCase, learner_speed_section
 from .reproduction import reproduce_section
 from .simulator import simulator_section
 from .stockpyl_reference import stockpyl_section
@@ -56,7 +67,8 @@ from .wrappers import wrappers_section
 # ---- sections, budgets and the report -----------------------------------------------------------
 SECTIONS: dict[str, Callable[..., SectionResult]] = {
     "simulator": simulator_section, "wrappers": wrappers_section, "stockpyl": stockpyl_section,
-    "dp": dp_section, "learner": learner_section, "reproduce": reproduce_section}
+    "dp": dp_section, "learner": learner_section, "learner-speed": learner_speed_section,
+    "reproduce": reproduce_section}
 
 QUICK = {
     "simulator": dict(product_copies=(1, 1_000, 100_000), rounds=2, min_seconds=0.02),
@@ -66,6 +78,8 @@ QUICK = {
     "dp": dict(instances=["tiny"], max_inventory=8),
     "learner": dict(budgets={"tiny": LearnerBudget(env_steps=8192, checkpoints=2,
                                                    replications=8, periods=200, warmup=50)}),
+    "learner-speed": dict(cases=(SpeedCase("tiny", iterations=1, n_envs=8, rollout_length=8,
+                                           simulator_copies=100),)),
     "reproduce": {},
 }
 """Short budgets for ``--quick``: a check that every section runs, not figures to report."""

@@ -27,9 +27,19 @@ Scaling with N: every network applies the same weights to each product's feature
 scenario features, absolute and relative to the other products; the department's
 observations in units of the product's own demand; the period) and mixes products only
 through means over products. The number of parameters depends on the layer width, never on
-N, K or the lead times; the exposure head scores each (segment, product) pair with one
-shared network. Memory is a GRU per product, shared across products, over the department's
-own observation history (``memory=False``: a feed-forward encoder of the current view).
+N, K or the lead times. Two network families (``architecture``):
+
+- ``compact`` (the default): one layer on the view's features and their exponential traces
+  (the memory: fixed rates, nothing learned through time, see :func:`traces`), one pooled
+  layer ``W o_i + U mean(o)``, linear heads; the exposure logit of (k, j) is bilinear in the
+  product's representation and the pair's features, and the order-up-to level follows the
+  interval law (:data:`LEVEL_LAWS`), O(1) per product. About 10k multiply-adds per
+  product-period for all three networks; cost and memory linear in N x copies.
+- ``reference``: a two-layer embedding, a pooled layer on ``[o_i; mean o]`` and a GRU per
+  product over the department's own history; an MLP scores every (segment, product) pair
+  and the level law scores every grid point. About 4 times the cost per product-period.
+
+``memory=False`` drops the traces (or the GRU): a feed-forward encoder of the current view.
 
 :class:`LearnedPolicy` wraps trained actors as a :class:`coordlib.model.policy.Policy`, so learned
 agents are evaluated by :func:`coordlib.evaluate` exactly like the heuristics.
@@ -78,6 +88,11 @@ class ProductEncoder(nn.Module):
         self.hidden = hidden
         self.out_features = 2 * hidden if memory else hidden
 
+    def initial_memory(self, batch_size: int, n_products: int, device) -> Optional[torch.Tensor]:
+        if self.cell is None:
+            return None
+        return torch.zeros(batch_size, n_products, self.hidden, device=device)
+
     def forward(self, x: torch.Tensor, memory: Optional[torch.Tensor]):
         e = self.embed(x)
         u = torch.tanh(self.mix(torch.cat([e, e.mean(-2, keepdim=True).expand_as(e)], -1)))
@@ -90,6 +105,89 @@ class ProductEncoder(nn.Module):
 
 def _with_pool(o: torch.Tensor) -> torch.Tensor:
     return torch.cat([o, o.mean(-2, keepdim=True).expand_as(o)], -1)
+
+
+# ---- the compact networks -----------------------------------------------------------------
+class _Tanh(torch.autograd.Function):
+    """tanh(a) = 2 sigmoid(2 a) - 1, with the backward 1 - tanh^2 from the saved output."""
+
+    @staticmethod
+    def forward(ctx, a):
+        y = torch.sigmoid(2 * a).mul_(2).sub_(1)
+        ctx.save_for_backward(y)
+        return y
+
+    @staticmethod
+    def backward(ctx, grad):
+        (y,) = ctx.saved_tensors
+        return grad * (1 - y * y)
+
+
+def tanh(a: torch.Tensor) -> torch.Tensor:
+    """tanh through the logistic function: the same values (to float32 rounding) at a quarter
+    of the cost of ``torch.tanh`` forward and backward on CPUs whose tanh kernel is slow."""
+    return _Tanh.apply(a)
+
+TRACE_RATES = (0.5, 0.1)
+"""Rates beta of the compact encoder's traces m_t = (1 - beta) m_(t-1) + beta x_t of its input:
+a memory of about 2 and 10 periods, without backpropagation through time."""
+
+
+class PooledLinear(nn.Module):
+    """y_i = W o_i + U mean_j(o_j) + b: a linear layer on [o_i; mean o] without the concatenation.
+
+    The same function as ``Linear(2 D, H)`` on ``[o_i; mean o]`` (with [W U] its weight), at half
+    the cost: U is applied once per copy, to the mean, instead of once per product.
+    """
+
+    def __init__(self, n_in: int, n_out: int, std: float = math.sqrt(2)):
+        super().__init__()
+        joint = _layer(2 * n_in, n_out, std)
+        self.own = nn.Linear(n_in, n_out)
+        self.pooled = nn.Linear(n_in, n_out, bias=False)
+        with torch.no_grad():
+            self.own.weight.copy_(joint.weight[:, :n_in])
+            self.own.bias.zero_()
+            self.pooled.weight.copy_(joint.weight[:, n_in:])
+
+    def forward(self, o: torch.Tensor) -> torch.Tensor:
+        return self.own(o) + self.pooled(o.mean(-2, keepdim=True))
+
+
+class CompactEncoder(nn.Module):
+    """Per-product features -> per-product representation, at a fraction of the cost of
+    :class:`ProductEncoder`: one layer on the features (with memory: the features and their
+    traces, see :meth:`AgentSet.trace`), one :class:`PooledLinear` layer mixing products.
+
+    Input (T, B, N, F x (1 + len(TRACE_RATES)) with memory, else F); output (T, B, N, H). The
+    memory is a fixed exponential trace of the inputs: no recurrence is learned, so every
+    period of a rollout is an independent row of the update.
+    """
+
+    def __init__(self, n_features: int, hidden: int, memory: bool):
+        super().__init__()
+        self.hidden = self.out_features = hidden
+        self.embed = _layer(n_features * (1 + len(TRACE_RATES) if memory else 1), hidden)
+        self.mix = PooledLinear(hidden, hidden)
+
+    def initial_memory(self, batch_size: int, n_products: int, device) -> None:
+        return None
+
+    def forward(self, x: torch.Tensor, memory=None):
+        return tanh(self.mix(tanh(self.embed(x)))), memory
+
+
+def traces(x: torch.Tensor, memory: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
+    """Traces (T, B, N, F x rates) of x (T, B, N, F) at :data:`TRACE_RATES`, from the state
+    ``memory`` (B, N, F x rates) before the first period; and the state after the last."""
+    beta = torch.tensor(TRACE_RATES, dtype=x.dtype, device=x.device) \
+        .repeat_interleave(x.shape[-1])
+    x = x.repeat(1, 1, 1, len(TRACE_RATES))
+    out, m = [], memory
+    for t in range(x.shape[0]):
+        m = m + beta * (x[t] - m)
+        out.append(m)
+    return torch.stack(out), m
 
 
 class Actor(nn.Module):
@@ -146,6 +244,60 @@ class Actor(nn.Module):
         return out, memory
 
 
+class CompactActor(nn.Module):
+    """One agent on a :class:`CompactEncoder`, with the heads of :class:`Actor` made cheap.
+
+    ``orders``: a linear head on the product's representation o_i gives the centre and spread
+    of the discretized normal over the level grid, parameterized as in :class:`Actor`.
+    ``exposure``: the mean logit of product j for segment k is bilinear,
+    m_kj = w(o_j) . f_kj + c(o_j), with f_kj the (segment, product) features and w, c a
+    linear map of o_j: the pair's score costs one dot product of length N_SEGMENT, not an MLP
+    per pair, and never materializes a (K x N x hidden) tensor.
+    """
+
+    def __init__(self, view: str, hidden: int, memory: bool, order_levels: int,
+                 orders: bool, exposure: bool, exposure_noise: float, level_noise: float = 3.0):
+        super().__init__()
+        self.view = view
+        self.encoder = CompactEncoder(VIEW_FEATURES[view], hidden, memory)
+        self.order_head = _layer(hidden, 2, std=0.01) if orders else None
+        self.level_noise = level_noise
+        if exposure:
+            self.exposure_head = _layer(hidden, N_SEGMENT + 1, std=0.01)
+            self.log_std = nn.Parameter(torch.tensor(math.log(exposure_noise)))
+        else:
+            self.exposure_head, self.log_std = None, None
+
+    def forward(self, features: dict, memory):
+        o, memory = self.encoder(features[self.view], memory)              # (T, B, N, H)
+        out = {}
+        if self.order_head is not None:
+            centre, spread = self.order_head(o).unbind(-1)
+            out["level_mean"] = centre
+            out["level_log_std"] = (math.log(self.level_noise) + spread).clamp(math.log(0.2),
+                                                                               math.log(50.0))
+        if self.exposure_head is not None:
+            coef = self.exposure_head(o)                                    # (T, B, N, F + 1)
+            seg = features["segment"]                                       # (T, B, K, N, F)
+            out["exposure_mean"] = (seg * coef[..., None, :, :-1]).sum(-1) + coef[..., None, :, -1]
+            out["log_std"] = self.log_std.clamp(-5.0, 1.0)
+        return out, memory
+
+
+class CompactCritic(nn.Module):
+    """:class:`Critic` on a :class:`CompactEncoder`: per-product value shares, linear head."""
+
+    def __init__(self, view: str, hidden: int, memory: bool, n_streams: int):
+        super().__init__()
+        self.view = view
+        self.encoder = CompactEncoder(VIEW_FEATURES[view], hidden, memory)
+        self.head = _layer(hidden, n_streams, std=1.0)
+
+    def forward(self, features: dict, memory):
+        o, memory = self.encoder(features[self.view], memory)
+        return self.head(o), memory
+
+
 class Critic(nn.Module):
     """Values of one or more reward streams from a view, decomposed over products.
 
@@ -181,8 +333,12 @@ class AgentSet(nn.Module):
         critic per actor on that actor's view.
     rewards : (str, str)
         the reward stream of the replenisher and of the recommender, each in :data:`REWARD_STREAMS`.
+    architecture : {"compact", "reference"}
+        :class:`CompactActor` / :class:`CompactCritic` (traces as memory, bilinear exposure
+        head) or :class:`Actor` / :class:`Critic` (a GRU as memory, an MLP per (segment,
+        product) pair).
     hidden, memory, order_levels, level_cover, exposure_noise, level_noise
-        layer width; GRU memory on or off; G; the top of the level grid (see
+        layer width; memory on or off; G; the top of the level grid (see
         :class:`ScenarioEncoding`); the initial sigma of the exposure logits and of the
         order-up-to level (in grid steps).
     """
@@ -190,40 +346,54 @@ class AgentSet(nn.Module):
     def __init__(self, actor: str = "per_department", critic: str = "centralized",
                  rewards=("profit", "profit"), hidden: int = 32, memory: bool = True,
                  order_levels: int = 48, level_cover: float = 2.5, exposure_noise: float = 1.5,
-                 level_noise: float = 3.0):
+                 level_noise: float = 3.0, architecture: str = "compact"):
         super().__init__()
         rewards = tuple(rewards)
+        if architecture not in ARCHITECTURES:
+            raise ValueError(f"architecture must be one of {sorted(ARCHITECTURES)}, "
+                             f"got {architecture!r}")
+        actor_class, critic_class = ARCHITECTURES[architecture]
         self.spec = dict(actor=actor, critic=critic, rewards=list(rewards), hidden=hidden,
                          memory=memory, order_levels=order_levels, level_cover=level_cover,
-                         exposure_noise=exposure_noise, level_noise=level_noise)
+                         exposure_noise=exposure_noise, level_noise=level_noise,
+                         architecture=architecture)
         if actor == "joint":
             if rewards[0] != rewards[1]:
                 raise ValueError("a joint agent has one reward: replenisher_reward and "
                                  f"recommender_reward must agree, got {rewards}")
             self.actor_of = {"replenisher": "joint", "recommender": "joint"}
-            self.actors = nn.ModuleDict({"joint": Actor("joint", hidden, memory, order_levels,
-                                                        True, True, exposure_noise, level_noise)})
+            self.actors = nn.ModuleDict({"joint": actor_class(
+                "joint", hidden, memory, order_levels, True, True, exposure_noise, level_noise)})
         else:
             self.actor_of = {r: r for r in ROLES}
             self.actors = nn.ModuleDict({
-                "replenisher": Actor("replenisher", hidden, memory, order_levels, True, False,
-                                     exposure_noise, level_noise),
-                "recommender": Actor("recommender", hidden, memory, order_levels, False, True,
-                                     exposure_noise)})
+                "replenisher": actor_class("replenisher", hidden, memory, order_levels, True,
+                                           False, exposure_noise, level_noise),
+                "recommender": actor_class("recommender", hidden, memory, order_levels, False,
+                                           True, exposure_noise)})
         self.reward_of = dict(zip(ROLES, rewards))
         if critic == "centralized":
             streams = list(dict.fromkeys(rewards))
-            self.critics = nn.ModuleDict({"central": Critic("full", hidden, False, len(streams))})
+            self.critics = nn.ModuleDict({"central": critic_class("full", hidden, False,
+                                                                  len(streams))})
             self.value_of = {r: ("central", streams.index(self.reward_of[r])) for r in ROLES}
         else:
             self.critics = nn.ModuleDict({
-                name: Critic(self.actors[name].view, hidden, memory, 1) for name in self.actors})
+                name: critic_class(self.actors[name].view, hidden, memory, 1)
+                for name in self.actors})
             self.value_of = {r: (self.actor_of[r], 0) for r in ROLES}
         self.order_levels, self.level_cover = order_levels, level_cover
+        self.levels = "interval" if architecture == "compact" else "grid"
+        self.views = sorted({m.view for m in [*self.actors.values(), *self.critics.values()]}
+                            | ({"segment"} if any(a.exposure_head is not None
+                                                  for a in self.actors.values()) else set()))
+        """the feature keys the networks read (:meth:`ScenarioEncoding.features`)"""
+        self.traced_views = sorted({m.view for m in [*self.actors.values(), *self.critics.values()]
+                                    if architecture == "compact" and memory and m.view != "full"})
 
     @classmethod
     def from_spec(cls, spec: dict) -> "AgentSet":
-        return cls(**spec)
+        return cls(**{"architecture": "reference", **spec})   # runs saved before compact
 
     def encoding(self, scenario: Scenario, device="cpu") -> ScenarioEncoding:
         return ScenarioEncoding(scenario, self.order_levels, self.level_cover, device)
@@ -235,10 +405,28 @@ class AgentSet(nn.Module):
         groups = [("actor", self.actors)] + ([("critic", self.critics)] if critics else [])
         for kind, modules in groups:
             for name, module in modules.items():
-                if module.encoder.cell is not None:
-                    memory[f"{kind}/{name}"] = torch.zeros(batch_size, n_products,
-                                                           module.encoder.hidden, device=device)
+                state = module.encoder.initial_memory(batch_size, n_products, device)
+                if state is not None:
+                    memory[f"{kind}/{name}"] = state
+        for view in self.traced_views:
+            memory[f"trace/{view}"] = torch.zeros(batch_size, n_products,
+                                                  VIEW_FEATURES[view] * len(TRACE_RATES),
+                                                  device=device)
         return memory
+
+    def trace(self, features: dict, memory: dict) -> tuple[dict, dict]:
+        """The compact networks' memory: each traced view's features (T, B, N, F) extended by
+        their traces (:func:`traces`), and the memory after the last period. The identity for
+        the reference networks, whose memory is inside the encoders."""
+        if not self.traced_views:
+            return features, memory
+        features, memory = dict(features), dict(memory)
+        for view in self.traced_views:
+            key = f"trace/{view}"
+            if key in memory:
+                extra, memory[key] = traces(features[view], memory[key])
+                features[view] = torch.cat([features[view], extra], -1)
+        return features, memory
 
     def forward(self, features: dict, memory: dict, critics: bool = True):
         """Run the actors (and critics) over a (T, B, ...) sequence of features.
@@ -265,6 +453,10 @@ class AgentSet(nn.Module):
         return sum(p.numel() for p in self.parameters())
 
 
+ARCHITECTURES = {"compact": (CompactActor, CompactCritic), "reference": (Actor, Critic)}
+"""The network families of :class:`AgentSet`: actor and critic classes."""
+
+
 # ---- the action distributions -------------------------------------------------------------
 def level_logits(out: dict, encoding: "ScenarioEncoding") -> torch.Tensor:
     """(T, B, N, G) logits of the discretized normal over each product's level grid."""
@@ -278,28 +470,79 @@ def level_log_probs(logits: torch.Tensor, mask: torch.Tensor) -> torch.Tensor:
     return torch.log_softmax(logits.masked_fill(~mask, -1e9), -1)
 
 
+def interval_log_prob(out: dict, encoding: "ScenarioEncoding", index: torch.Tensor) -> torch.Tensor:
+    """log pi(level m) of the interval law: the normal mass of [m - 1/2, m + 1/2) over that of
+    [-1/2, top_i + 1/2), in grid steps (float64: the tails stay exact). O(1) per product."""
+    mu, sigma = _level_centre(out, encoding)
+    top = encoding.top_index.double()
+    m = index.double()
+    return (_log_normal_mass((m - 0.5 - mu) / sigma, (m + 0.5 - mu) / sigma)
+            - _log_normal_mass((-0.5 - mu) / sigma, (top + 0.5 - mu) / sigma)).float()
+
+
+def interval_sample(out: dict, encoding: "ScenarioEncoding", generator: torch.Generator,
+                    deterministic: bool = False) -> torch.Tensor:
+    """A level index from the interval law by inverse transform (deterministic: the mode,
+    the grid point nearest the centre)."""
+    mu, sigma = _level_centre(out, encoding)
+    top = encoding.top_index.double()
+    if deterministic:
+        return torch.minimum(torch.floor(mu + 0.5), top).long()
+    lo = torch.special.ndtr((-0.5 - mu) / sigma)
+    hi = torch.special.ndtr((top + 0.5 - mu) / sigma)
+    u = torch.rand(mu.shape, generator=generator, device=mu.device, dtype=torch.float64)
+    x = mu + sigma * torch.special.ndtri((lo + u * (hi - lo)).clamp(1e-300, 1 - 1e-16))
+    return torch.minimum(torch.floor(x + 0.5).clamp_min(0), top).long()
+
+
+def _level_centre(out: dict, encoding: "ScenarioEncoding"):
+    mu = encoding.top_index * torch.sigmoid(out["level_mean"] + encoding.level_prior)
+    return mu.double(), out["level_log_std"].double().exp()
+
+
+def _log_normal_mass(a: torch.Tensor, b: torch.Tensor) -> torch.Tensor:
+    """log(Phi(b) - Phi(a)) for a < b, from the tail nearer to zero."""
+    upper = a > 0
+    a, b = torch.where(upper, -b, a), torch.where(upper, -a, b)
+    log_b, log_a = torch.special.log_ndtr(b), torch.special.log_ndtr(a)
+    return log_b + torch.log1p(-torch.exp((log_a - log_b).clamp_max(-1e-12)))
+
+
+LEVEL_LAWS = ("grid", "interval")
+"""The law of the order-up-to level index given its centre mu and spread sigma (grid steps):
+``grid``, P(m) proportional to exp(-(m - mu)^2 / (2 sigma^2)) on the grid points (every point
+is scored: O(G) per product); ``interval``, P(m) the normal mass of [m - 1/2, m + 1/2),
+truncated to the grid (O(1) per product: sampling by inverse transform, log-probabilities
+from four normal CDFs, the entropy bonus on the normal's entropy log sigma + log(2 pi e) / 2)."""
+
+
 def sample_actions(out: dict, encoding: "ScenarioEncoding", generator: torch.Generator,
-                   deterministic: bool = False) -> dict:
+                   deterministic: bool = False, levels: str = "grid") -> dict:
     """Draw (or, deterministic, take the mode of) the levels and the exposure logits.
 
     Returns ``level_index`` (T, B, N), ``logits`` z (T, B, K, N), ``exposure`` softmax(z)
     (T, B, K, N), and the per-factor log-probabilities ``logp_levels`` and ``logp_logits``.
-    Sampling uses ``generator`` only (Gumbel-max for the levels), so runs are reproducible.
+    ``levels`` names the level law (:data:`LEVEL_LAWS`). Sampling uses ``generator`` only
+    (Gumbel-max or the inverse transform for the levels), so runs are reproducible.
     """
-    logp = level_log_probs(level_logits(out, encoding), encoding.level_mask)
-    if deterministic:
-        index = logp.argmax(-1)
+    if levels == "interval":
+        index = interval_sample(out, encoding, generator, deterministic)
+        logp_levels = interval_log_prob(out, encoding, index)
     else:
-        u = torch.rand(logp.shape, generator=generator, device=logp.device)
-        index = (logp - torch.log(-torch.log(u.clamp_min(1e-12)))).argmax(-1)
+        logp = level_log_probs(level_logits(out, encoding), encoding.level_mask)
+        if deterministic:
+            index = logp.argmax(-1)
+        else:
+            u = torch.rand(logp.shape, generator=generator, device=logp.device)
+            index = (logp - torch.log(-torch.log(u.clamp_min(1e-12)))).argmax(-1)
+        logp_levels = logp.gather(-1, index.unsqueeze(-1)).squeeze(-1)
     mean, log_std = out["exposure_mean"], out["log_std"]
     if deterministic:
         z = mean
     else:
         z = mean + log_std.exp() * torch.randn(mean.shape, generator=generator, device=mean.device)
     return {"level_index": index, "logits": z, "exposure": torch.softmax(z, -1),
-            "logp_levels": logp.gather(-1, index.unsqueeze(-1)).squeeze(-1),
-            "logp_logits": gaussian_log_prob(z, mean, log_std)}
+            "logp_levels": logp_levels, "logp_logits": gaussian_log_prob(z, mean, log_std)}
 
 
 def gaussian_log_prob(z, mean, log_std):
@@ -356,8 +599,10 @@ class LearnedPolicy(Policy):
 
     @torch.no_grad()
     def act(self, observation: Observation) -> Action:
-        features = self.encoding.features(observation, critic=False)
+        features = self.encoding.features(observation, critic=False, views=self.agents.views)
+        features, self.memory = self.agents.trace(features, self.memory)
         out, _, self.memory = self.agents(features, self.memory, critics=False)
-        a = sample_actions(out, self.encoding, self.generator, self.deterministic)
+        a = sample_actions(out, self.encoding, self.generator, self.deterministic,
+                           self.agents.levels)
         orders = self.encoding.orders(a["level_index"][0], observation.replenisher_view())
         return Action(orders, exposure_array(a["exposure"][0]))

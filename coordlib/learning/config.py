@@ -69,6 +69,8 @@ def _torch_device(v) -> bool:
 
 
 POSITIVE = Rule("must be a positive finite number", lambda v: _real(v) and 0 < v < math.inf)
+STEP_SIZE = Rule("must lie in (0, 1] (a larger step size diverges)",
+                 lambda v: _real(v) and 0 < v <= 1)
 NON_NEGATIVE = Rule("must be a finite number >= 0", lambda v: _real(v) and 0 <= v < math.inf)
 PROBABILITY = Rule("must lie in [0, 1]", lambda v: _real(v) and 0 <= v <= 1)
 DISCOUNT = Rule("must lie in [0, 1)", lambda v: _real(v) and 0 <= v < 1)
@@ -105,7 +107,9 @@ class TrainConfig:
         "own reward; lower variance, biased)", one_of("product", "firm"))
     reward_centering: float = param(0.1, "rate of the running average reward g subtracted from "
                                     "each reward (0: g = first rollout's mean)", PROBABILITY, "1")
-    epochs: int = param(4, "passes over each rollout in the update", whole(1), "count")
+    epochs: int = param(2, "passes over each rollout in the update (2 learned as well per "
+                        "iteration as 4 on tiny-margin and medium, at less cost)", whole(1),
+                        "count")
     minibatches: int = param(4, "minibatches per epoch, groups of whole copies; must divide "
                              "n_envs", whole(1), "count")
     clip: float = param(0.2, "PPO clip range epsilon of the likelihood ratio", POSITIVE, "1")
@@ -117,10 +121,14 @@ class TrainConfig:
                                  "at iteration n; 0 keeps them constant", NON_NEGATIVE,
                                  "iterations")
     max_grad_norm: float = param(0.5, "gradient-norm clip per optimizer", POSITIVE, "1")
-    hidden: int = param(32, "width of every hidden layer and of the GRU memory", whole(1),
+    architecture: str = param("compact", "compact (input traces as memory, bilinear exposure "
+                              "head, two layers) or reference (GRU memory, an MLP per "
+                              "(segment, product) pair, four layers)",
+                              one_of("compact", "reference"))
+    hidden: int = param(32, "width of every hidden layer (and of the reference GRU)", whole(1),
                         "units")
-    memory: bool = param(True, "recurrent memory (GRU over the agent's own observation "
-                         "history) on or off", BOOLEAN)
+    memory: bool = param(True, "memory of the agent's own observation history (compact: "
+                         "traces of its inputs; reference: a GRU) on or off", BOOLEAN)
     order_levels: int = param(48, "G, order-up-to levels per product", whole(2), "count")
     level_cover: float = param(2.5, "highest order-up-to level, in periods of peak demand over "
                                "L_i + R", POSITIVE, "periods")
@@ -143,8 +151,8 @@ class TrainConfig:
     timescale_ratio: float = param(0.3, "a_slow / a_fast, the slow actor's step size relative "
                                    "to the fast one's at n = 0", POSITIVE, "1")
     lr_fast: float = param(2e-3, "a_fast, the fast actor's step size (Adam learning rate) at "
-                           "n = 0", POSITIVE, "1")
-    lr_critic: float = param(3e-3, "a_critic, the critic's step size at n = 0", POSITIVE, "1")
+                           "n = 0", STEP_SIZE, "1")
+    lr_critic: float = param(3e-3, "a_critic, the critic's step size at n = 0", STEP_SIZE, "1")
     schedule: str = param("decaying", "step-size family: constant, or decaying "
                           "a / (1 + n / n0)^rho", one_of("constant", "decaying"))
     decay_start: float = param(100.0, "n0 of the decaying schedule", POSITIVE, "iterations")
@@ -242,6 +250,9 @@ def _validate(c: TrainConfig) -> None:
     for f in dataclasses.fields(c):
         if not f.metadata["check"](getattr(c, f.name)):
             _fail(c, f.name, f.metadata["check"].text)
+    if c.lr_fast * c.timescale_ratio > 1:
+        _fail(c, "timescale_ratio", f"times lr_fast ({c.lr_fast}), the slow step size, must be "
+              "at most 1")
     if c.n_envs % c.minibatches:
         _fail(c, "minibatches", f"must divide n_envs ({c.n_envs})")
     if c.eval_warmup >= c.eval_periods:

@@ -173,20 +173,30 @@ class ScenarioEncoding:
         context = np.concatenate([self._static, self._time(t)], -1)
         return _clip(np.concatenate([dynamic, np.broadcast_to(context, (B, N, context.shape[-1]))], -1))
 
-    def features(self, observation: Observation, critic: bool = True) -> dict:
+    def features(self, observation: Observation, critic: bool = True, views=None) -> dict:
         """Every view of one observation as tensors with a leading time axis of length 1.
 
         Keys: ``replenisher``, ``recommender``, ``segment``, ``joint`` and, with ``critic``,
-        ``full``. Each actor reads only its own key (``joint`` is the centralized agent's).
+        ``full``; ``views`` keeps only the keys named (what the networks read, see
+        :attr:`coordlib.learning.agents.AgentSet.views`). Each actor reads only its own key
+        (``joint`` is the centralized agent's).
         """
-        rep = self.replenisher_features(observation.replenisher_view())
-        rec, seg = self.recommender_features(observation.recommender_view())
-        out = {"replenisher": rep, "recommender": rec, "segment": seg,
-               "joint": np.concatenate([rep, rec], -1)}
-        if critic:
+        wanted = set(views) if views is not None else {"replenisher", "recommender", "segment",
+                                                       "joint", "full"}
+        if not critic:
+            wanted.discard("full")
+        out = {}
+        if wanted & {"replenisher", "joint"}:
+            out["replenisher"] = self.replenisher_features(observation.replenisher_view())
+        if wanted & {"recommender", "segment", "joint"}:
+            out["recommender"], out["segment"] = self.recommender_features(
+                observation.recommender_view())
+        if "joint" in wanted:
+            out["joint"] = np.concatenate([out["replenisher"], out["recommender"]], -1)
+        if "full" in wanted:
             out["full"] = self.full_features(observation.full_state())
         return {k: torch.as_tensor(np.asarray(v, dtype=np.float32), device=self.device)[None]
-                for k, v in out.items()}
+                for k, v in out.items() if k in wanted}
 
     def orders(self, level_index: torch.Tensor, view: dict) -> np.ndarray:
         """q_i = min(Qmax_i, max(0, S_i - IP_i)) for the chosen level indices (B, N)."""

@@ -35,6 +35,7 @@ recursion literally.
 from __future__ import annotations
 
 import copy
+import os
 import time
 from pathlib import Path
 from typing import Optional
@@ -46,12 +47,13 @@ from ..common.files import atomic_write
 from ..model.scenario import Scenario
 from ..model.simulator import Observation, Simulator
 from .agents import (
+    TRACE_RATES,
     AgentSet,
     LearnedPolicy,
     exposure_array,
     gaussian_entropy,
     gaussian_log_prob,
-    level_entropy,
+    interval_log_prob,
     level_log_probs,
     level_logits,
     sample_actions,
@@ -64,11 +66,40 @@ from .checkpoints import (
     load_checkpoint,
 )
 from .config import TrainConfig, step_size
-from .features import ROLES
+from .features import N_SEGMENT, ROLES, VIEW_FEATURES
 
 
 class TrainingDivergedError(FloatingPointError):
     """A loss or a parameter became NaN or inf; the last good checkpoint is kept."""
+
+
+def training_bytes(agents: AgentSet, scenario: Scenario, config: TrainConfig) -> int:
+    """An estimate of the memory one iteration holds: the rollout's stored features (every
+    view the networks read, traces included, float32) and the activations of one minibatch's
+    forward and backward pass. Linear in N x copies x periods."""
+    K = scenario.n_segments
+    stored = sum(VIEW_FEATURES[v] * (1 + len(TRACE_RATES) if v in agents.traced_views else 1)
+                 for v in agents.views if v != "segment")
+    stored += K * N_SEGMENT if "segment" in agents.views else 0
+    hidden = config.hidden * (4 if config.architecture == "reference" else 1)
+    activations = (len(agents.actors) + len(agents.critics)) * 8 * hidden + 3 * K * N_SEGMENT
+    rows = config.n_envs * config.rollout_length * scenario.n_products
+    return int(4 * rows * (stored + activations / config.minibatches + 16))
+
+
+def _check_memory(needed: int, device: torch.device) -> None:
+    if device.type == "cuda":
+        free = torch.cuda.mem_get_info(device)[0]
+    else:
+        try:
+            free = os.sysconf("SC_AVPHYS_PAGES") * os.sysconf("SC_PAGE_SIZE")
+        except (ValueError, OSError, AttributeError):
+            return
+    if needed > free:
+        raise MemoryError(f"training needs about {needed / 2 ** 30:.1f} GiB per iteration "
+                          f"(n_envs x rollout_length x N products), {free / 2 ** 30:.1f} GiB "
+                          f"is free on {device}: lower n_envs or rollout_length, or raise "
+                          "minibatches")
 
 
 # ---- the learner --------------------------------------------------------------------------
@@ -90,10 +121,12 @@ class Learner:
                               hidden=config.hidden, memory=config.memory,
                               order_levels=config.order_levels, level_cover=config.level_cover,
                               exposure_noise=config.exposure_noise,
-                              level_noise=config.level_noise)
+                              level_noise=config.level_noise,
+                              architecture=config.architecture)
         self.agents = agents.to(self.device)
         if init_from is not None:
             self._initialize_from(init_from)
+        _check_memory(training_bytes(self.agents, scenario, config), self.device)
         self.encoding = self.agents.encoding(scenario, self.device)
         self.sim = Simulator(scenario, batch_size=config.n_envs, seed=config.seed, validate=False)
         self.observation = self.sim.reset()
@@ -172,33 +205,38 @@ class Learner:
         """Run every copy ``rollout_length`` periods; store features, actions, log-probs, values."""
         enc, T = self.encoding, self.config.rollout_length
         memory0 = {k: v.clone() for k, v in self.memory.items()}
-        steps, rewards = [], {r: [] for r in set(self.agents.reward_of.values())}
+        stored: dict[str, dict] = {"features": {}, "actions": {}, "values": {}}
+        rewards = {r: [] for r in set(self.agents.reward_of.values())}
         profit, review = [], []
         reward_unit = self.scenario.n_products / enc.reward_scale   # critics value N r_i / scale
         memory, obs = self.memory, self.observation
-        for _ in range(T):
-            features = enc.features(obs)
+        for t in range(T):
+            features, memory = self.agents.trace(enc.features(obs, views=self.agents.views),
+                                                 memory)
             out, values, memory = self.agents(features, memory)
-            a = sample_actions(out, enc, self.generator)
+            a = sample_actions(out, enc, self.generator, levels=self.agents.levels)
             orders = enc.orders(a["level_index"][0], obs.replenisher_view())
             result = self.sim.step(orders, exposure_array(a["exposure"][0]))
             for r in rewards:
                 rewards[r].append(_reward(result, r, self.scenario) * reward_unit)
             profit.append(result.profit)
             review.append(obs.review)
-            steps.append((features, a, values))
+            kept = {k: a[k] for k in ("level_index", "logits", "logp_levels", "logp_logits")}
+            for part, tensors in (("features", features), ("actions", kept), ("values", values)):
+                _store(stored[part], tensors, t, T)
             obs = result.observation
         self.memory, self.observation = memory, obs
         # value of the state where the rollout is truncated (the memory copy is discarded)
-        _, last_values, _ = self.agents(enc.features(obs), memory)
+        last = enc.features(obs, views=self.agents.views)
+        _, last_values, _ = self.agents(*self.agents.trace(last, memory))
         batch = {"memory0": memory0, "profit": np.stack(profit),
                  "review": torch.tensor(review, device=self.device),
                  "rewards": {r: torch.as_tensor(np.stack(v), dtype=torch.float32, device=self.device)
                              for r, v in rewards.items()}}
-        batch["features"] = {k: torch.cat([s[0][k] for s in steps]) for k in steps[0][0]}
+        batch["features"] = stored["features"]
         for key in ("level_index", "logits", "logp_levels", "logp_logits"):
-            batch[key] = torch.cat([s[1][key] for s in steps])
-        batch["values"] = {c: torch.cat([torch.cat([s[2][c] for s in steps]), last_values[c]])
+            batch[key] = stored["actions"][key]
+        batch["values"] = {c: torch.cat([stored["values"][c], last_values[c]])
                            for c in self.agents.critics}        # (T + 1, B, S)
         return batch
 
@@ -274,12 +312,17 @@ class Learner:
         for role in ROLES:
             adv = advantages[role][:, idx]
             if role == "replenisher":
-                logits = level_logits(out, enc)
-                logp = level_log_probs(logits, enc.level_mask)
-                new = logp.gather(-1, batch["level_index"][:, idx].unsqueeze(-1)).squeeze(-1)
+                chosen = batch["level_index"][:, idx]
+                if self.agents.levels == "interval":
+                    new = interval_log_prob(out, enc, chosen)
+                    entropy = gaussian_entropy(out["level_log_std"])
+                else:
+                    logp = level_log_probs(level_logits(out, enc), enc.level_mask)
+                    new = logp.gather(-1, chosen.unsqueeze(-1)).squeeze(-1)
+                    entropy = -(logp.exp() * logp).sum(-1)
+                entropy = entropy[review].mean() if review.any() \
+                    else torch.zeros((), device=self.device)
                 old = batch["logp_levels"][:, idx]
-                entropy = level_entropy(logits, enc.level_mask)[review].mean() \
-                    if review.any() else torch.zeros((), device=self.device)
                 weight = review.float()[:, None, None].expand_as(new)   # orders only at reviews
             else:
                 new = gaussian_log_prob(batch["logits"][:, idx], out["exposure_mean"],
@@ -329,6 +372,7 @@ class Learner:
         """Everything needed to continue exactly: networks, optimizers, RNGs, simulator, curve."""
         return {"format": CHECKPOINT_FORMAT, "version": CHECKPOINT_VERSION,
                 "config": self.config.to_dict(), "scenario": self.scenario.name,
+                "scenario_spec": self.scenario.to_dict(),
                 "spec": self.agents.spec, "iteration": self.iteration,
                 "wall_time": self.wall_time,
                 "average_reward": {k: v.cpu() for k, v in self.average_reward.items()},
@@ -394,6 +438,16 @@ def _restore_simulator(sim: Simulator, state: dict) -> Observation:
     # last period's flows enter only the observation, not the dynamics: rebuild it as saved
     return Observation(int(state["t"]), *(arrays[k] for k in _OBSERVATION_ARRAYS),
                        bool(state["review"]))
+
+
+def _store(buffers: dict, tensors: dict, t: int, T: int) -> None:
+    """Write period t's (1, ...) tensors into (T, ...) buffers, allocated at the first period."""
+    for key, value in tensors.items():
+        if not torch.is_tensor(value) or value.dim() == 0:
+            continue
+        if t == 0:
+            buffers[key] = value.new_empty((T, *value.shape[1:]))
+        buffers[key][t] = value[0]
 
 
 def _reward(result, stream: str, scenario: Scenario) -> np.ndarray:

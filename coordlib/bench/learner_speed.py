@@ -1,0 +1,226 @@
+"""Benchmark section ``learner-speed``: the learner's training throughput beside its simulator's.
+
+Each measurement runs in a fresh process (so its peak memory is its own): one MTMA learner
+(:class:`coordlib.learning.mtma.Learner`, ``n_envs`` copies x ``rollout_length`` periods per
+iteration) trains one warm-up iteration and then ``iterations`` timed ones; between the timed
+iterations the simulator alone steps ``simulator_copies`` copies of the same scenario, so the
+two figures of a ratio are taken in alternating rounds under the same load. The figures:
+
+- **learner product-steps per second**: N x copies x periods of one iteration (rollout and
+  update) over its time, the best of the timed iterations;
+- **simulator product-periods per second**: a full batched step (unchecked, uniform exposure,
+  small fixed orders), the best of its rounds.
+
+Both are timed in wall seconds and in CPU seconds of the process; the rows use CPU seconds
+for one-thread runs on the CPU (a shared machine's load inflates them far less) and wall
+seconds otherwise (several threads, or a GPU);
+- **peak memory**: the process's peak resident set (``ru_maxrss``), and on CUDA the peak of
+  ``torch.cuda.max_memory_allocated``.
+
+The compact networks with two PPO epochs (the default) and the reference networks with four
+(a GRU memory, an MLP per (segment, product) pair: the learner before the compact design)
+are measured one after the other; their ratio is the speed-up. Targets: on ``large`` the compact learner at 15 times the
+reference and at 0.05 of the simulator stepping 1,000 copies; at N = 1,000 (a generated
+scenario) 100,000 product-steps per second or more with peak memory under 4 GB.
+"""
+from __future__ import annotations
+
+import json
+import math
+import subprocess
+import sys
+import time
+from dataclasses import asdict, dataclass
+
+import numpy as np
+import pandas as pd
+import torch
+
+from ..learning.config import config_for
+from ..learning.mtma import Learner
+from ..learning.training import train
+from ..model import scenarios
+from ..model.scenario import random_scenario
+from ..model.simulator import Simulator
+from .common import SectionResult, fmt, row, yes_no
+
+GENERATED = {"random-1000": dict(n_products=1000, n_segments=5, seed=0)}
+"""Generated scenarios of the section: name -> :func:`coordlib.model.scenario.random_scenario` arguments."""
+
+
+@dataclass(frozen=True)
+class SpeedCase:
+    """One measurement: a scenario, a network family and the size of an iteration."""
+
+    scenario: str
+    architecture: str = "compact"
+    n_envs: int = 64
+    rollout_length: int = 32
+    iterations: int = 2
+    threads: int = 1
+    device: str = "cpu"
+    simulator_copies: int = 1000
+    epochs: int = 0
+    """PPO epochs per iteration; 0: the configuration's default"""
+
+
+def _scenario(name: str):
+    if name in GENERATED:
+        return random_scenario(**GENERATED[name]).replace(name=name)
+    return scenarios.get(name)
+
+
+def measure(case: SpeedCase) -> dict:
+    """Time ``case`` in this process (see the module docstring); one dict of figures."""
+    # deferred: POSIX only, needed by the measuring process alone
+    import resource
+
+    s = _scenario(case.scenario)
+    config = config_for("mtma", architecture=case.architecture, n_envs=case.n_envs,
+                        rollout_length=case.rollout_length, threads=case.threads,
+                        device=case.device, seed=0,
+                        **({"epochs": case.epochs} if case.epochs else {}))
+    learner = Learner(s, config)
+    learner.iterate()                                              # warm-up
+    sim = Simulator(s, batch_size=case.simulator_copies, seed=1, validate=False)
+    sim.reset()
+    x = np.broadcast_to(s.uniform_exposure(), (case.simulator_copies, s.n_segments,
+                                               s.n_products)).copy()
+    orders = np.broadcast_to(np.minimum(s.max_order, 2), (case.simulator_copies,
+                                                          s.n_products)).copy()
+    product_steps = s.n_products * case.n_envs * case.rollout_length
+    learner_s, simulator_s, learner_cpu, simulator_cpu = [], [], [], []
+    for _ in range(case.iterations):
+        if case.device.startswith("cuda"):
+            torch.cuda.synchronize()
+        start, cpu = time.perf_counter(), time.process_time()
+        learner.iterate()
+        if case.device.startswith("cuda"):
+            torch.cuda.synchronize()
+        learner_s.append(time.perf_counter() - start)
+        learner_cpu.append(time.process_time() - cpu)
+        steps, start, cpu = 0, time.perf_counter(), time.process_time()
+        while time.perf_counter() - start < 0.5:
+            sim.step(orders, x)
+            steps += 1
+        simulator_s.append((time.perf_counter() - start) / steps)
+        simulator_cpu.append((time.process_time() - cpu) / steps)
+    out = {**asdict(case), "N": s.n_products, "K": s.n_segments,
+           "learner_product_steps_per_s": product_steps / min(learner_s),
+           "simulator_product_periods_per_s": s.n_products * case.simulator_copies
+           / min(simulator_s),
+           "learner_product_steps_per_cpu_s": product_steps / min(learner_cpu),
+           "simulator_product_periods_per_cpu_s": s.n_products * case.simulator_copies
+           / min(simulator_cpu),
+           "iteration_seconds": min(learner_s),
+           "peak_rss_gb": resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 2 ** 20}
+    if case.device.startswith("cuda"):
+        out["peak_cuda_gb"] = torch.cuda.max_memory_allocated() / 2 ** 30
+    # one thread: CPU seconds, which a busy shared machine inflates far less than wall time
+    key = "per_cpu_s" if case.threads == 1 and case.device == "cpu" else "per_s"
+    out["clock"] = "CPU" if key == "per_cpu_s" else "wall"
+    out["learner_rate"] = out[f"learner_product_steps_{key}"]
+    out["simulator_rate"] = out[f"simulator_product_periods_{key}"]
+    out["learner_over_simulator"] = out["learner_rate"] / out["simulator_rate"]
+    return out
+
+
+def measure_in_subprocess(case: SpeedCase, timeout: float = 1800) -> dict:
+    """:func:`measure` in a fresh Python process (its own peak memory); the figures as a dict."""
+    code = ("import json, sys; from coordlib.bench.learner_speed import SpeedCase, measure; "
+            "print(json.dumps(measure(SpeedCase(**json.loads(sys.argv[1])))))")
+    done = subprocess.run([sys.executable, "-c", code, json.dumps(asdict(case))],
+                          capture_output=True, text=True, timeout=timeout)
+    if done.returncode != 0:
+        tail = (done.stderr.strip().splitlines() or ["no output"])[-1]
+        raise RuntimeError(f"learner-speed: {case.scenario} ({case.architecture}) failed: {tail}")
+    return json.loads(done.stdout.strip().splitlines()[-1])
+
+
+DEFAULT_CASES = (
+    SpeedCase("tiny"), SpeedCase("tiny", "reference", epochs=4),
+    SpeedCase("medium"), SpeedCase("medium", "reference", epochs=4),
+    SpeedCase("large"), SpeedCase("large", "reference", iterations=1, epochs=4),
+    SpeedCase("large", threads=2), SpeedCase("random-1000", n_envs=16),
+    SpeedCase("random-1000", n_envs=16, threads=2),
+)
+"""The cases of a full run. The reference is the learner before the compact design: the
+reference networks with four PPO epochs; it is not run at N = 1,000 (an iteration takes
+minutes there)."""
+
+
+def learner_speed_section(cases=DEFAULT_CASES, devices=("cpu", "cuda")) -> SectionResult:
+    """Measure every case (on every device given, ``cuda`` where torch has it); the table and
+    the rows of the targets."""
+    cases = list(cases)
+    if "cuda" in devices and torch.cuda.is_available():
+        cases += [SpeedCase(**{**asdict(c), "device": "cuda"}) for c in cases
+                  if c.architecture == "compact" and c.threads == 1]
+    table = pd.DataFrame([measure_in_subprocess(c) for c in cases])
+    return SectionResult(table, speed_rows(table))
+
+
+def speed_rows(table: pd.DataFrame) -> list[dict]:
+    """Rows: compact over reference per scenario, learner over simulator, N = 1,000 figures."""
+    rows = []
+    one = table[(table.threads == 1) & (table.device == "cpu")]
+    for name, group in one.groupby("scenario", sort=False):
+        by = group.set_index("architecture")
+        if {"compact", "reference"} <= set(by.index):
+            new, old = (by.loc[a, "learner_rate"] for a in ("compact", "reference"))
+            target = "15x on large" if name == "large" else "-"
+            met = yes_no(new / old >= 15) if name == "large" else "n/a"
+            rows.append(row("learner-speed", f"{name}: compact / reference learner, "
+                            "product-steps per CPU-second (1 thread)", fmt(new, "/s"),
+                            fmt(old, "/s"),
+                            new / old, target, met))
+    for _, r in table[table.architecture == "compact"].iterrows():
+        label = (f"{r.scenario} on {r.device}, {r.threads} thread(s), {r.n_envs} copies, "
+                 f"{r.clock} time")
+        is_large = r.scenario == "large"
+        rows.append(row("learner-speed", f"{label}: learner / simulator ({r.simulator_copies} "
+                        "copies)", fmt(r.learner_rate, "/s"),
+                        fmt(r.simulator_rate, "/s"), r.learner_over_simulator,
+                        ">= 0.05" if is_large else "-",
+                        yes_no(r.learner_over_simulator >= 0.05) if is_large else "n/a",
+                        f"peak memory {r.peak_rss_gb:.2f} GB"))
+        if r.N >= 1000:
+            fast = r.learner_rate >= 1e5
+            small = r.peak_rss_gb < 4 and not (math.isfinite(r.get("peak_cuda_gb", math.nan))
+                                               and r.peak_cuda_gb >= 4)
+            rows.append(row("learner-speed", f"{label}: product-steps/s and peak memory",
+                            fmt(r.learner_rate, "/s"),
+                            f"{r.peak_rss_gb:.2f} GB", r.learner_rate / 1e5,
+                            ">= 100,000 /s, < 4 GB", yes_no(fast and small)))
+    return rows
+
+
+# ---- learning quality of the network families, per iteration and per second ---------------------
+FAMILIES = {"reference": dict(architecture="reference", epochs=4),
+            "compact-4-epochs": dict(architecture="compact", epochs=4),
+            "compact": dict(architecture="compact", epochs=2)}
+"""The learners compared by :func:`compare_families`: the reference networks with four PPO
+epochs (the learner before the compact design), and the compact networks with four and with
+two (the default)."""
+
+
+def compare_families(scenario: str, seeds=(0, 1, 2), iterations: int = 150,
+                     families=tuple(FAMILIES), replications: int = 20, periods: int = 500,
+                     warmup: int = 100) -> pd.DataFrame:
+    """Train each family with each seed for ``iterations``; evaluate every final policy on
+    the same stream (seed 0, as E3 does); one row per run with its profit, interval and CPU
+    seconds (wall time on a shared machine is noise, CPU time much less)."""
+    rows = []
+    for family in families:
+        for seed in seeds:
+            config = config_for("mtma", iterations=iterations, seed=seed, eval_seed=0,
+                                eval_replications=replications, eval_periods=periods,
+                                eval_warmup=warmup, **FAMILIES[family])
+            start = time.process_time()
+            run = train(scenario, config, progress=False)
+            rows.append({"scenario": scenario, "family": family, "seed": seed,
+                         "iterations": iterations, "cpu_seconds": time.process_time() - start,
+                         "profit": run.summary["profit"],
+                         "profit_lo": run.summary["profit_ci_low"],
+                         "profit_hi": run.summary["profit_ci_high"]})
+    return pd.DataFrame(rows)

@@ -1,0 +1,72 @@
+"""The learner's cost model and its benchmark section: memory linear in N x copies, a clear
+error before an iteration that cannot fit, and the section's figures and targets."""
+from __future__ import annotations
+
+import math
+
+import pandas as pd
+import pytest
+
+from coordlib import scenarios
+from coordlib.bench.learner_speed import SpeedCase, compare_families, measure, speed_rows
+from coordlib.learning.agents import AgentSet
+from coordlib.learning.config import config_for
+from coordlib.learning.mtma import Learner, training_bytes
+from coordlib.model.scenario import random_scenario
+
+
+@pytest.mark.parametrize("architecture", ["compact", "reference"])
+def test_training_memory_is_linear_in_products_times_copies(architecture):
+    agents = AgentSet(architecture=architecture)
+    sizes = {}
+    for n, copies in [(50, 16), (100, 16), (50, 32), (200, 64)]:
+        s = random_scenario(n, 3, seed=0)
+        sizes[n, copies] = training_bytes(agents, s, config_for("mtma", n_envs=copies,
+                                                                architecture=architecture))
+    per_unit = {k: v / (k[0] * k[1]) for k, v in sizes.items()}
+    assert max(per_unit.values()) / min(per_unit.values()) == pytest.approx(1, abs=1e-9)
+
+
+def test_an_iteration_that_cannot_fit_is_refused_before_allocating():
+    config = config_for("mtma", n_envs=40_000_000, iterations=1)
+    with pytest.raises(MemoryError, match="lower n_envs or rollout_length"):
+        Learner(scenarios.get("tiny"), config)
+
+
+def test_measure_reports_both_throughputs_from_one_process():
+    out = measure(SpeedCase("tiny", n_envs=4, rollout_length=4, iterations=1,
+                            simulator_copies=10))
+    assert out["learner_product_steps_per_s"] > 0 and out["simulator_product_periods_per_s"] > 0
+    # one thread on the CPU: the ratio is of CPU-time rates, each at least the wall-time rate
+    assert out["clock"] == "CPU"
+    assert out["learner_over_simulator"] == pytest.approx(
+        out["learner_product_steps_per_cpu_s"] / out["simulator_product_periods_per_cpu_s"])
+    assert out["learner_product_steps_per_cpu_s"] >= 0.9 * out["learner_product_steps_per_s"]
+    assert out["peak_rss_gb"] > 0.05 and out["N"] == 2
+
+
+def _case(scenario, architecture, rate, threads=1, n=120, sim=3e6, rss=1.0):
+    return {"scenario": scenario, "architecture": architecture, "threads": threads,
+            "device": "cpu", "n_envs": 64, "simulator_copies": 1000, "N": n,
+            "learner_rate": rate, "simulator_rate": sim, "clock": "CPU",
+            "learner_over_simulator": rate / sim, "peak_rss_gb": rss, "peak_cuda_gb": math.nan}
+
+
+def test_speed_rows_state_each_target_from_the_numbers():
+    table = pd.DataFrame([_case("large", "compact", 150_000), _case("large", "reference", 12_000),
+                          _case("random-1000", "compact", 120_000, n=1000, rss=5.0)])
+    rows = {r["measured"]: r for r in speed_rows(table)}
+    speedup = rows["large: compact / reference learner, product-steps per CPU-second (1 thread)"]
+    assert speedup["ratio"] == pytest.approx(12.5) and speedup["met"] == "no"      # 12.5 < 15
+    ratio = next(r for k, r in rows.items() if k.startswith("large on cpu"))
+    assert ratio["ratio"] == pytest.approx(0.05) and ratio["met"] == "yes"
+    big = next(r for k, r in rows.items() if "peak memory" in k)
+    assert big["met"] == "no"                       # fast enough, but 5 GB is over the limit
+
+
+def test_compare_families_trains_and_evaluates_each_family_on_one_stream():
+    table = compare_families("tiny", seeds=(0,), iterations=1, families=("compact", "reference"),
+                             replications=2, periods=30, warmup=5)
+    assert list(table.family) == ["compact", "reference"]
+    assert (table.profit_lo <= table.profit).all() and (table.profit <= table.profit_hi).all()
+    assert (table.cpu_seconds > 0).all()
