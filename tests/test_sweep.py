@@ -324,7 +324,8 @@ def test_interrupted_sweep_resumes_without_redoing_finished_jobs(probe_dir, tmp_
     grid_file = tmp_path / "grid.yaml"
     grid_file.write_text(yaml.safe_dump(probe_grid(calls_dir, xs=range(10), sleep=0.5)))
     proc = subprocess.Popen([sys.executable, "-m", "coordlib", "sweep", str(grid_file), "--out",
-                             str(out), "--workers", "2", "--no-progress"], cwd=ROOT,
+                             str(out), "--workers", "2", "--no-progress", "--module",
+                             "sweep_probe"], cwd=ROOT,
                             start_new_session=True, stderr=subprocess.PIPE, text=True,
                             # a test runner's worker may ignore SIGINT, and children inherit that
                             preexec_fn=lambda: signal.signal(signal.SIGINT, signal.SIG_DFL))

@@ -4,11 +4,15 @@ Every result, record, checkpoint and README rewrite goes through :func:`atomic_w
 temporary file in the same folder, flushed and fsynced, then renamed over the target, so an
 interrupted run (Ctrl-C, SIGKILL, power loss) leaves either the old file or the new one,
 never half of one. YAML that a user hands in (scenarios, grids, the notebook manifest) is read
-by :func:`load_yaml`, which only ever builds plain data (``yaml.safe_load``).
+by :func:`load_yaml`, which only ever builds plain data (``yaml.safe_load``), refuses duplicate
+keys, files over :data:`YAML_MAX_BYTES` and documents whose anchors and aliases would expand
+past :data:`YAML_MAX_NODES` nodes. JSON is always standard: NaN and infinity are written as
+``null`` (:func:`json_safe`).
 """
 from __future__ import annotations
 
 import json
+import math
 import os
 import tempfile
 from pathlib import Path
@@ -20,6 +24,11 @@ PACKAGE_DIR = Path(__file__).resolve().parent.parent
 """The ``coordlib`` package folder."""
 REPO_DIR = PACKAGE_DIR.parent
 """The repository root (``notebooks/``, ``data/``, ``figures/`` live here)."""
+YAML_MAX_BYTES = 4 * 2**20
+"""The largest YAML file :func:`load_yaml` reads (the shipped ``large`` scenario is 12 KB)."""
+YAML_MAX_NODES = 1_000_000
+"""The most nodes a YAML document may hold once its aliases are expanded (an anchor bomb of a
+few hundred bytes expands to billions)."""
 
 
 def atomic_write(path, write: Callable, binary: bool = False) -> Path:
@@ -44,10 +53,78 @@ def atomic_write_text(path, text: str) -> Path:
     return atomic_write(path, lambda handle: handle.write(text))
 
 
+def json_safe(value):
+    """``value`` with every NaN or infinite float replaced by None, so that it is standard JSON
+    (``json.dump`` would write the non-standard ``NaN``/``Infinity``, which strict readers
+    reject); containers are copied, everything else is passed through."""
+    if isinstance(value, float):
+        return value if math.isfinite(value) else None
+    if isinstance(value, Mapping):
+        return {k: json_safe(v) for k, v in value.items()}
+    if isinstance(value, (list, tuple)):
+        return [json_safe(v) for v in value]
+    return value
+
+
 def atomic_write_json(path, data, **dump_kwargs) -> Path:
-    """Write ``data`` as JSON (indent 1 unless told otherwise) whole or not at all."""
+    """Write ``data`` as standard JSON (:func:`json_safe`; indent 1 unless told otherwise)
+    whole or not at all."""
     dump_kwargs.setdefault("indent", 1)
-    return atomic_write(path, lambda handle: json.dump(data, handle, **dump_kwargs))
+    data = json_safe(data)
+    return atomic_write(path, lambda handle: json.dump(data, handle, allow_nan=False,
+                                                      **dump_kwargs))
+
+
+class _StrictLoader(yaml.SafeLoader):
+    """``yaml.SafeLoader`` that refuses duplicate keys and documents whose aliases expand past
+    :data:`YAML_MAX_NODES` nodes (checked on the node graph, before anything is built)."""
+
+    def construct_document(self, node):
+        _check_expanded_size(node)
+        return super().construct_document(node)
+
+    def construct_mapping(self, node, deep=False):
+        seen = {}
+        for key_node, _ in node.value:
+            if key_node.tag == "tag:yaml.org,2002:merge":
+                continue
+            key = self.construct_object(key_node, deep=True)
+            try:
+                first = seen.setdefault(key, key_node.start_mark.line + 1)
+            except TypeError:      # an unhashable key: the constructor reports it
+                continue
+            if first != key_node.start_mark.line + 1:
+                raise yaml.constructor.ConstructorError(
+                    None, None, f"duplicate key {key!r} (first on line {first})",
+                    key_node.start_mark)
+        return super().construct_mapping(node, deep=deep)
+
+
+def _check_expanded_size(root) -> None:
+    """Count the nodes of the document with every alias expanded, without expanding it."""
+    sizes: dict[int, int] = {}
+    open_nodes: set[int] = set()
+    stack = [(root, False)]
+    while stack:
+        node, children_done = stack.pop()
+        if id(node) in sizes:
+            continue
+        children = (node.value if isinstance(node, yaml.SequenceNode) else
+                    [n for pair in node.value for n in pair]
+                    if isinstance(node, yaml.MappingNode) else [])
+        if children_done or not children:
+            open_nodes.discard(id(node))
+            sizes[id(node)] = 1 + sum(sizes[id(c)] for c in children)
+            if sizes[id(node)] > YAML_MAX_NODES:
+                raise yaml.YAMLError(f"the document expands to more than {YAML_MAX_NODES:,} "
+                                     "nodes (anchors and aliases nested too deep)")
+        else:
+            if id(node) in open_nodes:
+                raise yaml.YAMLError("an alias refers to a node that contains it (recursive "
+                                     "data)")
+            open_nodes.add(id(node))
+            stack.append((node, True))
+            stack.extend((c, False) for c in children if id(c) not in sizes)
 
 
 def load_yaml(path, error: type[Exception] = ValueError, what: str = "file") -> dict:
@@ -58,10 +135,23 @@ def load_yaml(path, error: type[Exception] = ValueError, what: str = "file") -> 
     path = Path(path)
     if not path.is_file():
         raise error(f"{what} not found: {path}")
+    size = path.stat().st_size
+    if size > YAML_MAX_BYTES:
+        raise error(f"{path}: {size:,} bytes, more than a {what} may hold "
+                    f"({YAML_MAX_BYTES:,} bytes)")
     try:
-        spec = yaml.safe_load(path.read_text())
+        text = path.read_text()
+    except (OSError, UnicodeDecodeError) as exc:
+        raise error(f"{path}: cannot read it as text ({exc})") from None
+    try:
+        spec = yaml.load(text, Loader=_StrictLoader)
     except yaml.YAMLError as exc:
-        raise error(f"{path}: not valid YAML ({exc})") from None
+        mark = getattr(exc, "problem_mark", None)
+        where = f"{path}, line {mark.line + 1}" if mark is not None else str(path)
+        problem = getattr(exc, "problem", None) or str(exc)
+        raise error(f"{where}: not valid YAML ({' '.join(problem.split())})") from None
+    except RecursionError:
+        raise error(f"{path}: not valid YAML (nested too deep)") from None
     if not isinstance(spec, Mapping):
         raise error(f"{path}: expected a mapping at the top level")
     return dict(spec)

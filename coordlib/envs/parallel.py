@@ -3,6 +3,7 @@ its own department's view (MODEL.md section 4) and rewarded by the firm's profit
 """
 from __future__ import annotations
 
+from collections.abc import Mapping
 from typing import Optional
 
 import numpy as np
@@ -65,6 +66,7 @@ class CoordinationParallelEnv(ParallelEnv):
         self.simulator = Simulator(s, batch_size=1, validate=False)
         self._rng: Optional[np.random.Generator] = None
         self._last: Optional[StepResult] = None
+        self._started = False
 
     def observation_space(self, agent: str) -> spaces.Box:
         return self.observation_spaces[self._known(agent)]
@@ -89,12 +91,21 @@ class CoordinationParallelEnv(ParallelEnv):
         self.simulator.rng = self._rng          # the stream continues across unseeded resets
         self.agents = list(AGENTS)
         self._last = None
+        self._started = True
         return self._observations(), {a: {} for a in AGENTS}
 
     def step(self, actions: dict):
         """One period: ``actions = {"replenisher": orders (N,), "recommender": scores (K, N)}``."""
+        if not self._started:
+            raise RuntimeError("step() before reset(): call reset() to start an episode")
         if not self.agents:
             raise RuntimeError("the episode is over (truncated at max_periods): call reset()")
+        if not isinstance(actions, Mapping):
+            raise TypeError(f"actions: expected a dict {{agent: action}} for agents "
+                            f"{list(AGENTS)}, got {type(actions).__name__}")
+        unknown = [a for a in actions if a not in AGENTS]
+        if unknown:
+            raise KeyError(f"actions: unknown agent(s) {unknown}; agents: {list(AGENTS)}")
         missing = [a for a in AGENTS if a not in actions]
         if missing:
             raise KeyError(f"actions: missing an action for {missing}")

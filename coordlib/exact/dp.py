@@ -68,12 +68,15 @@ import sys
 import time
 import warnings
 from dataclasses import dataclass, field
+from pathlib import Path
 from typing import Optional
 
 import numpy as np
 import pandas as pd
 from scipy import stats
 
+from ..common.files import atomic_write
+from ..common.help import HelpFormatter
 from ..model.policy import Action, Policy
 from ..model.scenario import PRODUCT_FIELDS, SEGMENT_FIELDS, Scenario, ScenarioError
 from ..model.scenarios import get as get_scenario
@@ -530,6 +533,8 @@ def solve(scenario, exposure_grid: int = 11, max_inventory: Optional[int] = None
         ordering policy for a given static recommendation).
     """
     started = time.perf_counter()
+    if isinstance(max_iter, bool) or int(max_iter) != max_iter or max_iter < 1:
+        raise DPError(f"max_iter: must be a whole number >= 1, got {max_iter!r}")
     original = get_scenario(scenario)
     _check_supported(original)
     s, note = reduce_scenario(original, max_inventory)
@@ -593,22 +598,82 @@ def solve(scenario, exposure_grid: int = 11, max_inventory: Optional[int] = None
 
 
 # ---- command line ---------------------------------------------------------------------------------
+DP_EPILOG = """\
+what the output means:
+  gain g*         the optimal long-run profit per period; the bounds are min and max of
+                  T h - h at the last step, and g* lies between them
+  states          full Markov states (on-hand, whole order pipeline, phase t mod R) and
+                  the reduced states the DP iterates over: for a product with lead time
+                  L >= 1 the stock available for sale A = min(I + o_0, M) replaces the
+                  pair (I, o_0), which changes no value and no decision, so the reduction
+                  is exact, not an approximation
+  actions         order vectors x exposure-grid points per state
+  tau             the aperiodicity transform of relative value iteration, h <- h + tau
+                  (T h - h): tau = 1 is plain RVI; tau < 1 (0.5 when R > 1) makes a
+                  periodic chain converge and changes neither g* nor the optimal policy
+
+--show-policy prints the optimal orders and exposure per reduced state (as tables over the
+two products' available stock when each product has one axis), --save PATH writes the whole
+policy as CSV: one row per reduced state (its axes, order_i, share_1_segment_k, exposure_i
+and the relative value h)."""
+
+
+def print_policy(solution: "DPSolution", rows: int = 60) -> str:
+    """The optimal policy, readable: for two products with one state axis each (lead time
+    0 or 1, R = 1), tables of order_1, order_2 and product 1's exposure share over
+    (available_1, available_2); otherwise the first ``rows`` rows of :meth:`DPSolution.frame`."""
+    frame = solution.frame()
+    axes = list(solution.state_axes)
+    if len(axes) == 3 and solution.state_shape[0] == 1:
+        a1, a2 = axes[1], axes[2]
+        parts = []
+        for column, what in (("order_1", "order of product 1"), ("order_2", "order of product 2"),
+                             ("exposure_1", "exposure share of product 1")):
+            table = frame.pivot(index=a1, columns=a2, values=column)
+            body = table.round(2).to_string() if column == "exposure_1" else table.to_string()
+            parts.append(f"{what} (rows: {a1}, columns: {a2})\n{body}")
+        return "\n\n".join(parts)
+    shown = frame.drop(columns="bias").head(rows).round(3).to_string(index=False)
+    more = len(frame) - min(rows, len(frame))
+    return shown + (f"\n... {more} more reduced states (--save PATH writes them all)" if more else "")
+
+
 def cli(argv) -> int:
     """``python -m coordlib dp --scenario tiny``: solve and print gain, states, actions, time."""
-    parser = argparse.ArgumentParser(prog="coordlib dp", description=solve.__doc__.splitlines()[0])
+    parser = argparse.ArgumentParser(
+        prog="coordlib dp", formatter_class=HelpFormatter, epilog=DP_EPILOG,
+        description="Solve a small scenario exactly: the optimal long-run profit per period g* "
+                    "and an optimal stationary policy, by average-reward relative value "
+                    "iteration (RVI) with exposures on a grid (N = 2 products, lost sales, no "
+                    "seasonality).")
     parser.add_argument("--scenario", default="tiny", help="a shipped scenario name or a YAML path")
     parser.add_argument("--exposure-grid", type=int, default=11,
-                        help="points of each segment's share of product 1 (default 11)")
+                        help="points of each segment's share of product 1, 0 to 1")
     parser.add_argument("--max-inventory", type=int, default=None,
-                        help="cap capacity and max order at this value")
+                        help="cap capacity and max order at this value (solves a smaller "
+                             "instance; its gain is that instance's); default: no cap")
     parser.add_argument("--lead-time", type=int, nargs="+", default=None,
-                        help="override the lead times (one value, or one per product)")
-    parser.add_argument("--tol", type=float, default=1e-7, help="RVI span tolerance")
-    parser.add_argument("--max-iter", type=int, default=5000)
+                        help="override the lead times (one value, or one per product); "
+                             "default: the scenario's")
+    parser.add_argument("--tol", type=float, default=1e-7,
+                        help="stop when span(T h - h) is below this; g* is then within tol/2")
+    parser.add_argument("--max-iter", type=int, default=5000, help="most RVI iterations")
+    parser.add_argument("--show-policy", action="store_true",
+                        help="print the optimal policy (see below)")
+    parser.add_argument("--save", metavar="PATH", default=None,
+                        help="write the optimal policy to PATH as CSV (see below)")
     args = parser.parse_args(argv)
     try:
+        if args.max_iter < 1:
+            raise DPError(f"--max-iter: must be at least 1, got {args.max_iter}")
+        if args.exposure_grid < 2:
+            raise DPError(f"--exposure-grid: needs at least 2 points (0 and 1), got "
+                          f"{args.exposure_grid}")
         s = get_scenario(args.scenario)
         if args.lead_time is not None:
+            if len(args.lead_time) not in (1, s.n_products):
+                raise DPError(f"--lead-time: give one value or one per product "
+                              f"({s.n_products}), got {len(args.lead_time)}")
             lead = args.lead_time * s.n_products if len(args.lead_time) == 1 else args.lead_time
             s = s.replace(lead_time=lead)
         result = solve(s, exposure_grid=args.exposure_grid, max_inventory=args.max_inventory,
@@ -617,4 +682,11 @@ def cli(argv) -> int:
         print(f"coordlib dp: {exc}", file=sys.stderr)
         return 2
     print(result.summary())
+    if args.show_policy:
+        print("\n" + print_policy(result))
+    if args.save:
+        path = Path(args.save)
+        atomic_write(path, lambda handle: result.frame().to_csv(handle, index=False))
+        print(f"policy written to {path} ({result.n_reduced_states} reduced states)")
     return 0
+

@@ -42,7 +42,9 @@ def dp_gains(scenarios, exposure_grid: int = 11, cache_dir=None) -> pd.DataFrame
     """g*, the exact optimal profit per period (:func:`coordlib.exact.dp.solve`), where the DP applies.
 
     Scenarios the exact DP does not handle (N != 2, backlog, seasonality) are left out.
-    Results are kept in a :class:`coordlib.pipeline.results.ResultStore` under ``cache_dir`` when given.
+    Results are kept in a :class:`coordlib.pipeline.results.ResultStore` under ``cache_dir`` when
+    given, keyed by the scenario's content (every field of :meth:`Scenario.to_dict` but its name
+    and description) and the code version, never by its name.
     Columns: scenario, gain, gain_low, gain_high (the final value-iteration bounds).
     """
 
@@ -60,9 +62,10 @@ def dp_gains(scenarios, exposure_grid: int = 11, cache_dir=None) -> pd.DataFrame
             return {"gain": float(sol.gain), "gain_low": float(sol.gain_bounds[0]),
                     "gain_high": float(sol.gain_bounds[1])}
 
-        value = store.cached("dp_gain", {"scenario": s.name, "exposure_grid": exposure_grid},
+        content = {k: v for k, v in s.to_dict().items() if k not in ("name", "description")}
+        value = store.cached("dp_gain", {"scenario": content, "exposure_grid": exposure_grid},
                              compute)
-        rows.append({"scenario": name, **value})
+        rows.append({"scenario": name if isinstance(name, str) else s.name, **value})
     return pd.DataFrame(rows, columns=["scenario", "gain", "gain_low", "gain_high"])
 
 
@@ -80,7 +83,8 @@ def main_table(heuristics: pd.DataFrame, learners: pd.DataFrame, optimum: pd.Dat
     h = heuristics.assign(kind="heuristic", interval="replications")
     h = h.rename(columns={"n": "count"})
     lr = learners.rename(columns={"config": "method", "seeds": "count"})
-    lr = lr.assign(kind="learner", interval="seeds", method="learner: " + lr["method"])
+    lr = lr.assign(kind="learner", interval=lr["interval"] if "interval" in lr else "seeds",
+                   method="learner: " + lr["method"])
     d = optimum.rename(columns={"gain": "profit"}).assign(
         method="DP optimum g*", kind="DP", interval="exact", count=1,
         profit_lo=float("nan"), profit_hi=float("nan"))

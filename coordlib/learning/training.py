@@ -20,7 +20,6 @@ from __future__ import annotations
 import argparse
 import dataclasses
 import difflib
-import json
 import sys
 import textwrap
 import typing
@@ -29,14 +28,16 @@ from pathlib import Path
 from typing import Callable, Optional
 
 import pandas as pd
+import torch
 
-from ..common.files import atomic_write, atomic_write_text
+from ..common.files import atomic_write, atomic_write_json
 from ..model import scenarios
 from ..model.evaluation import evaluate, mean_ci
 from .agents import LearnedPolicy
-from .checkpoints import CheckpointError, load_checkpoint
+from .checkpoints import CheckpointError, check_resume, load_checkpoint
 from .config import PRESET_DOCS, PRESETS, ConfigError, TrainConfig, config_docs, config_for
 from .mtma import Learner, TrainingDivergedError
+from .runs import comparison
 
 
 # ---- the training run ---------------------------------------------------------------------
@@ -87,13 +88,18 @@ def train(scenario, config: Optional[TrainConfig] = None, out_dir=None, progress
     if not isinstance(config, TrainConfig):
         raise TypeError(f"config: expected a TrainConfig, got {type(config).__name__}")
     out_dir = Path(out_dir) if out_dir is not None else None
-    learner = Learner(scenario, config, init_from=init_from)
+    check_device(config.device)
     checkpoint = out_dir / "checkpoint.pt" if out_dir is not None else None
+    state = None
     if resume:
         source = checkpoint if resume is True else Path(resume)
         if source is None:
             raise ValueError("resume=True needs out_dir (or pass the checkpoint's path)")
-        learner.load_state_dict(load_checkpoint(source))
+        state = load_checkpoint(source)
+        check_resume(state, scenario, config, source)
+    learner = Learner(scenario, config, init_from=init_from)
+    if state is not None:
+        learner.load_state_dict(state)
 
     # deferred: the progress bar loads only when one is shown
     from tqdm.auto import tqdm
@@ -135,8 +141,30 @@ def train(scenario, config: Optional[TrainConfig] = None, out_dir=None, progress
                                        deterministic=config.eval_deterministic))
     if out_dir is not None:
         _write_curve(learner, out_dir)
-        atomic_write_text(out_dir / "summary.json", json.dumps(summary, indent=2) + "\n")
+        atomic_write_json(out_dir / "summary.json", summary, indent=2)
     return TrainResult(policy, learner, curve, summary, out_dir)
+
+
+CUDA_INSTALL = ("pip install torch --index-url https://download.pytorch.org/whl/cu121 (pick the "
+                "CUDA version of your driver at https://pytorch.org/get-started/locally/)")
+
+
+def check_device(device: str) -> None:
+    """Raise a ConfigError in one line when torch cannot train on ``device`` here."""
+    kind = torch.device(device).type
+    if kind == "cuda" and not torch.backends.cuda.is_built():
+        raise ConfigError(f"TrainConfig.device: {device!r}, but this torch "
+                          f"({torch.__version__}) is a CPU-only build without CUDA; install a "
+                          f"CUDA build: {CUDA_INSTALL}")
+    if kind == "cuda" and not torch.cuda.is_available():
+        raise ConfigError(f"TrainConfig.device: {device!r}, but torch sees no CUDA device "
+                          "(no GPU, or no driver); use --device cpu")
+    try:
+        torch.Generator(device)
+        torch.zeros(1, device=device) + 1
+    except (RuntimeError, AssertionError, ValueError) as exc:
+        raise ConfigError(f"TrainConfig.device: cannot train on {device!r} here: "
+                          f"{' '.join(str(exc).split())}") from None
 
 
 def _write_curve(learner: Learner, out_dir: Path) -> None:
@@ -189,9 +217,13 @@ def train_parser() -> argparse.ArgumentParser:
                      help="named configuration (default mtma); each differs from mtma only in "
                           "what its name says:\n" + presets.replace("%", "%%"))
     run.add_argument("--resume", action="store_true", help="continue from OUT/checkpoint.pt")
+    run.add_argument("--overwrite", action="store_true",
+                     help="train afresh into a non-empty --out, replacing the run there")
     run.add_argument("--set", action="append", default=[], metavar="FIELD=VALUE",
                      help="set any TrainConfig field (repeatable; applied after the options "
-                          "below, kept for compatibility); a tuple as NAME,NAME")
+                          "below, kept for compatibility); a tuple as NAME,NAME. Each field's "
+                          "meaning, unit and default: 'TrainConfig fields' below (--lr-fast is "
+                          "FIELD lr_fast)")
     run.add_argument("--no-progress", action="store_true", help="no progress bar")
     fields = parser.add_argument_group(
         "TrainConfig fields", "One option per field: its meaning [unit] and default (mtma's; a "
@@ -240,13 +272,23 @@ def config_from_args(args: argparse.Namespace) -> TrainConfig:
             raise ConfigError(f"--set {item!r}: expected FIELD=VALUE")
         key = key.strip().replace("-", "_")
         overrides[key] = _parse_value(key, text)
-    return config_for(args.config, **overrides)
+    name = overrides.pop("name", None)
+    config = config_for(args.config, **overrides)
+    return config if name is None else config.replace(name=name)
 
 
 def cli(argv) -> int:
     """``python -m coordlib train --scenario tiny --config mtma --seed 0 --out DIR``."""
     args = train_parser().parse_args(argv)
     try:
+        out = Path(args.out)
+        if args.resume and args.overwrite:
+            raise ConfigError("--resume and --overwrite: give one or the other")
+        if out.exists() and not out.is_dir():
+            raise ConfigError(f"--out {args.out}: exists and is not a folder")
+        if not (args.resume or args.overwrite) and out.is_dir() and any(out.iterdir()):
+            raise ConfigError(f"--out {args.out}: holds an earlier run; --resume continues it, "
+                              "--overwrite replaces it")
         config = config_from_args(args)
         result = train(args.scenario, config, out_dir=args.out, progress=not args.no_progress,
                        resume=args.resume)
@@ -258,6 +300,11 @@ def cli(argv) -> int:
           f"{s['profit']:.3f} [95% CI {s['profit_ci_low']:.3f}, {s['profit_ci_high']:.3f}], "
           f"{s['iterations']} iterations, {s['env_steps']} steps in {s['train_seconds']:.1f} s "
           f"({s['steps_per_second']:.0f} steps/s); written to {args.out}")
+    print("(evaluated with the deterministic policy; the progress bar showed the profit of the "
+          "sampled training policy, which explores and so earns less)"
+          if s["evaluation"]["deterministic"] else "(evaluated with the sampled policy)")
+    if args.scenario in scenarios.names() and (line := comparison(s["profit"], args.scenario)):
+        print(line)
     return 0
 
 

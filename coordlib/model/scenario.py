@@ -4,9 +4,15 @@ A :class:`Scenario` holds per-product arrays (length N), per-segment arrays (len
 segment-by-product attraction matrix (K x N), the review period and the initial state. It is
 built from a plain dict (the same layout as the YAML files under ``data/scenarios/``) and every
 problem with the input is reported as a :class:`ScenarioError` naming the field.
+
+Every value is bounded (:data:`LIMITS`) so that each quantity a step can reach fits in int64
+(stock, orders, demand) and float64 (money), and the arrays a scenario and its simulator build
+(K x N^2 purchase probabilities, N x max L pipeline) are checked against the memory of the
+machine before they are allocated.
 """
 from __future__ import annotations
 
+import os
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Mapping
@@ -39,6 +45,42 @@ SEGMENT_FIELDS = {
     "season_period": (float, 1.0, "positive", "seasonal cycle length in periods [P_k]"),
     "season_phase": (float, 0.0, "any", "seasonal phase in radians [phi_k]"),
 }
+UNITS_LIMIT = 10**9
+"""The largest stock, order, pipeline entry or capacity in units, and the largest mean number of
+arrivals per period: sums over products, segments and periods of such counts stay far below
+int64's 9.2e18, and a Poisson draw of a mean this size is exact in numpy."""
+MONEY_LIMIT = 1e12
+"""The largest price or cost per unit (and the largest attraction or lift): a period's profit,
+at most N x MONEY_LIMIT x UNITS_LIMIT, stays a finite float64."""
+LEAD_TIME_LIMIT = 10**6
+"""The longest lead time in periods (the pipeline holds max L columns per product)."""
+LIMITS = {
+    "price": MONEY_LIMIT, "unit_cost": MONEY_LIMIT, "holding_cost": MONEY_LIMIT,
+    "lost_sale_penalty": MONEY_LIMIT, "lead_time": LEAD_TIME_LIMIT, "capacity": UNITS_LIMIT,
+    "max_order": UNITS_LIMIT, "arrival_rate": UNITS_LIMIT, "outside_attraction": MONEY_LIMIT,
+    "lift": MONEY_LIMIT, "season_period": 1e12, "season_phase": 1e12, "attraction": MONEY_LIMIT,
+    "review_period": UNITS_LIMIT, "initial_on_hand": UNITS_LIMIT,
+    "initial_pipeline": UNITS_LIMIT,
+}
+"""The largest absolute value each field may take (see :data:`UNITS_LIMIT`, :data:`MONEY_LIMIT`)."""
+
+
+def memory_limit_bytes() -> int:
+    """The most memory one scenario's or simulator's arrays may take: half the machine's RAM."""
+    try:
+        return os.sysconf("SC_PAGE_SIZE") * os.sysconf("SC_PHYS_PAGES") // 2
+    except (ValueError, OSError, AttributeError):
+        return 8 * 2**30
+
+
+def check_memory(what: str, n_bytes: float) -> None:
+    """Raise a ScenarioError when ``n_bytes`` of arrays for ``what`` would not fit in memory."""
+    limit = memory_limit_bytes()
+    if n_bytes > limit:
+        raise ScenarioError(f"{what}: needs {n_bytes / 2**30:,.1f} GiB of arrays, more than the "
+                            f"{limit / 2**30:,.1f} GiB (half this machine's memory) allowed")
+
+
 TOP_LEVEL_KEYS = {"name", "description", "products", "segments", "review_period", "backlog",
                   "initial_on_hand", "initial_pipeline"}
 
@@ -226,14 +268,35 @@ def _purchase_probabilities(v0, v, beta) -> np.ndarray:
     return boosted / denom[:, :, None]
 
 
+def _check_numbers(where: str, value) -> None:
+    """Refuse booleans, strings and None where numbers belong (numpy would take 'true' as 1)."""
+    stack = [value]
+    while stack:
+        v = stack.pop()
+        if isinstance(v, (list, tuple)):
+            stack.extend(v)
+        elif isinstance(v, np.ndarray):
+            if v.dtype.kind not in "iuf":
+                raise ScenarioError(f"{where}: expected numbers, got an array of {v.dtype}")
+        elif isinstance(v, (bool, np.bool_)) or not isinstance(v, (int, float, np.number)):
+            raise ScenarioError(f"{where}: expected numbers, got {v!r} "
+                                f"({type(v).__name__})")
+
+
 def _as_array(section: str, key: str, value, dtype, length=None) -> np.ndarray:
     where = f"{section}.{key}" if section else key
+    _check_numbers(where, value)
     try:
         arr = np.asarray(value, dtype=float)
     except (TypeError, ValueError):
         raise ScenarioError(f"{where}: expected numbers, got {value!r}") from None
     if not np.all(np.isfinite(arr)):
         raise ScenarioError(f"{where}: contains NaN or inf")
+    limit = LIMITS.get(key)
+    if limit is not None and arr.size and np.abs(arr).max() > limit:
+        raise ScenarioError(f"{where}: must be at most {limit:.0e} in absolute value (so that "
+                            f"every quantity a step reaches fits in int64 and float64), got "
+                            f"{arr.reshape(-1)[np.argmax(np.abs(arr))]:.6g}")
     if length is not None and arr.ndim == 0:
         arr = np.full(length, float(arr))
     if dtype is int:
@@ -281,6 +344,8 @@ def _from_dict(spec: Mapping[str, Any]) -> Scenario:
     K = _as_array("segments", "arrival_rate", segments["arrival_rate"], float).reshape(-1).shape[0]
     if N == 0 or K == 0:
         raise ScenarioError("scenario: needs at least one product and one segment")
+    # the purchase probabilities P[k, j, i] and their intermediates: three K x N x N arrays
+    check_memory(f"scenario with N = {N} products and K = {K} segments", 3 * 8.0 * K * N * N)
 
     kwargs: dict[str, Any] = {}
     for sec_name, sec, fields, length in (("products", products, PRODUCT_FIELDS, N),
@@ -326,6 +391,7 @@ def _from_dict(spec: Mapping[str, Any]) -> Scenario:
     if over.size:
         raise ScenarioError(f"initial_on_hand: exceeds capacity for product(s) {over.tolist()}")
     Lmax = int(kwargs["lead_time"].max())
+    check_memory(f"lead time {Lmax} for N = {N} products (pipeline N x max L)", 8.0 * N * Lmax)
     pipe = spec.get("initial_pipeline")
     if pipe is None:
         pipe = np.zeros((N, Lmax), dtype=np.int64)

@@ -25,7 +25,7 @@ from typing import Optional
 
 import numpy as np
 
-from .scenario import Scenario
+from .scenario import Scenario, ScenarioError, check_memory
 
 INT = np.int64
 
@@ -167,6 +167,21 @@ class StepResult:
         return self.scenario.price * self.sales - self.product_operating_cost
 
 
+def _state_array(name: str, value, shape: tuple) -> np.ndarray:
+    """``value`` as a fresh int64 array of ``shape`` (or its trailing part, broadcast over the
+    copies), or a ValueError naming what is wrong: shape, fractions, negative entries."""
+    arr = np.asarray(value)
+    if arr.shape not in (shape, shape[1:]):
+        raise ValueError(f"set_state: {name} must have shape {shape} or {shape[1:]}, "
+                         f"got {arr.shape}")
+    if arr.dtype.kind not in "iuf" or (arr.dtype.kind == "f" and not (
+            np.all(np.isfinite(arr)) and np.all(arr == np.round(arr)))):
+        raise ValueError(f"set_state: {name} must hold whole numbers of units")
+    if np.any(arr < 0):
+        raise ValueError(f"set_state: {name} must not be negative")
+    return np.broadcast_to(arr.astype(INT), shape).copy()
+
+
 def _index(products: np.ndarray):
     """A slice when the products are contiguous (cheaper than fancy indexing), else the array."""
     if products.size and np.all(np.diff(products) == 1):
@@ -194,8 +209,13 @@ class Simulator:
                  validate: bool = True):
         if not isinstance(scenario, Scenario):
             raise TypeError(f"scenario: expected a coordlib.Scenario, got {type(scenario).__name__}")
-        if int(batch_size) < 1:
-            raise ValueError(f"batch_size: must be >= 1, got {batch_size}")
+        if (isinstance(batch_size, (bool, np.bool_))
+                or not isinstance(batch_size, (int, np.integer)) or batch_size < 1):
+            raise ValueError(f"batch_size: must be a whole number >= 1, got {batch_size!r}")
+        # on-hand, backlog, the pipeline's L + 1 slots, the last flows and the demand means
+        check_memory(f"simulator with batch_size = {batch_size}",
+                     8.0 * batch_size * (scenario.n_products * (scenario.max_lead_time + 6)
+                                         + 4 * scenario.n_segments * scenario.n_products))
         self.scenario = scenario
         self.batch_size = int(batch_size)
         self.validate = validate
@@ -245,19 +265,27 @@ class Simulator:
                            sales, lost, customers, demand, self.scenario.is_review_period(self.t))
 
     def set_state(self, on_hand, pipeline=None, backlog=None, t: Optional[int] = None) -> Observation:
-        """Put every copy in a given state (for the DP, tests and what-if studies)."""
+        """Put every copy in a given state (for the DP, tests and what-if studies).
+
+        ``on_hand`` and ``backlog``: (B, N) or (N,); ``pipeline``: (B, N, max L) or (N, max L);
+        whole, non-negative units; ``t`` a whole period >= 0. Nothing changes on an error.
+        """
         B, N, L = self.batch_size, self._N, self._L
-        on_hand = np.broadcast_to(np.asarray(on_hand, dtype=INT), (B, N)).copy()
-        if np.any(on_hand < 0) or np.any(on_hand > self.scenario.capacity):
+        on_hand = _state_array("on_hand", on_hand, (B, N))
+        if np.any(on_hand > self.scenario.capacity):
             raise ValueError("set_state: on_hand must lie in 0..capacity")
-        self.on_hand = on_hand
         pipeline = (np.zeros((B, N, L), dtype=INT) if pipeline is None
-                    else np.broadcast_to(np.asarray(pipeline, dtype=INT), (B, N, L)))
-        if np.any(pipeline < 0):
-            raise ValueError("set_state: pipeline must not be negative")
+                    else _state_array("pipeline", pipeline, (B, N, L)))
+        backlog = (np.zeros((B, N), dtype=INT) if backlog is None
+                   else _state_array("backlog", backlog, (B, N)))
+        if np.any(backlog > 0) and not self.scenario.backlog:
+            raise ValueError("set_state: backlog must be zero under lost sales")
+        if t is not None and (isinstance(t, (bool, np.bool_)) or not isinstance(
+                t, (int, np.integer)) or t < 0):
+            raise ValueError(f"set_state: t must be a whole period >= 0, got {t!r}")
+        self.on_hand = on_hand
         self._due = [pipeline[:, :, d].copy() for d in range(L)] + [np.zeros((B, N), dtype=INT)]
-        self.backlog = (np.zeros((B, N), dtype=INT) if backlog is None
-                        else np.broadcast_to(np.asarray(backlog, dtype=INT), (B, N)).copy())
+        self.backlog = backlog
         if t is not None:
             self.t = int(t)
         self._observation = self._observe()
@@ -275,6 +303,12 @@ class Simulator:
         if self.validate:
             orders = s.check_orders(orders)
             exposure = s.check_exposure(exposure)
+            if orders.ndim != 1 and orders.shape != (B, N):
+                raise ScenarioError(f"orders: expected shape (N,) or (B, N) = {(B, N)}, "
+                                    f"got {orders.shape}")
+            if exposure.ndim != 2 and exposure.shape != (B, self._K, N):
+                raise ScenarioError(f"exposure: expected shape (K, N) or (B, K, N) = "
+                                    f"{(B, self._K, N)}, got {exposure.shape}")
         orders = np.broadcast_to(np.asarray(orders, dtype=INT), (B, N))
         exposure = np.broadcast_to(np.asarray(exposure, dtype=float), (B, self._K, N))
         if not s.is_review_period(self.t):

@@ -101,8 +101,13 @@ class ResultStore:
             record = json.loads(path.read_text())
         except (OSError, json.JSONDecodeError):
             return None  # a damaged entry is recomputed, never trusted
-        value = record.get("value")
-        return pd.DataFrame(value["records"]) if record.get("type") == "frame" else value
+        if not isinstance(record, dict) or "value" not in record:
+            return None  # an entry of the wrong shape is recomputed too
+        value = record["value"]
+        if record.get("type") == "frame":
+            return (pd.DataFrame(value["records"]) if isinstance(value, dict) and "records" in value
+                    else None)
+        return value
 
     def save(self, kind: str, config: dict, value: Any) -> Path:
         path = self.path(kind, config)

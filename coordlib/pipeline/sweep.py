@@ -32,6 +32,13 @@ finished jobs and retries the failed ones, and a grid extended by new values or 
 the jobs it shares with the old one. Every file is written whole (temporary file, then
 ``os.replace``): an interrupted sweep (Ctrl-C, a killed process) leaves no half-written file.
 The id does not cover the code version: after changing an experiment, use a new folder.
+
+A grid is data: it never makes code run by itself. Parameter names must be Python identifiers
+(a notebook sweep writes them into the notebook); from the command line, the experiment must
+be a registered name (:data:`EXPERIMENTS`) or a function of a module named with ``--module``;
+``--list`` imports nothing; a grid's name cannot leave ``build/sweeps``. One sweep at a time
+runs in a folder (a lock, released when the sweep ends or dies), and local worker processes end
+with the sweep that started them, even when it is killed.
 """
 from __future__ import annotations
 
@@ -42,12 +49,15 @@ import importlib
 import inspect
 import itertools
 import json
+import keyword
 import multiprocessing
 import os
+import re
 import signal
 import socket
 import sys
 import tempfile
+import threading
 import time
 import traceback
 import warnings
@@ -62,6 +72,11 @@ import pandas as pd
 from ..common.files import atomic_write, atomic_write_json, atomic_write_text, load_yaml
 from ..common.stats import mean_ci
 from .results import code_version
+
+try:
+    import fcntl
+except ImportError:  # not on POSIX: sweeps in one folder are not locked
+    fcntl = None
 
 
 class SweepError(ValueError):
@@ -90,6 +105,16 @@ def register_experiment(name: str, target: str) -> None:
 GRID_KEYS = {"name", "description", "experiment", "notebook", "fixed", "axes", "seeds"}
 RESERVED = {"job_id", "experiment", "seed", "elapsed_s"}
 """Column names of the results table that neither parameters nor metrics may take."""
+MAX_JOBS = 1_000_000
+"""The most jobs (axes' product x seeds) one grid may expand to."""
+_NAME = re.compile(r"[A-Za-z0-9][A-Za-z0-9._-]{0,127}")
+
+
+def _check_parameter_name(name, where: str) -> None:
+    """A parameter name is a Python identifier: notebooks receive it as a variable."""
+    if not isinstance(name, str) or not name.isidentifier() or keyword.iskeyword(name):
+        raise SweepError(f"{where}: parameter names must be Python identifiers (letters, digits, "
+                         f"underscores; not a keyword), got {name!r}")
 
 
 def _plain(value, where: str):
@@ -198,12 +223,19 @@ def _seeds(spec) -> list[int]:
             raise SweepError(f"seeds: start and count must be whole numbers, got {dict(spec)}")
         if count < 1:
             raise SweepError(f"seeds: count must be at least 1, got {count}")
+        if count > MAX_JOBS:
+            raise SweepError(f"seeds: count must be at most {MAX_JOBS:,}, got {count:,}")
         seeds = list(range(int(start), int(start) + int(count)))
     elif _whole(spec):
         if spec < 1:
             raise SweepError(f"seeds: the number of seeds must be at least 1, got {spec}")
+        if spec > MAX_JOBS:
+            raise SweepError(f"seeds: the number of seeds must be at most {MAX_JOBS:,}, "
+                             f"got {spec:,}")
         seeds = list(range(int(spec)))
     elif isinstance(spec, (list, tuple)):
+        if len(spec) > MAX_JOBS:
+            raise SweepError(f"seeds: at most {MAX_JOBS:,} seeds, got {len(spec):,}")
         if not spec or not all(_whole(s) for s in spec):
             raise SweepError(f"seeds: expected a non-empty list of whole numbers, got {list(spec)}")
         seeds = [int(s) for s in spec]
@@ -236,11 +268,15 @@ class Grid:
     """``{"path": absolute path, "kernel": name or None}`` for a notebook sweep"""
 
     @classmethod
-    def from_dict(cls, spec: Mapping, base_dir=None) -> "Grid":
+    def from_dict(cls, spec: Mapping, base_dir=None, modules=None,
+                  import_experiment: bool = True) -> "Grid":
         """Validate a grid given in the YAML layout (see the module docstring).
 
         ``base_dir``: the folder a relative notebook path is taken from (default: the
-        working directory).
+        working directory). ``modules``: when given, the experiment must be a registered name
+        (or its dotted path) or a function of one of these modules (``--module``); None allows
+        any importable function (a grid built in Python). ``import_experiment=False`` checks
+        the grid without importing the experiment (nor checking its signature).
         """
         if not isinstance(spec, Mapping):
             raise SweepError(f"grid: expected a mapping, got {type(spec).__name__}")
@@ -282,7 +318,11 @@ class Grid:
         if not isinstance(axes_spec, Mapping):
             raise SweepError("axes: expected a mapping of parameter names to lists of values")
         axes = {}
+        for name in fixed:
+            _check_parameter_name(name, "fixed" if name in (spec.get("fixed") or {})
+                                  else "notebook.parameters")
         for name, values in axes_spec.items():
+            _check_parameter_name(name, "axes")
             if not isinstance(values, (list, tuple)) or len(values) == 0:
                 raise SweepError(f"axes.{name}: expected a non-empty list of values, "
                                  f"got {values!r}")
@@ -298,10 +338,22 @@ class Grid:
             if name in RESERVED:
                 raise SweepError(f"parameter {name!r}: reserved name (seeds go under 'seeds'); "
                                  f"reserved: {sorted(RESERVED)}")
-        grid = cls(experiment=experiment, fixed=fixed, axes=axes,
-                   seeds=tuple(_seeds(spec.get("seeds"))), name=str(spec.get("name", "sweep")),
+        name = spec.get("name", "sweep")
+        if not isinstance(name, str) or not _NAME.fullmatch(name) or ".." in name:
+            raise SweepError(f"name: letters, digits, '.', '_' and '-' only, not starting with "
+                             f"'.' and without '..' (it names a folder), got {name!r}")
+        seeds = tuple(_seeds(spec.get("seeds")))
+        total = len(seeds)
+        for values in axes.values():
+            total *= len(values)
+        if total > MAX_JOBS:
+            raise SweepError(f"grid: expands to {total:,} jobs (axes x seeds), more than "
+                             f"{MAX_JOBS:,}")
+        if notebook is None and modules is not None:
+            _check_trusted(experiment, spec["experiment"], modules)
+        grid = cls(experiment=experiment, fixed=fixed, axes=axes, seeds=seeds, name=name,
                    description=str(spec.get("description", "")), notebook=notebook)
-        if notebook is None:
+        if notebook is None and import_experiment:
             grid._check_signature()
         return grid
 
@@ -347,20 +399,33 @@ class Grid:
         return int(np.prod([len(v) for v in self.axes.values()], dtype=int)) * len(self.seeds)
 
 
-def load_grid(grid) -> Grid:
+def _check_trusted(experiment: str, written, modules) -> None:
+    """Refuse an experiment that is neither registered nor in a module named by the user."""
+    if written in EXPERIMENTS or experiment in EXPERIMENTS.values():
+        return
+    module = experiment.partition(":")[0] if ":" in experiment else experiment.rpartition(".")[0]
+    if any(module == m or module.startswith(m + ".") for m in modules):
+        return
+    raise SweepError(f"experiment {written!r}: not a registered experiment "
+                     f"({', '.join(sorted(EXPERIMENTS))}); a grid file names code to run only "
+                     f"with the module on the command line: --module {module or written}")
+
+
+def load_grid(grid, modules=None, import_experiment: bool = True) -> Grid:
     """A :class:`Grid` from a YAML path, a dict in the YAML layout, or a Grid passed through.
 
-    A notebook path in a YAML file is taken relative to the working directory.
+    A notebook path in a YAML file is taken relative to the working directory. ``modules`` and
+    ``import_experiment``: see :meth:`Grid.from_dict`.
     """
     if isinstance(grid, Grid):
         return grid
     if isinstance(grid, Mapping):
-        return Grid.from_dict(grid)
+        return Grid.from_dict(grid, modules=modules, import_experiment=import_experiment)
     if isinstance(grid, (str, Path)):
         path = Path(grid)
         spec = load_yaml(path, SweepError, "grid file")
         spec.setdefault("name", path.stem)
-        return Grid.from_dict(spec)
+        return Grid.from_dict(spec, modules=modules, import_experiment=import_experiment)
     raise SweepError(f"grid: expected a YAML path, a mapping or a Grid, got {type(grid).__name__}")
 
 
@@ -423,8 +488,10 @@ def run_job(job: Job) -> dict:
         record["metrics"] = _check_metrics(job, metrics)
         record["status"] = "finished"
         record["finished_at"] = _now()
-    except Exception as exc:  # recorded, never raised: one job's failure must not stop others
-        record["status"] = "failed"
+    except KeyboardInterrupt:
+        raise
+    except BaseException as exc:  # recorded, never raised: a job's failure (even sys.exit)
+        record["status"] = "failed"  # must not stop the others
         record["error"] = f"{type(exc).__name__}: {exc}"
         record["traceback"] = traceback.format_exc()
         record["failed_at"] = _now()
@@ -484,10 +551,67 @@ def _clean_temporary_files(out_dir: Path) -> None:
                 tmp.unlink(missing_ok=True)
 
 
+class _FolderLock:
+    """An exclusive lock on a sweep folder (``.sweep.lock``), held while a sweep runs there.
+
+    ``flock`` locks die with their process, so a killed sweep never leaves the folder locked.
+    """
+
+    def __init__(self, out_dir: Path):
+        self.path = out_dir / ".sweep.lock"
+        self.handle = None
+
+    def __enter__(self):
+        if fcntl is None:
+            return self
+        self.handle = open(self.path, "a+")
+        try:
+            fcntl.flock(self.handle, fcntl.LOCK_EX | fcntl.LOCK_NB)
+        except OSError:
+            self.handle.seek(0)
+            holder = self.handle.read().strip() or "another process"
+            self.handle.close()
+            raise SweepError(f"{self.path.parent}: another sweep is running in this folder "
+                             f"({holder}); wait for it, or give this one its own --out") from None
+        self.handle.seek(0)
+        self.handle.truncate()
+        self.handle.write(f"pid {os.getpid()} on {socket.gethostname()} since {_now()}")
+        self.handle.flush()
+        return self
+
+    def __exit__(self, *exc):
+        if self.handle is not None:
+            self.handle.truncate(0)
+            self.handle.close()       # closing releases the lock
+
+
 # ---- executors ------------------------------------------------------------------------------
 def _ignore_sigint() -> None:
     # Ctrl-C reaches the whole process group; only the driving process handles it.
     signal.signal(signal.SIGINT, signal.SIG_IGN)
+
+
+def _worker_init(parent: int) -> None:
+    """Set up a local worker: Ctrl-C is the driver's to handle, and the worker ends with the
+    driver, even when that is killed (SIGKILL leaves it no chance to stop its workers)."""
+    _ignore_sigint()
+    try:
+        # deferred: Linux's prctl, through ctypes, only in worker processes
+        import ctypes
+
+        ctypes.CDLL(None, use_errno=True).prctl(1, signal.SIGKILL)    # PR_SET_PDEATHSIG
+    except (OSError, AttributeError):
+        pass                                                          # not Linux: the watcher
+
+    def watch():
+        while True:
+            if os.getppid() != parent:
+                os._exit(1)
+            time.sleep(0.5)
+
+    threading.Thread(target=watch, name="coordlib-parent-watch", daemon=True).start()
+    if os.getppid() != parent:        # the driver died before the watch began
+        os._exit(1)
 
 
 def _default_workers() -> int:
@@ -510,7 +634,7 @@ def _run_local(jobs, workers: int, on_record: Callable) -> None:
         return
     executor = cf.ProcessPoolExecutor(max_workers=min(workers, len(jobs)),
                                       mp_context=multiprocessing.get_context("spawn"),
-                                      initializer=_ignore_sigint)
+                                      initializer=_worker_init, initargs=(os.getpid(),))
     interrupted = False
     try:
         futures = {executor.submit(run_job, job): job for job in jobs}
@@ -530,19 +654,31 @@ def _run_local(jobs, workers: int, on_record: Callable) -> None:
         executor.shutdown(wait=not interrupted, cancel_futures=True)
 
 
+_ADDRESS = re.compile(r"(tcp|tls|inproc|ucx|ws|wss)://[^\s/]+")
+
+
 def _scheduler_address(scheduler):
     """What to connect to: the argument, else DASK_SCHEDULER_ADDRESS; None means local."""
     if isinstance(scheduler, str) and scheduler == "local":
         return None
     if scheduler is not None:
-        return scheduler
+        return _checked_address(scheduler, "scheduler")
     address = os.environ.get("DASK_SCHEDULER_ADDRESS")
     if address:
-        return address
+        return _checked_address(address, "DASK_SCHEDULER_ADDRESS")
     # deferred: Dask loads only when a scheduler is given
     import dask
 
-    return dask.config.get("scheduler-address", None)
+    address = dask.config.get("scheduler-address", None)
+    return None if address is None else _checked_address(address, "dask's scheduler-address")
+
+
+def _checked_address(address, where: str):
+    """A scheduler address as written, or a SweepError; clients and clusters pass through."""
+    if isinstance(address, str) and not _ADDRESS.fullmatch(address.strip()):
+        raise SweepError(f"{where} {address!r}: expected a Dask scheduler address such as "
+                         "tcp://HOST:8786, or 'local'")
+    return address.strip() if isinstance(address, str) else address
 
 
 def _describe(scheduler) -> str:
@@ -561,7 +697,11 @@ def _run_dask(jobs, scheduler, on_record: Callable) -> None:
     if isinstance(scheduler, Client):
         client, owned = scheduler, False
     else:
-        client, owned = Client(scheduler), True  # an address or a cluster object
+        try:
+            client, owned = Client(scheduler), True  # an address or a cluster object
+        except (OSError, TimeoutError) as exc:
+            raise SweepError(f"cannot reach the Dask scheduler at {_describe(scheduler)}: "
+                             f"{' '.join(str(exc).split())}") from None
     futures = {}
     try:
         for job in jobs:
@@ -640,8 +780,18 @@ def run_sweep(grid, out_dir, scheduler=None, workers: Optional[int] = None,
 
     grid = load_grid(grid)
     out_dir = Path(out_dir)
+    if workers is not None and (isinstance(workers, bool) or int(workers) != workers
+                                or workers < 0):
+        raise SweepError(f"workers: must be a whole number >= 0, got {workers!r}")
+    address = _scheduler_address(scheduler)
     (out_dir / "jobs").mkdir(parents=True, exist_ok=True)
-    _clean_temporary_files(out_dir)
+    with _FolderLock(out_dir):
+        return _run_locked(grid, out_dir, address, workers, progress, tqdm)
+
+
+def _run_locked(grid: Grid, out_dir: Path, address, workers, progress: bool, tqdm) -> "SweepReport":
+    """:func:`run_sweep` once the folder is locked: no other sweep writes there meanwhile."""
+    _clean_temporary_files(out_dir)       # left by a killed process: nobody else writes here
     jobs = grid.jobs()
     atomic_write_json(out_dir / "sweep.json", {"grid": grid.to_dict(),
                                                "jobs": [job.id for job in jobs]})
@@ -652,9 +802,6 @@ def run_sweep(grid, out_dir, scheduler=None, workers: Optional[int] = None,
         else:  # an error left by an earlier attempt whose retry was interrupted mid-save
             _error_path(out_dir, job.id).unlink(missing_ok=True)
     skipped = len(jobs) - len(todo)
-    address = _scheduler_address(scheduler)
-    if workers is not None and (int(workers) != workers or workers < 0):
-        raise SweepError(f"workers: must be a whole number >= 0, got {workers!r}")
     n_workers = _default_workers() if workers is None else int(workers)
     backend = (f"Dask at {_describe(address)}" if address is not None
                else (f"{n_workers} local processes" if n_workers else "this process"))
@@ -855,11 +1002,15 @@ def cli(argv) -> int:
     parser.add_argument("--metric", help="metric shown in the printed summary (default: "
                         "profit, or the first one)")
     parser.add_argument("--list", action="store_true",
-                        help="list the jobs and their state; run nothing")
+                        help="list the jobs and their state; run (and import) nothing")
+    parser.add_argument("--module", action="append", default=[], metavar="MODULE",
+                        help="a module whose functions the grid may name as its experiment "
+                        "(repeatable); without it, only registered experiments run")
     parser.add_argument("--no-progress", action="store_true", help="no progress bar")
     args = parser.parse_args(argv)
     try:
-        grid = load_grid(args.grid)
+        grid = load_grid(args.grid, modules=tuple(args.module),
+                         import_experiment=not args.list)
     except SweepError as exc:
         print(f"coordlib sweep: {exc}", file=sys.stderr)
         return 2
