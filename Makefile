@@ -5,7 +5,7 @@ VENV := .venv
 PY := $(VENV)/bin/python
 STAMP := $(VENV)/.installed
 
-.PHONY: install test lint test-slow reproduce smoke bench clean
+.PHONY: install test lint test-slow reproduce smoke bench docs wheel-check clean
 
 install: $(STAMP)
 
@@ -34,6 +34,16 @@ smoke: $(STAMP)
 bench: $(STAMP)
 	$(PY) -m pip install --quiet -c constraints.txt -e ".[bench]"
 	$(PY) -m coordlib bench
+
+# the API reference from the docstrings (pdoc) into build/docs; fails on any pdoc warning
+docs: $(STAMP)
+	$(PY) -m pip install --quiet -c constraints.txt -e ".[docs]"
+	$(PY) -m coordlib.pipeline.docs --out build/docs
+
+# build the wheel, install it into a fresh venv outside the repository and run the README's
+# quickstart there (installs every dependency: minutes, so not part of `make test`)
+wheel-check: $(STAMP)
+	$(PY) -m pytest -m slow tests/test_packaging.py -k wheel
 
 clean:
 	rm -rf build .pytest_cache

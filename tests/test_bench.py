@@ -254,8 +254,8 @@ def test_learner_section_gives_both_learners_the_same_budget():
     pytest.importorskip("stable_baselines3")
     budget = LearnerBudget(env_steps=128, n_envs=8, rollout_length=8, sb3_envs=2, checkpoints=1,
                            replications=2, periods=20, warmup=5)
-    result = bench.learner_section({"tiny": budget})
-    check_rows(result.rows, "learner", count=3)
+    result = bench.learner_section({"tiny": budget}, peers=("sb3_ppo",))
+    check_rows(result.rows, "learner", count=4)
     curves = result.extra["learner_curves"]
     assert set(curves["learner"]) == {"mtma", "sb3_ppo"}
     final = curves.groupby("learner")["env_steps"].max()

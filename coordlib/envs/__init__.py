@@ -15,11 +15,23 @@ interfaces that reinforcement-learning libraries expect:
   of coordlib as ``gymnasium.make("coordlib/Coordination-v0", scenario="tiny")``.
 * :class:`CoordinationVectorEnv`, ``num_envs`` copies stepped at once by one batched simulator
   (``gymnasium.make_vec("coordlib/Coordination-v0", num_envs=...)``), with autoreset.
+* :mod:`.normalized`: the same environments with observations in [-1, 1] and symmetric
+  ``Box(-1, 1)`` actions, the scales that Stable-Baselines3 and similar libraries expect
+  (:class:`NormalizedCoordinationEnv`, registered as ``coordlib/CoordinationNormalized-v0``;
+  :class:`NormalizedParallelEnv`).
+* :mod:`.adapters`: :func:`from_gymnasium` and :func:`from_pettingzoo` turn a model trained on
+  these environments (a Stable-Baselines3 model, or any callable) into a coordlib policy, so
+  :func:`coordlib.evaluate` scores it exactly like the heuristics.
+
+Gymnasium 1.x loads no plugins, so the ids exist once coordlib is imported. Without a prior
+import, name the module in the id, Gymnasium's ``module:env-id`` form:
+``gymnasium.make("coordlib:coordlib/Coordination-v0", scenario="tiny")`` imports coordlib and
+makes the env (the same for ``coordlib:coordlib/CoordinationNormalized-v0``).
 
 Observations
 ------------
 Every observation is a flat ``float32`` vector (a bounded ``Box``) whose entries are counts in
-their natural units (no scaling). Its layout is a sequence of fields, each flattened in C order;
+their natural units (no scaling; the forms of :mod:`.normalized` map them into [-1, 1]). Its layout is a sequence of fields, each flattened in C order;
 :func:`observation_layout` gives the slices and :func:`unflatten` (or the environments'
 ``unflatten_observation``) turns a vector, or a batch of them, back into the view's dict.
 
@@ -83,6 +95,14 @@ Rewards, episodes, seeding
   so the environment reproduces the simulator's trajectory under the same decisions;
   ``reset()`` without a seed continues the stream (a new episode, not a replay).
 """
+from .adapters import GymnasiumPolicy, PettingZooPolicy, from_gymnasium, from_pettingzoo
+from .normalized import (
+    NORMALIZED_ENV_ID,
+    NormalizedCoordinationEnv,
+    NormalizedParallelEnv,
+    normalize_observation,
+    unit_action,
+)
 from .parallel import CoordinationParallelEnv, parallel_env
 from .single_agent import CoordinationEnv
 from .spaces import (
@@ -101,4 +121,4 @@ from .spaces import (
 )
 from .vector import CoordinationVectorEnv
 
-__all__ = ['CoordinationParallelEnv', 'parallel_env', 'CoordinationEnv', 'ENV_ID', 'AGENTS', 'ENV_REWARDS', 'DEFAULT_MAX_PERIODS', 'customer_bound', 'ObservationLayout', 'observation_layout', 'unflatten', 'exposure_from_scores', 'orders_from_fractions', 'joint_action_space', 'decode_joint_action', 'CoordinationVectorEnv']
+__all__ = ['CoordinationParallelEnv', 'parallel_env', 'CoordinationEnv', 'ENV_ID', 'AGENTS', 'ENV_REWARDS', 'DEFAULT_MAX_PERIODS', 'customer_bound', 'ObservationLayout', 'observation_layout', 'unflatten', 'exposure_from_scores', 'orders_from_fractions', 'joint_action_space', 'decode_joint_action', 'CoordinationVectorEnv', 'NORMALIZED_ENV_ID', 'NormalizedCoordinationEnv', 'NormalizedParallelEnv', 'normalize_observation', 'unit_action', 'GymnasiumPolicy', 'PettingZooPolicy', 'from_gymnasium', 'from_pettingzoo']

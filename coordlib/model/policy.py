@@ -1,8 +1,6 @@
 """The policy interface (MODEL.md sections 2 and 4): an :class:`Action` per period, department
 rules that decide on their own view, and the firm's joint policy made of one rule per department.
 """
-from __future__ import annotations
-
 from typing import NamedTuple
 
 import numpy as np
