@@ -8,7 +8,8 @@ from hypothesis import given
 from hypothesis import strategies as st
 from scipy import stats
 
-from coordlib import Observation, ScenarioError, Simulator, policies, scenarios
+from coordlib import Observation, ScenarioError, Simulator, evaluate, policies, scenarios
+from coordlib.exact import single_product
 from coordlib.model.scenario import random_scenario
 
 REPLENISHER_KEYS = {"t", "review", "on_hand", "pipeline", "backlog", "inventory_position", "last_sales",
@@ -282,3 +283,39 @@ def test_department_views_split_the_state_as_model_section_4():
     assert "pipeline" not in rec and "last_demand" not in rep
     # together with the period they hold the full state
     assert set(obs.full_state()) <= set(rep) | set(rec)
+
+
+# ---- capped base-stock (Xin 2021) ------------------------------------------------------------
+def test_capped_base_stock_orders_min_cap_and_gap():
+    s = scenarios.get("tiny")
+    rep = policies.replenishment.capped_base_stock([12, 12], [3, 30])
+    rep.reset(s, 2, np.random.default_rng(0))
+    view = {"inventory_position": np.array([[4, 4], [11, 13]])}
+    # gaps (8, 8) and (1, 0): product 1 capped at 3, product 2 at Qmax = 20
+    assert rep.orders(view).tolist() == [[3, 8], [1, 0]]
+
+
+def test_capped_base_stock_simulates_to_its_exact_chain_gain():
+    s = scenarios.get("tiny").replace(lead_time=[2, 2])
+    x = [[0.5, 0.5]]
+    mu = float(s.demand_rate(np.array(x))[0])
+    exact = single_product.evaluate_capped_base_stock(mu, 10, 5, 0.5, 2, 2, 20, 20, 11, 4,
+                                                      start=(10, 0, 0)).gain
+    policy = policies.joint(policies.replenishment.capped_base_stock([11, 11], [4, 4]),
+                            policies.fixed_exposure(x))
+    frame = evaluate(s, policy, replications=40, periods=500, warmup=100, seed=5)
+    se = frame.profit.std(ddof=1) / np.sqrt(40)
+    assert abs(frame.profit.mean() - 2 * exact) < 3 * se
+
+
+def test_capped_firm_keeps_base_stock_unless_the_cap_pays():
+    s = scenarios.get("tiny-margin")
+    tune = dict(replications=16, periods=120, warmup=30)
+    plain = policies.firm(s, "margin-greedy", 0, **tune)
+    capped = policies.firm(s, "margin-greedy", 0, replenishment="capped", **tune)
+    caps = capped.replenisher.caps
+    assert np.all((caps == s.max_order) | (caps < s.max_order))
+    kept = caps == s.max_order
+    assert np.array_equal(capped.replenisher.levels[kept], plain.replenisher.levels[kept])
+    with pytest.raises(Exception, match="unknown replenishment"):
+        policies.firm(s, "siloed", 0, replenishment="newsvendor")

@@ -103,7 +103,13 @@ class InventoryAware(Recommender):
         season = s.arrival_rates(view["t"]) / np.maximum(s.arrival_rate, 1e-12)
         need = self.coverage * (self._lifted * season[:, None]).sum(axis=0)
         servable = np.minimum(1.0, avail / np.maximum(need, 1e-12))
-        score = np.einsum("kji,bi->bkj", s.purchase_probabilities, servable * self._margin)
+        w = servable * self._margin
+        if s.n_products < 256:
+            score = np.einsum("kji,bi->bkj", s.purchase_probabilities, w)
+        else:   # the same score through the MNL form of P, without the K x N x N product
+            v, beta = s.attraction, s.lift[:, None]
+            denom = s.outside_attraction[:, None] + v.sum(axis=1)[:, None] + beta * v
+            score = ((w @ v.T)[:, :, None] + beta * v * w[:, None, :]) / denom
         return _one_hot(score.argmax(axis=-1), s.n_products)
 
 
