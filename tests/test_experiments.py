@@ -153,3 +153,50 @@ def test_iterations_per_scenario_are_checked_and_train_each_scenario_its_own_cou
     assert done == {"tiny": 1, "tiny-margin": 2}
     curves = learners.learning_curves(runs)
     assert curves.groupby("scenario").iteration.max().to_dict() == done
+
+
+def test_learners_are_evaluated_on_one_independent_stream_per_seed(tmp_path):
+    """Each training seed's policy is evaluated on its own stream (evaluation_seed), the same
+    seed gives the same numbers, and the evaluated profit is coordlib.evaluate of the saved
+    policy on that stream: seeds x replications, not seeds on one shared draw."""
+    from coordlib.model.evaluation import evaluate
+
+    kw = dict(n_envs=8, rollout_length=8, eval_replications=4, eval_periods=60, eval_warmup=10)
+    runs = {s: learners.train_evaluate("tiny", "siloed", s, 1, runs_dir=tmp_path, **kw)
+            for s in (0, 1)}
+    again = learners.train_evaluate("tiny", "siloed", 0, 1, **kw)
+    for k in ("profit", "profit_lo", "profit_hi", "profit_se", "eval_seed"):
+        assert again[k] == runs[0][k]
+    assert runs[0]["eval_seed"] == learners.evaluation_seed(0) != learners.evaluation_seed(1)
+    assert learners.evaluation_seed(0) not in (0, 1)              # not a training stream
+    policy, _ = learners.load_policy(tmp_path / learners.run_name("tiny", "siloed", 1, kw))
+    frame = evaluate("tiny", policy, 4, 60, 10, seed=learners.evaluation_seed(1))
+    assert frame["profit"].mean() == pytest.approx(runs[1]["profit"], abs=1e-12)
+    half = runs[1]["profit_hi"] - runs[1]["profit"]
+    assert runs[1]["profit_se"] == pytest.approx(half / stats.t.ppf(0.975, 3))
+    with pytest.raises(ValueError, match="seed"):
+        learners.evaluation_seed(-1)
+
+
+def test_across_seeds_interval_is_over_seed_means_and_says_so():
+    runs = pd.DataFrame({"scenario": "tiny", "config": ["a", "a", "a", "b"], "seed": [0, 1, 2, 0],
+                         "profit": [19.0, 19.5, 20.5, 18.0], "profit_lo": [18.8, 19.3, 20.2, 17.6],
+                         "profit_hi": [19.2, 19.7, 20.8, 18.4], "eval_replications": 20,
+                         "eval_seed": [11, 12, 13, 11], "train_seconds": 1.0})
+    t = learners.across_seeds(runs).set_index("config")
+    half = stats.t.ppf(0.975, 2) * np.std([19.0, 19.5, 20.5], ddof=1) / np.sqrt(3)
+    assert t.loc["a", "profit_hi"] - t.loc["a", "profit"] == pytest.approx(half)
+    assert t.loc["a", "interval"] == "3 seeds x 20 replications"
+    # one seed: its own interval across replications, labelled as missing the training noise
+    assert (t.loc["b", "profit_lo"], t.loc["b", "profit_hi"]) == (17.6, 18.4)
+    assert t.loc["b", "interval"] == "20 replications (1 seed)"
+    shared = runs.assign(eval_seed=11)
+    with pytest.raises(ValueError, match="share an evaluation stream"):
+        learners.across_seeds(shared)
+    # seed means closer together than the evaluation noise allows: the pooled replications'
+    # interval, sqrt(mean se^2 / S) with S (R - 1) degrees of freedom, is the floor
+    close = runs[runs.config == "a"].assign(profit=[19.74, 19.75, 19.76], profit_se=0.12)
+    row = learners.across_seeds(close).iloc[0]
+    floor = stats.t.ppf(0.975, 3 * 19) * 0.12 / np.sqrt(3)
+    assert row["profit_hi"] - row["profit"] == pytest.approx(floor)
+    assert floor > stats.t.ppf(0.975, 2) * 0.01 / np.sqrt(3)

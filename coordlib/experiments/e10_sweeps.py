@@ -3,8 +3,11 @@ scenario with some fields overridden (``experiment: evaluate_heuristic`` in data
 """
 from __future__ import annotations
 
+import pandas as pd
+
 from ..model.evaluation import evaluate
 from ..model.scenarios import get as get_scenario
+from ..pipeline.sweep import t_interval
 from ..policies.firms import firm
 
 METRICS = ("profit", "revenue", "purchase_cost", "holding_cost", "penalty_cost", "fill_rate",
@@ -50,3 +53,54 @@ def evaluate_heuristic(scenario="tiny", policy: str = "siloed", seed: int = 0,
     for i, level in enumerate(policy_obj.replenisher.levels, start=1):
         out[f"base_stock_{i}"] = int(level)
     return out
+
+
+def static_share(scenario="tiny-margin", seed: int = 0, **kwargs) -> dict:
+    """How much of the value of coordination at a scenario is static: the margin-greedy firm
+    (margin-aware exposure, no inventory information) against the coordinated one, each
+    over the siloed firm, all three by :func:`evaluate_heuristic` on the same ``seed``
+    (common random numbers; ``kwargs`` as there). Returns the three profits, ``total``
+    (coordinated - siloed), ``static`` (margin-greedy - siloed) and ``share`` = static / total
+    (NaN when the total is 0)."""
+    profit = {name: evaluate_heuristic(scenario, name, seed, **kwargs)["profit"]
+              for name in ("siloed", "margin-greedy", "coordinated")}
+    total = profit["coordinated"] - profit["siloed"]
+    static = profit["margin-greedy"] - profit["siloed"]
+    return {**{f"profit_{k}": v for k, v in profit.items()}, "total": total, "static": static,
+            "share": static / total if total else float("nan")}
+
+
+def plot_sensitivity(results: pd.DataFrame, gain: pd.DataFrame, base: str,
+                     static: dict | None = None):
+    """E10's figure: left, each firm's profit per period against the lift beta, one line per
+    lead time L; right, the value of coordination (coordinated - siloed, paired by seed).
+    Intervals are the tables' Student-t intervals over seeds. The title names the ``base``
+    scenario every job modifies and, given ``static`` (:func:`static_share` at the base),
+    how much of the value there is static. Returns the figure."""
+    # deferred: only drawing needs matplotlib and seaborn; every sweep worker imports this module
+    import matplotlib.pyplot as plt
+    import seaborn as sns
+
+    fig, axes = plt.subplots(1, 2, figsize=(13, 4.6), constrained_layout=True)
+    sns.lineplot(data=results, x="lift", y="profit", hue="lead_time", style="policy",
+                 markers=True, errorbar=t_interval, palette="viridis", ax=axes[0])
+    axes[0].set(xlabel=r"recommendation lift $\beta$", ylabel="profit per period",
+                title="profit of each firm (mean, 95% CI over seeds)")
+    sns.move_legend(axes[0], "upper left", bbox_to_anchor=(1.01, 1), fontsize="small",
+                    title_fontsize="small", frameon=False)
+    sns.lineplot(data=gain, x="lift", y="profit", hue="lead_time", marker="o",
+                 errorbar=t_interval, palette="viridis", ax=axes[1])
+    axes[1].axhline(0, color="0.3", lw=0.8)
+    axes[1].set(xlabel=r"recommendation lift $\beta$", ylabel="coordinated - siloed",
+                title="value of coordination (paired by seed)")
+    axes[1].legend(title="lead time L")
+    sc = get_scenario(base)
+    title = (f"base scenario {sc.name} (its own lift $\\beta$ = {sc.lift.max():g}, lead time "
+             f"L = {sc.lead_time.max()}); each job changes these two")
+    if static is not None:
+        title += (f"\nat the base, the margin-greedy firm (static, margin-aware exposure, no "
+                  f"inventory information) earns {100 * static['share']:.0f}% of the coordinated "
+                  f"firm's gain over the siloed one ({static['static']:.2f} of "
+                  f"{static['total']:.2f} per period)")
+    fig.suptitle(title, fontsize="medium")
+    return fig

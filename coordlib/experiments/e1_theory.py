@@ -11,13 +11,18 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Mapping
 
+import matplotlib.pyplot as plt
 import numpy as np
 import pandas as pd
 
 from ..model.scenario import Scenario, ScenarioError
 from ..model.scenarios import get
 from ..pipeline import reporting
-from ..theory.checks import compare_exposures_monte_carlo, newsvendor_profit_monte_carlo
+from ..theory.checks import (
+    agreement,
+    compare_exposures_monte_carlo,
+    newsvendor_profit_monte_carlo,
+)
 from ..theory.derivation import DEMAND_MODELS, SYSTEMS
 from ..theory.newsvendor import (
     _cost_values,
@@ -37,8 +42,8 @@ from ..theory.static_exposure import (
 
 # ---- E1: the tables and curves of notebooks/01_theory.ipynb (MODEL.md section 7) -----------------
 E1_DEFAULTS = {
-    "smoke": {"n_mc": 20_000, "stationary_replications": 400, "periods": 101, "shares": 21,
-              "sweep_points": 7, "lead_times": (1,), "rate_grid": 25},
+    "smoke": {"n_mc": 20_000, "stationary_replications": 200, "periods": 101, "shares": 11,
+              "sweep_points": 7, "lead_times": (1,), "rate_grid": 13},
     "paper": {"n_mc": 1_000_000, "stationary_replications": 4_000, "periods": 401, "shares": 101,
               "sweep_points": 41, "lead_times": (1, 2), "rate_grid": 121},
 }
@@ -151,7 +156,8 @@ def b1_table(scenario: Scenario, share: float, settings: E1Settings) -> pd.DataF
 
     Columns: closed-form normal (fractile, z, S*, profit), exact Poisson (S*, profit),
     stockpyl's normal and Poisson newsvendor (S*, profit = m mu - cost), and the simulator at
-    the Poisson S* (mean and 95% interval; ``poisson_in_ci``).
+    the Poisson S* (mean, 95% interval, standard error ``mc_se``; :func:`check_columns`).
+    Each system is simulated on its own stream (:func:`check_stream`).
     """
     mu = demand_rates(scenario, [share])[0]
     x = np.array([[share, 1.0 - share]])
@@ -161,7 +167,7 @@ def b1_table(scenario: Scenario, share: float, settings: E1Settings) -> pd.DataF
                                                       system=system)["stock"])
                               for i in range(2)])
         mc = newsvendor_profit_monte_carlo(
-            scenario, x, S_poisson, system=system, seed=settings.seed,
+            scenario, x, S_poisson, system=system, seed=check_stream(settings, "b1", system),
             replications=settings.n_mc if system == "one-period" else settings.stationary_replications,
             periods=settings.periods)
         for i in range(2):
@@ -180,14 +186,44 @@ def b1_table(scenario: Scenario, share: float, settings: E1Settings) -> pd.DataF
                          "stock_stockpyl_normal": sn, "profit_stockpyl_normal": m_ * mu[i] - cn,
                          "stock_stockpyl_poisson": sp_, "profit_stockpyl_poisson": m_ * mu[i] - cp,
                          "mc_mean": row["mean"], "mc_lo": row["lo"], "mc_hi": row["hi"],
-                         "mc_n": int(row["n"]),
-                         "poisson_in_ci": bool(row["lo"] <= float(poi["optimal_profit"]) <= row["hi"])})
-    return pd.DataFrame(rows)
+                         "mc_se": row["se"], "mc_n": int(row["n"])})
+    frame = pd.DataFrame(rows)
+    return check_columns(frame, "profit_poisson", "poisson")
+
+
+def check_stream(settings: E1Settings, table: str, system: str, rule: str = "") -> list:
+    """The seed of one group of simulator checks: ``[seed, table, system, rule]`` as whole
+    numbers, so that every table, system and stock rule draws its own demand and the rows of
+    E1's tables are independent evidence (one stream shared by all would repeat one draw)."""
+    tables = ("b1", "fractiles")
+    if table not in tables:
+        raise ValueError(f"table: must be one of {tables}, got {table!r}")
+    rules = ("", *SYSTEMS)
+    if rule not in rules:
+        raise ValueError(f"rule: must be one of {rules}, got {rule!r}")
+    return [settings.seed, tables.index(table) + 1, SYSTEMS.index(system), rules.index(rule)]
+
+
+def check_columns(frame: pd.DataFrame, exact: str, name: str = "exact",
+                  confidence: float = 0.95) -> pd.DataFrame:
+    """Add the verdict columns of a table of simulator checks (:func:`coordlib.theory.checks.agreement`):
+    ``z`` = (mc_mean - exact) / mc_se, ``{name}_in_ci`` (inside the row's ``confidence``
+    interval ``mc_lo``..``mc_hi``) and ``{name}_in_family_ci`` (inside the Bonferroni interval
+    for all rows of the table together: the table's rule, since with many 95% intervals about
+    one in twenty misses by chance)."""
+    out = frame.copy()
+    verdict = agreement(out["mc_mean"], out["mc_se"], out[exact], checks=len(out),
+                        confidence=confidence)
+    out["z"] = verdict["z"]
+    out[f"{name}_in_ci"] = (out["mc_lo"] <= out[exact]) & (out[exact] <= out["mc_hi"])
+    out[f"{name}_in_family_ci"] = verdict["in_family_ci"]
+    return out
 
 
 def fractile_table(scenario: Scenario, share: float, settings: E1Settings) -> pd.DataFrame:
     """Which fractile applies where: each product's one-period and stationary Poisson S*,
-    evaluated exactly and by simulation in both systems (the stationary one has lead time 0)."""
+    evaluated exactly and by simulation in both systems (the stationary one has lead time 0),
+    each (system, stock rule) on its own stream, with :func:`check_columns`."""
     mu = demand_rates(scenario, [share])[0]
     x = np.array([[share, 1.0 - share]])
     levels = {rule: np.array([int(newsvendor_poisson(mu[i], *_product_args(scenario, i),
@@ -197,7 +233,8 @@ def fractile_table(scenario: Scenario, share: float, settings: E1Settings) -> pd
     for system in SYSTEMS:
         for rule, S in levels.items():
             mc = newsvendor_profit_monte_carlo(
-                scenario, x, S, system=system, seed=settings.seed,
+                scenario, x, S, system=system,
+                seed=check_stream(settings, "fractiles", system, rule),
                 replications=_replications(settings, system),
                 periods=settings.periods)
             for i in range(2):
@@ -206,8 +243,8 @@ def fractile_table(scenario: Scenario, share: float, settings: E1Settings) -> pd
                 rows.append({"evaluated_in": system, "stock_rule": f"{rule} fractile",
                              "product": i + 1, "stock": int(S[i]), "exact": exact,
                              "mc_mean": mc["mean"].iloc[i], "mc_lo": mc["lo"].iloc[i],
-                             "mc_hi": mc["hi"].iloc[i]})
-    return pd.DataFrame(rows)
+                             "mc_hi": mc["hi"].iloc[i], "mc_se": mc["se"].iloc[i]})
+    return check_columns(pd.DataFrame(rows), "exact")
 
 
 def b1_stock_curve(scenario: Scenario, shares) -> pd.DataFrame:
@@ -240,6 +277,35 @@ def mismatch_table(price_, unit_cost_, holding_cost_, lost_sale_penalty_, means)
             rows.append(pd.DataFrame({"mu": means, "system": system, "demand": demand,
                                       "mismatch_cost": cost, "per_sqrt_mu": cost / np.sqrt(means)}))
     return pd.concat(rows, ignore_index=True)
+
+
+def plot_square_root_law(mismatch: pd.DataFrame, price_: float, unit_cost_: float,
+                         holding_cost_: float, lost_sale_penalty_: float):
+    """The B2 square-root-law figure of :func:`mismatch_table` (the same four costs), every
+    symbol defined on the figure: left the mismatch cost m mu - Pi*(mu), right the same
+    divided by sqrt(mu), which the normal approximation makes a constant,
+    (c_o + c_u) phi(z*). Returns the figure."""
+    fig, axes = plt.subplots(1, 2, figsize=(11, 4.4))
+    styles = {"normal": "-", "poisson": "--"}
+    colors = dict(zip(SYSTEMS, plt.rcParams["axes.prop_cycle"].by_key()["color"]))
+    for (system, demand), g in mismatch.groupby(["system", "demand"], sort=False):
+        label = f"{system}, {'normal approximation' if demand == 'normal' else 'exact Poisson'}"
+        axes[0].plot(g.mu, g.mismatch_cost, styles[demand], color=colors[system], label=label)
+        axes[1].plot(g.mu, g.per_sqrt_mu, styles[demand], color=colors[system])
+    axes[0].set(xlabel=r"mean demand per period $\mu$",
+                ylabel=r"mismatch cost $m\mu - \Pi^*(\mu)$")
+    axes[1].set(xlabel=r"mean demand per period $\mu$",
+                ylabel=r"$(m\mu - \Pi^*(\mu)) \,/\, \sqrt{\mu}$")
+    axes[0].legend(fontsize="small")
+    fig.suptitle(
+        "B2: the mismatch cost grows like $\\sqrt{\\mu}$ for one product with price "
+        f"p = {price_:g}, unit cost c = {unit_cost_:g}, holding cost h = {holding_cost_:g}, "
+        f"lost-sale penalty b = {lost_sale_penalty_:g}\n"
+        r"$m = p - c$: margin per unit; $\Pi^*(\mu)$: expected profit per period at the "
+        r"optimal stock $S^*$; $m\mu$: the profit if every unit of demand were met "
+        "with no stock left over", fontsize="small")
+    fig.tight_layout()
+    return fig
 
 
 def b2_curves(instances: Mapping[str, Scenario], shares, lead_times=(1,)) -> pd.DataFrame:

@@ -1,10 +1,14 @@
 """E4, learning curves: profit against environment steps with bands across seeds, final values."""
 from __future__ import annotations
 
+import matplotlib.pyplot as plt
+import numpy as np
 import pandas as pd
+from matplotlib.ticker import EngFormatter
 
 from ..model.evaluation import mean_ci
 from ..model.evaluation import summarize as _summarize
+from .e3_main_table import dp_gains, heuristic_table
 
 
 def curve_bands(curves: pd.DataFrame, by=("scenario", "config"), x: str = "env_steps",
@@ -27,3 +31,98 @@ def final_means(curves: pd.DataFrame, by=("scenario", "config"),
     out = _summarize(last, by=by, columns=columns)
     iters = last.groupby(list(by), sort=False)[["iteration", "env_steps"]].max().reset_index()
     return out.merge(iters, on=list(by)).rename(columns={"n": "seeds"})
+
+
+def reference_lines(heuristics: pd.DataFrame, optimum: pd.DataFrame) -> pd.DataFrame:
+    """The lines a learning curve is read against, per scenario: the best heuristic firm
+    (highest mean of :func:`coordlib.experiments.e3_main_table.heuristic_table`) and the DP
+    optimum g* where one exists (:func:`coordlib.experiments.e3_main_table.dp_gains`).
+    Columns: scenario, reference (its label), profit, kind (``"heuristic"`` or ``"DP"``)."""
+    rows = []
+    for name, g in heuristics.groupby("scenario", sort=False):
+        best = g.loc[g["profit"].idxmax()]
+        rows.append({"scenario": name, "reference": f"best heuristic ({best['method']})",
+                     "profit": float(best["profit"]), "kind": "heuristic"})
+    for r in optimum.itertuples():
+        rows.append({"scenario": r.scenario, "reference": "DP optimum g*",
+                     "profit": float(r.gain), "kind": "DP"})
+    return pd.DataFrame(rows, columns=["scenario", "reference", "profit", "kind"])
+
+
+def references_for(scenarios, replications: int = 20, periods: int = 500, warmup: int = 100,
+                   seed: int = 0, cache_dir=None) -> pd.DataFrame:
+    """:func:`reference_lines` computed for ``scenarios``: the heuristic firms evaluated as in
+    E3 (same replications, periods, warm-up and seed) and g* from the exact DP (cached under
+    ``cache_dir``)."""
+    return reference_lines(heuristic_table(scenarios, replications=replications,
+                                           periods=periods, warmup=warmup, seed=seed),
+                           dp_gains(scenarios, cache_dir=cache_dir))
+
+
+def plot_learning_curves(bands: pd.DataFrame, final: pd.DataFrame,
+                         evaluated: pd.DataFrame | None = None,
+                         references: pd.DataFrame | None = None):
+    """E4's figure, one column per scenario.
+
+    Top: the training rollout profit per period (actions sampled from the policies, as the
+    learner collects them; :func:`curve_bands`, mean and 95% band across seeds) against
+    environment steps. At the right end, ``evaluated`` (:func:`coordlib.experiments.learners.across_seeds`
+    of the runs: the deterministic evaluation E3's table reports, seeds x replications) as a
+    dot with its interval, and ``references`` (:func:`reference_lines`: the best heuristic,
+    dotted, and g*, dashed) as horizontal lines. Bottom: environment steps per second
+    (``final``, :func:`final_means`). Returns the figure.
+    """
+    scenarios = list(dict.fromkeys(bands["scenario"]))
+    configs = list(dict.fromkeys(bands["config"]))
+    colors = dict(zip(configs, plt.rcParams["axes.prop_cycle"].by_key()["color"]))
+    n = len(scenarios)
+    fig, axes = plt.subplots(2, n, figsize=(max(5.2 * n, 7.5), 7.0), squeeze=False,
+                             gridspec_kw={"height_ratios": [2.2, 1]})
+    for col, name in enumerate(scenarios):
+        ax = axes[0, col]
+        sub = bands[bands.scenario == name]
+        right = float(sub["env_steps"].max())
+        for config, g in sub.groupby("config", sort=False):
+            ax.plot(g.env_steps, g.profit, color=colors[config], label=f"{config}: rollout")
+            ax.fill_between(g.env_steps, g.profit_lo, g.profit_hi, color=colors[config],
+                            alpha=0.2, lw=0)
+        if evaluated is not None:
+            ev = evaluated[evaluated.scenario == name].reset_index(drop=True)
+            for i, r in ev.iterrows():
+                x = right * (1.03 + 0.025 * i)
+                ax.errorbar([x], [r.profit], yerr=[[r.profit - r.profit_lo],
+                                                   [r.profit_hi - r.profit]],
+                            fmt="D", ms=5, capsize=3, color=colors.get(r.config, "black"),
+                            label=f"{r.config}: evaluated" if col == 0 else None)
+        if references is not None:
+            lines = [ax.axhline(r.profit, color="black", lw=1.1,
+                                ls="--" if r.kind == "DP" else ":",
+                                label=f"{r.reference} = {r.profit:.2f}")
+                     for r in references[references.scenario == name].itertuples()]
+            if lines:
+                ax.add_artist(ax.legend(handles=lines, loc="lower right", fontsize="x-small",
+                                        framealpha=0.9))
+        ax.set_title(name)
+        ax.set_ylabel("profit per period")
+        ax.set_xlabel("environment steps")
+        ax.xaxis.set_major_formatter(EngFormatter())
+        speed = final[final.scenario == name].reset_index(drop=True)
+        bar = axes[1, col]
+        bar.bar(range(len(speed)), speed.steps_per_s,
+                color=[colors.get(c, "grey") for c in speed.config])
+        bar.errorbar(range(len(speed)), speed.steps_per_s,
+                     yerr=[speed.steps_per_s - speed.steps_per_s_lo,
+                           speed.steps_per_s_hi - speed.steps_per_s],
+                     fmt="none", color="black", capsize=3)
+        bar.set_xticks(range(len(speed)), speed.config, rotation=30, ha="right")
+        bar.set_ylabel("env steps per second")
+    handles, labels = axes[0, 0].get_legend_handles_labels()
+    keep = [(h, lab) for h, lab in zip(handles, labels) if lab.endswith((": rollout", ": evaluated"))]
+    fig.legend(*zip(*keep), loc="lower center", ncol=min(4, max(1, len(keep))),
+               fontsize="small", bbox_to_anchor=(0.5, -0.01), frameon=False)
+    fig.suptitle("lines: training rollout profit (actions sampled), mean and 95% band across "
+                 "seeds\ndiamonds: the deterministic evaluation E3 reports, 95% interval over "
+                 "seeds x replications\ndashed: DP optimum g*; dotted: best heuristic firm",
+                 fontsize="small")
+    fig.tight_layout(rect=(0, 0.05 + 0.02 * np.ceil(len(labels) / 4), 1, 1))
+    return fig

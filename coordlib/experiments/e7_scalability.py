@@ -99,3 +99,49 @@ def scalability_table(runs: pd.DataFrame) -> pd.DataFrame:
     out["n_segments"] = out["n_segments"].astype(int)
     out["parameters"] = out["parameters"].astype(int)
     return out.sort_values(["n_products", "n_segments"]).reset_index(drop=True)
+
+
+# ---- E7's figure -------------------------------------------------------------------------------
+def plot_scalability(runs: pd.DataFrame):
+    """E7's figure from :func:`scalability`: the learner's profit over each heuristic's
+    against N (mean and 95% t-interval across seeds), training time and simulated periods
+    per second against N, one colour and marker per K (a categorical palette: every K as
+    visible as any other). Returns the figure."""
+    # deferred: only drawing needs matplotlib and seaborn; the sweep workers never load them
+    import matplotlib.pyplot as plt
+    import seaborn as sns
+    from matplotlib.ticker import NullFormatter, ScalarFormatter
+
+    data = runs.assign(K=runs["n_segments"].map(lambda k: f"K = {int(k)}"))
+    order = [f"K = {k}" for k in sorted(runs["n_segments"].unique())]
+    palette = dict(zip(order, sns.color_palette("colorblind", n_colors=len(order))))
+    long = runs.melt(id_vars=["scenario", "n_products", "n_segments", "seed"],
+                     value_vars=["ratio_siloed", "ratio_coordinated"], var_name="baseline",
+                     value_name="ratio")
+    long["baseline"] = long["baseline"].str.replace("ratio_", "")
+
+    def t_interval(values):          # the tables' interval (mean_ci), not a bootstrap
+        mean, lo, hi = mean_ci(values)
+        return (mean, mean) if len(values) < 2 else (lo, hi)
+
+    fig, axes = plt.subplots(1, 3, figsize=(14.5, 4.2))
+    sns.pointplot(data=long, x="n_products", y="ratio", hue="baseline", ax=axes[0],
+                  errorbar=t_interval, dodge=0.2, palette="colorblind")
+    axes[0].axhline(1.0, color="grey", lw=1, ls="--")
+    axes[0].set(xlabel="products N", ylabel="learner profit / heuristic profit",
+                title="mean, 95% t-interval across seeds")
+    for ax, column, label in ((axes[1], "train_seconds", "training time [s]"),
+                              (axes[2], "steps_per_second", "simulated periods per second")):
+        sns.scatterplot(data=data, x="n_products", y=column, hue="K", style="K",
+                        hue_order=order, style_order=order, palette=palette, s=70,
+                        edgecolor="black", linewidth=0.6, ax=ax)
+        ax.set(xscale="log", xlabel="products N", ylabel=label)
+        sizes = sorted(int(n) for n in runs["n_products"].unique())
+        ax.set_xticks(sizes, [str(n) for n in sizes])
+        ax.xaxis.set_minor_formatter(NullFormatter())
+        ax.legend(title="segments", fontsize="small")
+    axes[2].set_yscale("log")
+    axes[2].yaxis.set_major_formatter(ScalarFormatter())
+    axes[2].yaxis.set_minor_formatter(ScalarFormatter())
+    fig.tight_layout()
+    return fig

@@ -103,3 +103,33 @@ def tracking_study(scenario, iterations: int, branch_at: int, seed: int = 0,
                              "profit_gap": profit.errors})
     return {"joint": joint.curve, "frozen": frozen_curve, "tracking": tracking,
             "iterates": pd.DataFrame(norms), "parameter_error": params, "profit_error": profit}
+
+
+# ---- E8's figures ------------------------------------------------------------------------------
+def plot_tracking(tracking: pd.DataFrame, joint: pd.DataFrame, frozen: pd.DataFrame,
+                  branch_at: int):
+    """E8's tracking figure from :func:`tracking_study`: left, the relative distance
+    d_n = |theta_joint - theta_frozen| / |theta_frozen| of the recommender's parameters (the
+    definition in the panel's title, a short label on its axis); right, the rollout profit
+    of both runs with the branch point marked. Returns the figure."""
+    # deferred: only drawing needs matplotlib; the sweep workers that run the study never load it
+    import matplotlib.pyplot as plt
+    from matplotlib.ticker import MaxNLocator
+
+    fig, axes = plt.subplots(1, 2, figsize=(12, 4.2))
+    axes[0].plot(tracking["iteration"], tracking["parameter_distance"], marker="o", ms=3)
+    axes[0].set_title(r"$d_n = \|\theta^{joint}_n - \theta^{frozen}_n\| \,/\, "
+                      r"\|\theta^{frozen}_n\|$, recommender parameters", fontsize="medium")
+    axes[0].set(xlabel="iteration n", ylabel="relative distance $d_n$")
+    for name, curve in (("joint", joint), ("replenisher frozen", frozen)):
+        axes[1].plot(curve["iteration"], curve["profit"], label=name)
+    axes[1].axvline(branch_at, color="grey", ls="--", lw=1)
+    axes[1].annotate(f"branch at {branch_at}", (branch_at, 1.0), xycoords=("data", "axes fraction"),
+                     xytext=(3, -12), textcoords="offset points", fontsize="small", color="grey")
+    axes[1].set(xlabel="iteration n", ylabel="rollout profit per period",
+                title="training rollout profit (sampled actions)")
+    axes[1].legend(fontsize="small")
+    for ax in axes:
+        ax.xaxis.set_major_locator(MaxNLocator(integer=True))
+    fig.tight_layout()
+    return fig

@@ -10,7 +10,9 @@ import hashlib
 import json
 from pathlib import Path
 
+import numpy as np
 import pandas as pd
+from scipy import stats
 
 from ..learning.agents import AgentSet, LearnedPolicy
 from ..learning.checkpoints import load_checkpoint
@@ -37,20 +39,39 @@ def train_evaluate(scenario="tiny", config: str = "mtma", seed: int = 0, iterati
     """Train one learner configuration and evaluate it: the experiment behind E3-E8.
 
     ``config`` names a preset of :data:`coordlib.learning.config.PRESETS`; ``overrides`` change
-    :class:`coordlib.learning.config.TrainConfig` fields (e.g. ``timescale_ratio``). When
-    ``runs_dir`` is given, the run's learning curve, checkpoint and summary are written to
-    ``runs_dir / run_name(...)``. Returns flat metrics: the evaluated mean profit per period
-    with its 95% CI, training time, environment steps, steps per second, parameter count.
+    :class:`coordlib.learning.config.TrainConfig` fields (e.g. ``timescale_ratio``). The
+    trained policy is evaluated on its own stream, :func:`evaluation_seed` (``seed``), unless
+    ``overrides`` set ``eval_seed``. When ``runs_dir`` is given, the run's learning curve,
+    checkpoint and summary are written to ``runs_dir / run_name(...)``. Returns flat metrics:
+    the evaluated mean profit per period with its 95% CI across the evaluation's replications,
+    ``profit_se`` (its standard error), ``eval_replications``, ``eval_seed``, training time,
+    environment steps, steps per second, parameter count.
     """
 
-    cfg = config_for(config, seed=int(seed), iterations=int(iterations), **overrides)
+    cfg = config_for(config, seed=int(seed), iterations=int(iterations),
+                     **{"eval_seed": evaluation_seed(seed), **overrides})
     out = None if runs_dir is None else Path(runs_dir) / run_name(scenario, config, seed, overrides)
     result = train(scenario, cfg, out_dir=out, progress=False)
     s = result.summary
+    n = int(cfg.eval_replications)
+    se = (float(s["profit_ci_high"]) - float(s["profit"])) / stats.t.ppf(0.975, n - 1) \
+        if n > 1 else float("nan")
     return {"profit": float(s["profit"]), "profit_lo": float(s["profit_ci_low"]),
-            "profit_hi": float(s["profit_ci_high"]), "train_seconds": float(s["train_seconds"]),
+            "profit_hi": float(s["profit_ci_high"]), "profit_se": se,
+            "eval_replications": n, "eval_seed": int(cfg.eval_seed),
+            "train_seconds": float(s["train_seconds"]),
             "env_steps": int(s["env_steps"]), "steps_per_second": float(s["steps_per_second"]),
             "parameters": int(s["parameters"])}
+
+
+def evaluation_seed(seed: int) -> int:
+    """The seed of the final evaluation of the learner trained with ``seed``: one stream per
+    training seed, independent of the training stream (the simulator is seeded ``seed`` in
+    training) and of the other seeds' evaluations, so that the spread of the seeds' evaluated
+    profits holds the evaluation noise as well as the training noise (:func:`across_seeds`)."""
+    if isinstance(seed, (bool, np.bool_)) or not isinstance(seed, (int, np.integer)) or seed < 0:
+        raise ValueError(f"seed: must be a whole number >= 0, got {seed!r}")
+    return int(np.random.SeedSequence([int(seed), 104729]).generate_state(1)[0] % 2**31)
 
 
 def learner_sweep(name: str, scenarios, configs, seeds, iterations, cache_dir,
@@ -110,18 +131,47 @@ def learning_curves(runs: pd.DataFrame) -> pd.DataFrame:
 
 
 _RUN_COLUMNS = {"job_id", "experiment", "scenario", "config", "seed", "iterations", "runs_dir",
-                "elapsed_s", "status"}
+                "elapsed_s", "status", "eval_replications", "eval_seed"}
 
 
 def across_seeds(runs: pd.DataFrame, by=("scenario", "config"), column: str = "profit",
                  confidence: float = 0.95) -> pd.DataFrame:
-    """Mean of ``column`` over seeds with a t-interval across seeds (each seed one value)."""
+    """Mean of ``column`` over seeds with a t-interval that holds evaluation noise.
+
+    Each run is one training seed whose policy was evaluated with R replications on its own
+    stream (:func:`evaluation_seed`): a two-level design, seeds x replications. The seed means
+    are then independent and their spread holds both the training noise and the evaluation
+    noise (Var = sigma_seed^2 + sigma_rep^2 / R), so the t-interval across seed means is the
+    interval of the two-level design (balanced, as every run has the same R). With a handful
+    of seeds that spread is itself uncertain (two degrees of freedom for three seeds), and
+    it can come out below the evaluation noise alone, sigma_rep^2 / (S R), which the
+    replications measure well: given each run's ``profit_se``, the half-width is the larger
+    of the two t-intervals (across seeds; the pooled replications, S (R - 1) degrees of
+    freedom). With a single seed the interval is the run's own, across its replications, and
+    misses the training noise. ``interval`` says which: ``"S seeds x R replications"`` or
+    ``"R replications (1 seed)"``, in the heuristics' words (``"replications"``).
+    """
 
     rows = []
     for key, g in runs.groupby(list(by), sort=False):
-        mean, lo, hi = mean_ci(g[column], confidence)
+        key = key if isinstance(key, tuple) else (key,)
+        reps = g["eval_replications"].iloc[0] if "eval_replications" in g else None
+        if "eval_seed" in g and g["eval_seed"].nunique() < len(g):
+            raise ValueError(f"across_seeds: the runs of {dict(zip(by, key))} share an "
+                             "evaluation stream; their spread would miss the evaluation noise")
+        if len(g) == 1 and f"{column}_lo" in g:
+            mean, lo, hi = (float(g[c].iloc[0]) for c in (column, f"{column}_lo",
+                                                           f"{column}_hi"))
+            interval = f"{reps} replications (1 seed)" if reps else "replications (1 seed)"
+        else:
+            mean, lo, hi = mean_ci(g[column], confidence)
+            if f"{column}_se" in g and reps and reps > 1 and len(g) > 1:
+                pooled = float(np.sqrt(np.mean(np.square(g[f"{column}_se"])) / len(g)))
+                half = stats.t.ppf(0.5 + confidence / 2, len(g) * (reps - 1)) * pooled
+                lo, hi = min(lo, mean - half), max(hi, mean + half)
+            interval = f"{len(g)} seeds x {reps} replications" if reps else f"{len(g)} seeds"
         rows.append({**dict(zip(by, key)), "seeds": len(g), column: mean,
-                     f"{column}_lo": lo, f"{column}_hi": hi,
+                     f"{column}_lo": lo, f"{column}_hi": hi, "interval": interval,
                      "train_seconds": float(g["train_seconds"].mean())
                      if "train_seconds" in g else float("nan")})
     return pd.DataFrame(rows)

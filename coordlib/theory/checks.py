@@ -46,7 +46,7 @@ def newsvendor_profit_monte_carlo(scenario: Scenario, exposure, stock_level, *,
     order up to S every period for ``periods`` periods (the first is dropped: it buys the
     initial stock); the replication mean is the long-run profit per period. One row per
     product plus a row ``"total"``: ``mean``, ``lo``, ``hi`` (t-interval over independent
-    replications), ``n``.
+    replications), ``se`` (standard error of the mean), ``n``.
     """
     values = simulate_newsvendor(scenario, exposure, stock_level, system=system,
                                  replications=replications, periods=periods, seed=seed)
@@ -54,7 +54,8 @@ def newsvendor_profit_monte_carlo(scenario: Scenario, exposure, stock_level, *,
     for name, col in [(f"product_{i + 1}", values[:, i]) for i in range(values.shape[1])] + [
             ("total", values.sum(axis=1))]:
         mean, lo, hi = mean_ci(col, confidence)
-        rows.append({"product": name, "mean": mean, "lo": lo, "hi": hi, "n": col.size})
+        rows.append({"product": name, "mean": mean, "lo": lo, "hi": hi,
+                     "se": float(col.std(ddof=1) / np.sqrt(col.size)), "n": col.size})
     frame = pd.DataFrame(rows)
     frame["system"] = system
     return frame
@@ -75,7 +76,8 @@ def simulate_newsvendor(scenario: Scenario, exposure, stock_level, *, system: st
         chunk, parts = 200_000, []
         for k, start in enumerate(range(0, int(replications), chunk)):
             B = min(chunk, int(replications) - start)
-            sim = Simulator(sc, batch_size=B, seed=seed if k == 0 else [seed, k], validate=False)
+            stream = seed if k == 0 else [*(int(v) for v in np.atleast_1d(seed)), k]
+            sim = Simulator(sc, batch_size=B, seed=stream, validate=False)
             sim.set_state(on_hand=np.zeros(sc.n_products, dtype=np.int64), t=0)
             parts.append(sim.step(np.broadcast_to(S, (B, sc.n_products)), x).product_profit)
         return np.concatenate(parts)
@@ -87,6 +89,24 @@ def simulate_newsvendor(scenario: Scenario, exposure, stock_level, *, system: st
                         validate=False):
         total += r.product_profit
     return total / (int(periods) - 1)
+
+
+def agreement(mean, se, exact, checks: int = 1, confidence: float = 0.95) -> dict:
+    """Does a simulated mean agree with its exact value? ``z`` = (mean - exact) / se; ``in_ci``:
+    exact inside the two-sided ``confidence`` interval mean +- z_(1 - alpha/2) se; ``in_family_ci``:
+    inside the Bonferroni interval for ``checks`` such comparisons made together (each at
+    level 1 - alpha / checks), the rule a table of several checks is judged by. With many
+    95% intervals about one in twenty misses by chance, so ``in_ci`` alone is no verdict.
+    Arrays broadcast; normal quantiles (the checks use thousands of replications).
+    """
+    if int(checks) < 1:
+        raise ValueError(f"checks: must be a whole number >= 1, got {checks!r}")
+    if not 0 < confidence < 1:
+        raise ValueError(f"confidence: must lie in (0, 1), got {confidence!r}")
+    z = (np.asarray(mean, dtype=float) - np.asarray(exact, dtype=float)) / np.asarray(se, dtype=float)
+    alpha = 1.0 - confidence
+    return {"z": z, "in_ci": np.abs(z) <= stats.norm.ppf(1 - alpha / 2),
+            "in_family_ci": np.abs(z) <= stats.norm.ppf(1 - alpha / (2 * int(checks)))}
 
 
 def compare_exposures_monte_carlo(scenario: Scenario, share_a: float, share_b: float, *,

@@ -1,0 +1,137 @@
+"""The experiment modules' figures: E0's window rule, and what each figure must say (reference
+lines, zoomed axes, defined symbols, the base scenario, visible markers), on small frames.
+"""
+from __future__ import annotations
+
+import matplotlib
+
+matplotlib.use("Agg")
+
+import matplotlib.pyplot as plt  # noqa: E402
+import numpy as np  # noqa: E402
+import pandas as pd  # noqa: E402
+import pytest  # noqa: E402
+from matplotlib.colors import to_rgb  # noqa: E402
+
+from coordlib.experiments import (  # noqa: E402
+    e0_quickstart,
+    e1_theory,
+    e4_learning_curves,
+    e7_scalability,
+    e8_convergence,
+    e10_sweeps,
+)
+
+
+@pytest.fixture(autouse=True)
+def _close_figures():
+    yield
+    plt.close("all")
+
+
+def _two_firms(differ_at, periods=30):
+    """Trajectories of two firms whose exposures differ exactly in the periods ``differ_at``."""
+    rows = []
+    for name in ("siloed", "coordinated"):
+        for t in range(periods):
+            x1 = 0.0 if (name == "coordinated" and t in differ_at) else 1.0
+            for i, x in ((1, x1), (2, 1.0 - x1)):
+                rows.append({"period": t, "product": i, "available": 5, "exposure": x,
+                             "firm": name})
+    return pd.DataFrame(rows)
+
+
+def test_e0_window_holds_the_most_differing_periods_and_centres_them():
+    traj = _two_firms({3, 14, 16, 25})
+    w = e0_quickstart.divergence_window(traj, window=5)
+    # windows of 5 holding two of the periods: starts 12..14 hold {14, 16}; 14 centres them
+    assert (w["start"], w["stop"], w["differ_in_window"]) == (13, 18, 2)
+    assert w["differ_periods"] == 4 and w["differ_share"] == pytest.approx(4 / 30)
+    assert w["firms"] == ["siloed", "coordinated"]
+    fig = e0_quickstart.plot_trajectories(traj, w)
+    assert "13-17" in fig._suptitle.get_text() and "4 of 30" in fig._suptitle.get_text()
+    with pytest.raises(ValueError, match="window"):
+        e0_quickstart.divergence_window(traj, window=31)
+    with pytest.raises(ValueError, match="two firms"):
+        e0_quickstart.divergence_window(traj[traj.firm == "siloed"])
+
+
+def test_e0_profit_figure_is_zoomed_to_the_intervals_and_labels_the_gap():
+    table = pd.DataFrame({"scenario": "tiny", "method": ["siloed (a)", "coordinated (b)"],
+                          "profit": [19.66, 19.73], "profit_lo": [19.53, 19.61],
+                          "profit_hi": [19.79, 19.85], "gain": [0.0, 0.07],
+                          "gain_lo": [0.0, -0.02], "gain_hi": [0.0, 0.16]})
+    ax = e0_quickstart.plot_comparison(table).axes[0]
+    lo, hi = ax.get_ylim()
+    assert 19.0 < lo < 19.53 and 19.85 < hi < 20.5          # not from 0
+    texts = [t.get_text() for t in ax.texts]
+    assert any("+0.07 [-0.02, +0.16]" in t and "(+0.4%)" in t for t in texts)
+
+
+def test_e4_figure_draws_g_star_best_heuristic_and_the_evaluated_profit():
+    bands = pd.DataFrame({"scenario": "tiny", "config": "mtma", "env_steps": [10, 20],
+                          "profit": [18.0, 19.0], "profit_lo": [17.0, 18.5],
+                          "profit_hi": [19.0, 19.5]})
+    final = pd.DataFrame({"scenario": ["tiny"], "config": ["mtma"], "steps_per_s": [100.0],
+                          "steps_per_s_lo": [90.0], "steps_per_s_hi": [110.0]})
+    heur = pd.DataFrame({"scenario": "tiny", "method": ["siloed", "coordinated"],
+                         "profit": [19.66, 19.73]})
+    refs = e4_learning_curves.reference_lines(
+        heur, pd.DataFrame({"scenario": ["tiny"], "gain": [20.15]}))
+    assert refs.set_index("kind")["profit"].to_dict() == {"heuristic": 19.73, "DP": 20.15}
+    evaluated = pd.DataFrame({"scenario": ["tiny"], "config": ["mtma"], "profit": [19.5],
+                              "profit_lo": [19.2], "profit_hi": [19.8]})
+    fig = e4_learning_curves.plot_learning_curves(bands, final, evaluated, refs)
+    ax = fig.axes[0]
+    flat = {round(line.get_ydata()[0], 2) for line in ax.get_lines()
+            if len(set(np.asarray(line.get_ydata(), dtype=float))) == 1}
+    assert {19.73, 20.15} <= flat
+    assert "rollout" in fig._suptitle.get_text() and "deterministic" in fig._suptitle.get_text()
+
+
+def test_e1_square_root_figure_defines_its_symbols():
+    mu = np.linspace(1, 10, 5)
+    mismatch = pd.concat([pd.DataFrame({"mu": mu, "system": system, "demand": demand,
+                                        "mismatch_cost": k * np.sqrt(mu), "per_sqrt_mu": k})
+                          for system, k in (("one-period", 4.9), ("stationary", 1.0))
+                          for demand in ("normal", "poisson")], ignore_index=True)
+    fig = e1_theory.plot_square_root_law(mismatch, 10.0, 5.0, 0.5, 2.0)
+    title = fig._suptitle.get_text()
+    for definition in ("m = p - c", r"\Pi^*(\mu)", "price", "holding cost"):
+        assert definition in title
+    assert "mu" in fig.axes[0].get_xlabel()
+
+
+def test_e7_markers_of_every_segment_count_are_distinct_and_saturated():
+    runs = pd.DataFrame({"scenario": ["a", "b", "c"], "n_products": [2, 10, 10],
+                         "n_segments": [1, 1, 5], "seed": 0, "ratio_siloed": [1.0, 0.9, 0.95],
+                         "ratio_coordinated": [0.9, 0.8, 0.9], "train_seconds": [1.0, 2, 3],
+                         "steps_per_second": [300.0, 200, 100]})
+    fig = e7_scalability.plot_scalability(runs)
+    colours = [tuple(np.round(c[:3], 3)) for coll in fig.axes[1].collections
+               for c in coll.get_facecolors()]
+    assert len(set(colours)) == 2
+    for c in colours:                                   # no near-white (pale) marker
+        assert min(c) < 0.6 and c != tuple(np.round(to_rgb("white"), 3))
+
+
+def test_e8_tracking_label_fits_and_the_distance_is_defined():
+    tracking = pd.DataFrame({"iteration": [5, 6], "parameter_distance": [0.05, 0.07]})
+    curve = pd.DataFrame({"iteration": [1, 2, 3], "profit": [1.0, 2.0, 3.0]})
+    fig = e8_convergence.plot_tracking(tracking, curve, curve, 2)
+    fig.canvas.draw()
+    label = fig.axes[0].yaxis.label.get_window_extent()
+    assert label.y0 >= 0 and label.y1 <= fig.bbox.height     # inside the figure
+    assert r"\theta" in fig.axes[0].get_title()
+
+
+def test_e10_figure_names_its_base_scenario_and_static_share():
+    results = pd.DataFrame({"lift": [0.5, 0.5, 4, 4] * 2, "lead_time": [0, 2] * 4,
+                            "policy": ["siloed"] * 4 + ["coordinated"] * 4,
+                            "profit": [1.0, 2, 3, 4, 2, 3, 5, 6]})
+    gain = pd.DataFrame({"lift": [0.5, 0.5, 4, 4], "lead_time": [0, 2, 0, 2],
+                         "profit": [1.0, 1, 2, 2]})
+    static = {"static": 4.8, "total": 4.84, "share": 4.8 / 4.84}
+    fig = e10_sweeps.plot_sensitivity(results, gain, "tiny-margin", static)
+    title = fig._suptitle.get_text()
+    assert "tiny-margin" in title and "99%" in title and "lead time L = 1" in title
