@@ -9,13 +9,19 @@
 from __future__ import annotations
 
 import argparse
+import textwrap
 from functools import lru_cache
 from pathlib import Path
 
 from ..common.files import REPO_DIR
+from ..common.help import HelpFormatter
 from .scenario import Scenario, ScenarioError
 
-SCENARIO_DIR = REPO_DIR / "data" / "scenarios"
+PACKAGED_SCENARIO_DIR = Path(__file__).resolve().parent / "scenario_data"
+"""Where an installed wheel holds the scenarios (``data/scenarios/*.yaml``, see pyproject.toml)."""
+SCENARIO_DIR = (REPO_DIR / "data" / "scenarios" if (REPO_DIR / "data" / "scenarios").is_dir()
+                else PACKAGED_SCENARIO_DIR)
+"""The shipped scenarios: ``data/scenarios/`` in a checkout, the packaged copy otherwise."""
 LARGE_RECIPE = dict(n_products=120, n_segments=5, seed=2025, max_lead_time=3, name="large")
 """The arguments of ``random_scenario`` that made ``data/scenarios/large.yaml``."""
 
@@ -44,11 +50,26 @@ def get(name) -> Scenario:
     return _load(text)
 
 
+def _shorten(text: str, width: int) -> str:
+    """``text`` on one line, cut at a word boundary to at most ``width`` characters."""
+    return textwrap.shorten(" ".join(text.split()), width=width, placeholder=" ...")
+
+
 def cli(argv) -> int:
     """``python -m coordlib scenarios``: one line per shipped scenario."""
-    argparse.ArgumentParser(prog="coordlib scenarios", description=__doc__).parse_args(argv)
+    parser = argparse.ArgumentParser(
+        prog="coordlib scenarios", formatter_class=HelpFormatter,
+        description="List the shipped scenarios: name, products N, segments K, lead times L "
+                    "(lowest to highest), review period R and the scenario's description. Any command's "
+                    "--scenario takes one of these names or a YAML path.")
+    parser.add_argument("--full", action="store_true",
+                        help="print each description whole (default: cut at a word to fit "
+                             "one line)")
+    args = parser.parse_args(argv)
     for n in names():
         s = get(n)
-        print(f"{n:<14} N={s.n_products:<4} K={s.n_segments:<2} L={s.lead_time.min()}-"
-              f"{s.lead_time.max()} R={s.review_period}  {s.description[:60]}")
+        head = (f"{n:<14} N={s.n_products:<4} K={s.n_segments:<2} L={s.lead_time.min()}-"
+                f"{s.lead_time.max()} R={s.review_period}  ")
+        text = " ".join(s.description.split())
+        print(head + (text if args.full else _shorten(text, max(20, 100 - len(head)))))
     return 0
