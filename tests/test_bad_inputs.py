@@ -458,6 +458,9 @@ def _notebook_parameter_name(tmp):
 
 
 def _unreachable_scheduler(tmp):
+    # distributed registers its config defaults at import: import it before setting one of
+    # them, or leaving the context would delete every default distributed added inside it
+    import distributed  # noqa: F401
     with dask.config.set({"distributed.comm.timeouts.connect": "1s"}):
         refuses(SweepError, "cannot reach", sweep.run_sweep, _grid(), tmp / "out",
                 scheduler="tcp://127.0.0.1:9", progress=False)

@@ -165,9 +165,9 @@ def test_learners_are_evaluated_on_one_independent_stream_per_seed(tmp_path):
     runs = {s: learners.train_evaluate("tiny", "siloed", s, 1, runs_dir=tmp_path, **kw)
             for s in (0, 1)}
     again = learners.train_evaluate("tiny", "siloed", 0, 1, **kw)
-    for k in ("profit", "profit_lo", "profit_hi", "profit_se", "eval_seed"):
+    for k in ("profit", "profit_lo", "profit_hi", "profit_se", "evaluation_stream"):
         assert again[k] == runs[0][k]
-    assert runs[0]["eval_seed"] == learners.evaluation_seed(0) != learners.evaluation_seed(1)
+    assert runs[0]["evaluation_stream"] == learners.evaluation_seed(0) != learners.evaluation_seed(1)
     assert learners.evaluation_seed(0) not in (0, 1)              # not a training stream
     policy, _ = learners.load_policy(tmp_path / learners.run_name("tiny", "siloed", 1, kw))
     frame = evaluate("tiny", policy, 4, 60, 10, seed=learners.evaluation_seed(1))
@@ -181,8 +181,8 @@ def test_learners_are_evaluated_on_one_independent_stream_per_seed(tmp_path):
 def test_across_seeds_interval_is_over_seed_means_and_says_so():
     runs = pd.DataFrame({"scenario": "tiny", "config": ["a", "a", "a", "b"], "seed": [0, 1, 2, 0],
                          "profit": [19.0, 19.5, 20.5, 18.0], "profit_lo": [18.8, 19.3, 20.2, 17.6],
-                         "profit_hi": [19.2, 19.7, 20.8, 18.4], "eval_replications": 20,
-                         "eval_seed": [11, 12, 13, 11], "train_seconds": 1.0})
+                         "profit_hi": [19.2, 19.7, 20.8, 18.4], "evaluated_replications": 20,
+                         "evaluation_stream": [11, 12, 13, 11], "train_seconds": 1.0})
     t = learners.across_seeds(runs).set_index("config")
     half = stats.t.ppf(0.975, 2) * np.std([19.0, 19.5, 20.5], ddof=1) / np.sqrt(3)
     assert t.loc["a", "profit_hi"] - t.loc["a", "profit"] == pytest.approx(half)
@@ -190,7 +190,7 @@ def test_across_seeds_interval_is_over_seed_means_and_says_so():
     # one seed: its own interval across replications, labelled as missing the training noise
     assert (t.loc["b", "profit_lo"], t.loc["b", "profit_hi"]) == (17.6, 18.4)
     assert t.loc["b", "interval"] == "20 replications (1 seed)"
-    shared = runs.assign(eval_seed=11)
+    shared = runs.assign(evaluation_stream=11)
     with pytest.raises(ValueError, match="share an evaluation stream"):
         learners.across_seeds(shared)
     # seed means closer together than the evaluation noise allows: the pooled replications'

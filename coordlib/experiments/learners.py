@@ -44,7 +44,7 @@ def train_evaluate(scenario="tiny", config: str = "mtma", seed: int = 0, iterati
     ``overrides`` set ``eval_seed``. When ``runs_dir`` is given, the run's learning curve,
     checkpoint and summary are written to ``runs_dir / run_name(...)``. Returns flat metrics:
     the evaluated mean profit per period with its 95% CI across the evaluation's replications,
-    ``profit_se`` (its standard error), ``eval_replications``, ``eval_seed``, training time,
+    ``profit_se`` (its standard error), ``evaluated_replications``, ``evaluation_stream``, training time,
     environment steps, steps per second, parameter count.
     """
 
@@ -58,7 +58,7 @@ def train_evaluate(scenario="tiny", config: str = "mtma", seed: int = 0, iterati
         if n > 1 else float("nan")
     return {"profit": float(s["profit"]), "profit_lo": float(s["profit_ci_low"]),
             "profit_hi": float(s["profit_ci_high"]), "profit_se": se,
-            "eval_replications": n, "eval_seed": int(cfg.eval_seed),
+            "evaluated_replications": n, "evaluation_stream": int(cfg.eval_seed),
             "train_seconds": float(s["train_seconds"]),
             "env_steps": int(s["env_steps"]), "steps_per_second": float(s["steps_per_second"]),
             "parameters": int(s["parameters"])}
@@ -131,7 +131,7 @@ def learning_curves(runs: pd.DataFrame) -> pd.DataFrame:
 
 
 _RUN_COLUMNS = {"job_id", "experiment", "scenario", "config", "seed", "iterations", "runs_dir",
-                "elapsed_s", "status", "eval_replications", "eval_seed"}
+                "elapsed_s", "status", "evaluated_replications", "evaluation_stream"}
 
 
 def across_seeds(runs: pd.DataFrame, by=("scenario", "config"), column: str = "profit",
@@ -155,8 +155,8 @@ def across_seeds(runs: pd.DataFrame, by=("scenario", "config"), column: str = "p
     rows = []
     for key, g in runs.groupby(list(by), sort=False):
         key = key if isinstance(key, tuple) else (key,)
-        reps = g["eval_replications"].iloc[0] if "eval_replications" in g else None
-        if "eval_seed" in g and g["eval_seed"].nunique() < len(g):
+        reps = g["evaluated_replications"].iloc[0] if "evaluated_replications" in g else None
+        if "evaluation_stream" in g and g["evaluation_stream"].nunique() < len(g):
             raise ValueError(f"across_seeds: the runs of {dict(zip(by, key))} share an "
                              "evaluation stream; their spread would miss the evaluation noise")
         if len(g) == 1 and f"{column}_lo" in g:
