@@ -42,6 +42,19 @@ def test_manifest_notebooks_exist_and_are_ordered_by_dependency():
       {"id": "B", "path": "00_quickstart.ipynb", "title": "x", "depends_on": ["A"]}], "cycle"),
     ([{"id": "A", "path": "00_quickstart.ipynb", "title": "x", "parameters": {"papr": {}}}],
      "unknown profile"),
+    # a parameter name is pasted into the notebook as code: only identifiers pass
+    ([{"id": "A", "path": "00_quickstart.ipynb", "title": "x",
+       "parameters": {"smoke": {"x = __import__('os').system('true'); y": 1}}}], "not a Python identifier"),
+    ([{"id": "A", "path": "00_quickstart.ipynb", "title": "x",
+       "parameters": {"smoke": {"class": 1}}}], "not a Python identifier"),
+    ([{"id": "A", "path": "00_quickstart.ipynb", "title": "x",
+       "parameters": {"smoke": {"seed": 0}, "paper": {"seed": 0, "periods": 9}}}],
+     "every profile must name the same parameters"),
+    ([{"id": "A", "path": "00_quickstart.ipynb", "title": "x", "parameters": {"smoke": [1]}}],
+     "must be a mapping"),
+    ([{"id": "A", "path": "00_quickstart.ipynb", "title": "x", "depends_on": "B"}],
+     "depends_on must be a list"),
+    (["not an entry"], "is not a mapping"),
 ])
 def test_manifest_errors_name_the_problem(tmp_path, entries, message):
     with pytest.raises(reproduce.ReproduceError, match=message.replace("[", r"\[").replace("]", r"\]")):
@@ -129,3 +142,37 @@ def test_readme_results_block_is_rewritten_from_the_regenerated_tables(tmp_path)
     assert text.startswith("intro\n") and text.endswith("after\n")
     assert not reproduce.update_readme(readme, items, layout)  # unchanged the second time
     assert reproduce.load_readme_items()  # the shipped manifest's items are well formed
+
+
+def test_a_parameter_the_notebook_does_not_declare_fails_it_before_it_runs(tmp_path):
+    manifest = _manifest(tmp_path, [_quickstart("typo", {**QUICK, "replicatons": 2})])
+    outcome, = reproduce.reproduce("smoke", manifest=manifest, root=tmp_path, echo=lambda _: None)
+    assert outcome.status == "failed" and outcome.seconds == 0
+    assert "unknown parameter(s) ['replicatons']" in outcome.error
+    assert "replications" in outcome.error            # the declared ones are listed
+    assert not (tmp_path / "build" / "smoke" / "stamps" / "typo.json").exists()
+
+
+def test_budget_is_the_manifests_and_reproduce_passes_it_with_the_profiles_folders(tmp_path):
+    entry = next(e for e in reproduce.load_manifest() if e.id == "E3")
+    assert reproduce.budget("E3", "paper") == entry.parameters["paper"]
+    params = reproduce.notebook_parameters(entry, "paper", reproduce.Layout.for_profile("paper"))
+    assert params["figures_dir"] == "figures" and params["tables_dir"] == "data/tables"
+    assert {k: params[k] for k in entry.parameters["paper"]} == entry.parameters["paper"]
+    outside = reproduce.notebook_parameters(entry, "smoke",
+                                            reproduce.Layout.for_profile("smoke", tmp_path))
+    assert outside["figures_dir"] == str(tmp_path / "build" / "smoke" / "figures")
+    with pytest.raises(reproduce.ReproduceError, match="no notebook 'E99'"):
+        reproduce.budget("E99", "paper")
+
+
+def test_a_notebook_is_not_cached_once_a_notebook_it_depends_on_has_run_again(tmp_path):
+    entry = next(e for e in reproduce.load_manifest() if e.id == "E12")
+    layout = reproduce.Layout.for_profile("smoke", tmp_path)
+    params = reproduce.notebook_parameters(entry, "smoke", layout)
+    before = reproduce._key(entry, params, layout)
+    layout.stamps.mkdir(parents=True)
+    (layout.stamps / "E3.json").write_text(json.dumps({"key": "new"}))
+    assert reproduce._key(entry, params, layout) != before
+    (layout.stamps / "E3.json").write_text("[1, 2]")   # a stamp of the wrong shape counts as none
+    assert reproduce._key(entry, params, layout) == before

@@ -426,7 +426,7 @@ def test_e2_settings_fill_profile_defaults_and_name_bad_parameters(tmp_path):
     good = dict(scenarios=["tiny", "tiny-personal"], variant_base="tiny", variant_lead_times=[0, 2],
                 pipeline="stationary", picture_scenario="tiny L=2", **_dirs(tmp_path))
     smoke = e2_dp_structure.e2_settings("smoke", **good)
-    assert smoke.max_inventory == 8 and smoke.exposure_grid == 6 and (tmp_path / "c").is_dir()
+    assert smoke.max_inventory == 6 and smoke.exposure_grid == 6 and (tmp_path / "c").is_dir()
     paper = e2_dp_structure.e2_settings("paper", **good, max_inventory=None, exposure_grid=7)
     assert paper.max_inventory is None and paper.exposure_grid == 7
     instances = e2_dp_structure.e2_instances(paper)

@@ -82,7 +82,7 @@ def dp_structure(scenario, max_inventory: Optional[int] = None, exposure_grid: i
 
 # ---- notebook settings ----------------------------------------------------------------------
 E2_DEFAULTS = {
-    "smoke": dict(max_inventory=8, long_lead_max_inventory=5, exposure_grid=6, replications=8,
+    "smoke": dict(max_inventory=6, long_lead_max_inventory=4, exposure_grid=6, replications=8,
                   periods=300),
     "paper": dict(max_inventory=None, long_lead_max_inventory=10, exposure_grid=11,
                   replications=32, periods=600),

@@ -1,14 +1,25 @@
-"""The checked parameters of every notebook: each wrong one raises :class:`ParameterError` naming it."""
+"""The checked parameters of every notebook: each wrong one raises :class:`ParameterError` naming it.
+
+Every notebook runs :func:`begin` in its first code cell and :func:`resolve` in the cell after its
+``parameters`` cell: the parameters are declared with types in that cell, filled from the
+profile's budget in ``notebooks/manifest.yaml`` where left None, and a name the cell does not
+declare stops the run. :func:`check_parameters` then checks each one by its meaning.
+"""
 from __future__ import annotations
 
+import re
+import types
+import typing
 from dataclasses import dataclass
 from pathlib import Path
 
 import numpy as np
 
+from ..common.files import REPO_DIR
 from ..learning.config import PRESETS
 from ..model.scenario import ScenarioError
 from ..model.scenarios import get as get_scenario
+from ..pipeline import reproduce
 from ..pipeline.reproduce import PROFILES
 
 
@@ -154,3 +165,132 @@ def _check_values(name, values, whole: bool = False, low: float = 0.0, empty: bo
                        for v in values)):
         raise ParameterError(f"{name}: expected a {'non-empty ' if not empty else ''}list of "
                              f"{'whole ' if whole else ''}numbers >= {low:g}, got {values!r}")
+
+
+# --- a notebook's parameters: declared, typed, filled from the profile ------------------------
+
+NAMES_BEFORE = "__names_before_parameters__"
+"""Where :func:`begin` keeps the names a notebook holds before its ``parameters`` cell."""
+_KERNEL_NAMES = re.compile(r"_{1,3}|_i{1,3}|_i?\d+|__annotations__|__annotate__")
+"""Names the kernel itself adds as cells run (IPython's input and output history)."""
+
+
+def begin(namespace: dict) -> None:
+    """Remember the names ``namespace`` holds now: call it in the cell before the ``parameters`` cell,
+    so that :func:`resolve` can tell a parameter passed from outside from the notebook's own names."""
+    namespace[NAMES_BEFORE] = frozenset(namespace) | {NAMES_BEFORE}
+
+
+def resolve(notebook_id: str, namespace: dict) -> dict:
+    """Check and complete a notebook's parameters in ``namespace`` (the notebook's ``globals()``).
+
+    Call it in the cell after the ``parameters`` cell (papermill injects its values between the
+    two), so that a run from papermill, from Jupyter or through ``coordlib reproduce`` does the
+    same work:
+
+    1. a name set from outside that the ``parameters`` cell does not declare (with a type
+       annotation) is refused, naming it and the declared ones (a misspelled ``-p profle paper``
+       stops the notebook instead of running at the defaults);
+    2. a parameter left None takes the budget of ``profile`` for notebook ``notebook_id`` in
+       ``notebooks/manifest.yaml`` (:func:`coordlib.pipeline.reproduce.budget`, the values
+       ``coordlib reproduce`` passes); a value given explicitly wins;
+    3. the folders ``figures_dir``, ``tables_dir`` and ``cache_dir`` left None are the profile's
+       (:class:`coordlib.pipeline.reproduce.Layout`: ``figures/`` and ``data/tables/`` for
+       ``paper``, ``build/<profile>/`` otherwise); a relative folder is taken from the repository
+       root, never the working directory, and only ``paper`` may write into the committed folders;
+    4. every value is checked against its annotation.
+
+    The completed values are written back into ``namespace``; the return value shows them
+    (folders relative to the repository root).
+    """
+    annotations = _annotations(namespace)
+    declared = [name for name in annotations if not name.startswith("_")]
+    if NAMES_BEFORE not in namespace:
+        raise ParameterError("run the notebook from its first cell: parameters.begin(globals()) "
+                             "must run before the parameters cell")
+    before = namespace[NAMES_BEFORE]
+    unknown = sorted(name for name in namespace
+                     if name not in before and name not in annotations
+                     and not _KERNEL_NAMES.fullmatch(name))
+    if unknown:
+        raise ParameterError(f"unknown parameter(s) {unknown}; this notebook's parameters are: "
+                             f"{', '.join(declared)}")
+    profile = namespace.get("profile")
+    if profile not in PROFILES:
+        raise ParameterError(f"profile: unknown profile {profile!r}; choose one of "
+                             f"{', '.join(PROFILES)}")
+    budget = reproduce.budget(notebook_id, profile)
+    undeclared = sorted(set(budget) - set(declared))
+    if undeclared:
+        raise ParameterError(f"notebooks/manifest.yaml: {notebook_id} {profile} names "
+                             f"parameter(s) {undeclared} that the notebook does not declare; its "
+                             f"parameters are: {', '.join(declared)}")
+    values = {name: namespace.get(name) for name in declared}
+    for name, value in budget.items():
+        if values[name] is None:
+            values[name] = value
+    layout = reproduce.Layout.for_profile(profile)
+    for name, folder in (("figures_dir", layout.figures), ("tables_dir", layout.tables),
+                         ("cache_dir", layout.cache)):
+        if name in values:
+            values[name] = _folder(name, values[name], folder, profile)
+    for name in declared:
+        if not _fits(values[name], annotations[name]):
+            raise ParameterError(f"{name}: expected {_type_name(annotations[name])}, got "
+                                 f"{values[name]!r} ({type(values[name]).__name__})")
+    namespace.update(values)
+    return {name: _shown(value) for name, value in values.items()}
+
+
+def _annotations(namespace: dict) -> dict:
+    if "__annotations__" in namespace:
+        return dict(namespace["__annotations__"])
+    annotate = namespace.get("__annotate__")  # lazily evaluated annotations (Python 3.14)
+    return dict(annotate(1)) if callable(annotate) else {}
+
+
+def _folder(name: str, value, default: Path, profile: str) -> str:
+    if value is None:
+        return str(default)
+    if not isinstance(value, (str, Path)) or not str(value).strip():
+        raise ParameterError(f"{name}: expected a folder (a path string), got {value!r}")
+    path = Path(value)
+    path = (path if path.is_absolute() else REPO_DIR / path).resolve()
+    if profile != "paper":
+        for committed in reproduce.committed_folders():
+            if path == committed or path.is_relative_to(committed):
+                raise ParameterError(
+                    f"{name}: {value!r} is inside {committed.relative_to(REPO_DIR)}/, which only "
+                    f"the paper profile writes; profile {profile!r} writes under "
+                    f"build/{profile}/ (leave {name} None)")
+    return str(path)
+
+
+def _fits(value, annotation) -> bool:
+    """Whether ``value`` has the type ``annotation`` names (element types are left to the checks
+    of each parameter's meaning)."""
+    if annotation is typing.Any:
+        return True
+    if annotation is None or annotation is type(None):
+        return value is None
+    origin = typing.get_origin(annotation)
+    if origin is typing.Union or origin is types.UnionType:
+        return any(_fits(value, a) for a in typing.get_args(annotation))
+    kind = origin or annotation
+    if kind is float:
+        return isinstance(value, (int, float, np.integer, np.floating)) and not isinstance(value, bool)
+    if kind is int:
+        return isinstance(value, (int, np.integer)) and not isinstance(value, bool)
+    return isinstance(value, kind) if isinstance(kind, type) else True
+
+
+def _type_name(annotation) -> str:
+    if isinstance(annotation, type):
+        return annotation.__name__
+    return str(annotation).replace("typing.", "")
+
+
+def _shown(value):
+    if isinstance(value, str) and Path(value).is_absolute() and Path(value).is_relative_to(REPO_DIR):
+        return str(Path(value).relative_to(REPO_DIR)) or "."
+    return value

@@ -2,19 +2,21 @@
 
 Tables go out as CSV (for code), Markdown (for the README) and LaTeX (for a paper); figures
 as PNG and PDF. Intervals are printed as ``mean [lo, hi]``.
+
+Importing this module leaves matplotlib's backend alone: in a notebook (Jupyter, papermill) the
+kernel's inline backend shows every figure under the cell that draws it, so the executed
+notebooks carry their images; elsewhere matplotlib picks a non-interactive backend when there
+is no display.
 """
 from __future__ import annotations
 
 from pathlib import Path
 
-import matplotlib
-import matplotlib.pyplot as plt  # noqa: E402
-import pandas as pd  # noqa: E402
-import seaborn as sns  # noqa: E402
+import matplotlib.pyplot as plt
+import pandas as pd
+import seaborn as sns
 
-from ..common.files import atomic_write, atomic_write_text  # noqa: E402
-
-matplotlib.use("Agg", force=False)
+from ..common.files import atomic_write, atomic_write_text
 
 
 def theme() -> None:

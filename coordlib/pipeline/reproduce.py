@@ -8,6 +8,13 @@ notebook with papermill, in dependency order, with the parameters of the chosen 
   without running anything.
 - ``smoke``: the same notebooks at a tiny budget, everything under ``build/smoke/`` (ignored).
 
+The manifest is the one place a notebook's budget is set: this command passes it, and a notebook
+run from papermill or Jupyter fills the same values in by itself
+(:func:`coordlib.experiments.parameters.resolve`), so all three do the same work. A manifest
+parameter that the notebook's ``parameters`` cell does not declare fails that notebook before
+it runs; parameter names must be Python identifiers and values plain data, since papermill
+writes them into the notebook as code.
+
 A notebook whose source, parameters and library code are unchanged since its last successful
 run is not executed again (status ``cached``); ``--force`` runs it anyway. Expensive runs inside
 the notebooks go through :class:`coordlib.pipeline.results.ResultStore` (``build/cache/``), so a figure
@@ -20,12 +27,14 @@ from __future__ import annotations
 import argparse
 import hashlib
 import json
+import keyword
 import sys
 import time
 from dataclasses import dataclass, field
 from pathlib import Path
 
 from ..common.files import REPO_DIR, atomic_write_text, load_yaml
+from ..common.help import HelpFormatter, plain
 from .results import code_version, provenance
 
 NOTEBOOK_DIR = REPO_DIR / "notebooks"
@@ -60,13 +69,20 @@ class Outcome:
 def load_manifest(path: Path = MANIFEST) -> list[Entry]:
     """The manifest's notebooks, checked: unique ids, existing files, known dependencies."""
     spec = load_yaml(path, ReproduceError, "manifest")
+    if not isinstance(spec, dict) or not isinstance(spec.get("notebooks", []), list):
+        raise ReproduceError("manifest: expected a mapping with a list `notebooks`")
     entries = []
     for raw in spec.get("notebooks", []):
+        if not isinstance(raw, dict):
+            raise ReproduceError(f"manifest: notebook entry {raw!r} is not a mapping")
         missing = {"id", "path", "title"} - set(raw)
         if missing:
             raise ReproduceError(f"manifest: entry {raw.get('id', raw)} lacks {sorted(missing)}")
-        entries.append(Entry(raw["id"], raw["path"], raw["title"], raw.get("parameters") or {},
-                             raw.get("artifacts") or [], raw.get("depends_on") or []))
+        entry = Entry(str(raw["id"]), str(raw["path"]), str(raw["title"]),
+                      raw.get("parameters") or {}, raw.get("artifacts") or [],
+                      raw.get("depends_on") or [])
+        _check_entry_shape(entry)
+        entries.append(entry)
     ids = [e.id for e in entries]
     if len(set(ids)) != len(ids):
         raise ReproduceError(f"manifest: duplicate ids in {ids}")
@@ -80,6 +96,61 @@ def load_manifest(path: Path = MANIFEST) -> list[Entry]:
         if bad:
             raise ReproduceError(f"manifest: {e.id}: unknown profile(s) {sorted(bad)}")
     return _in_dependency_order(entries)
+
+
+def _check_entry_shape(e: Entry) -> None:
+    """Lists where lists belong, and parameter names that are Python identifiers with plain
+    data as values: papermill pastes each ``name = value`` into the notebook as code, so a name
+    is the one place where data could become code."""
+    for key in ("artifacts", "depends_on"):
+        value = getattr(e, key)
+        if not isinstance(value, list) or not all(isinstance(v, str) for v in value):
+            raise ReproduceError(f"manifest: {e.id}: {key} must be a list of strings, got {value!r}")
+    if not isinstance(e.parameters, dict):
+        raise ReproduceError(f"manifest: {e.id}: parameters must map a profile to its parameters, "
+                             f"got {e.parameters!r}")
+    for profile, values in e.parameters.items():
+        if values is None:
+            e.parameters[profile] = values = {}
+        if not isinstance(values, dict):
+            raise ReproduceError(f"manifest: {e.id}: parameters of {profile!r} must be a mapping "
+                                 f"name -> value, got {values!r}")
+        for name, value in values.items():
+            if (not isinstance(name, str) or not name.isidentifier() or keyword.iskeyword(name)
+                    or name.startswith("_")):
+                raise ReproduceError(f"manifest: {e.id}: parameter name {name!r} is not a Python "
+                                     f"identifier (letters, digits, underscores; not a keyword)")
+            if not _plain(value):
+                raise ReproduceError(f"manifest: {e.id}: parameter {name}: {value!r} is not plain "
+                                     f"data (numbers, strings, booleans, null, lists, mappings)")
+    names = {profile: set(values) for profile, values in e.parameters.items()}
+    if len({frozenset(v) for v in names.values()}) > 1:
+        every = set.union(*names.values())
+        gaps = {p: sorted(every - v) for p, v in names.items() if every - v}
+        raise ReproduceError(f"manifest: {e.id}: every profile must name the same parameters; "
+                             f"missing {gaps}")
+
+
+def _plain(value) -> bool:
+    if value is None or isinstance(value, (str, bool, int, float)):
+        return True
+    if isinstance(value, list):
+        return all(_plain(v) for v in value)
+    if isinstance(value, dict):
+        return all(isinstance(k, str) and _plain(v) for k, v in value.items())
+    return False
+
+
+def budget(notebook_id: str, profile: str, manifest: Path = MANIFEST) -> dict:
+    """The parameters that ``profile`` gives notebook ``notebook_id`` in the manifest: what
+    ``coordlib reproduce`` passes, and what the notebook fills in by itself
+    (:func:`coordlib.experiments.parameters.resolve`) when run from papermill or Jupyter."""
+    if profile not in PROFILES:
+        raise ReproduceError(f"unknown profile {profile!r}; choose one of {', '.join(PROFILES)}")
+    entries = {e.id: e for e in load_manifest(manifest)}
+    if notebook_id not in entries:
+        raise ReproduceError(f"manifest: no notebook {notebook_id!r}; known: {', '.join(entries)}")
+    return dict(entries[notebook_id].parameters.get(profile, {}))
 
 
 def _in_dependency_order(entries: list[Entry]) -> list[Entry]:
@@ -130,16 +201,55 @@ class Layout:
         return folder / rest
 
 
+def committed_folders(root: Path = REPO_DIR) -> tuple:
+    """The folders that only the ``paper`` profile writes: they hold the committed results."""
+    paper = Layout.for_profile("paper", root)
+    return (paper.figures, paper.tables, paper.notebooks, paper.provenance)
+
+
 def notebook_parameters(entry: Entry, profile: str, layout: Layout) -> dict:
-    params = {"profile": profile, "figures_dir": str(layout.figures),
-              "tables_dir": str(layout.tables), "cache_dir": str(layout.cache)}
+    """What papermill passes: the profile, its folders (relative to the repository root when
+    inside it, as the notebook itself would choose them) and the manifest's budget."""
+    params = {"profile": profile, "figures_dir": _from_root(layout.figures),
+              "tables_dir": _from_root(layout.tables), "cache_dir": _from_root(layout.cache)}
     params.update(entry.parameters.get(profile, {}))
     return params
 
 
-def _key(entry: Entry, params: dict) -> str:
-    text = json.dumps(params, sort_keys=True) + (NOTEBOOK_DIR / entry.path).read_text()
+def _from_root(folder: Path) -> str:
+    folder = Path(folder).resolve()
+    return str(folder.relative_to(REPO_DIR)) if folder.is_relative_to(REPO_DIR) else str(folder)
+
+
+def check_declared(entry: Entry, params: dict) -> str:
+    """An error naming the parameters that ``entry``'s notebook does not declare in its
+    ``parameters`` cell (papermill would only warn and run at the defaults), or ""."""
+    # deferred: papermill takes seconds to import; only a run that executes a notebook needs it
+    import papermill
+
+    declared = papermill.inspect_notebook(str(NOTEBOOK_DIR / entry.path))
+    unknown = sorted(set(params) - set(declared))
+    if not unknown:
+        return ""
+    return (f"unknown parameter(s) {unknown} for {entry.path}; its parameters are: "
+            f"{', '.join(declared)}")
+
+
+def _key(entry: Entry, params: dict, layout: Layout) -> str:
+    """Changes with the notebook, its parameters, the library code and the runs of the
+    notebooks it depends on (a ledger re-runs when a table it reads was regenerated)."""
+    upstream = [_stamp_key(layout.stamps / f"{d}.json") for d in entry.depends_on]
+    text = (json.dumps(params, sort_keys=True) + (NOTEBOOK_DIR / entry.path).read_text()
+            + json.dumps(upstream))
     return hashlib.sha256((text + code_version()).encode()).hexdigest()[:20]
+
+
+def _stamp_key(path: Path) -> str:
+    try:
+        record = json.loads(path.read_text())
+    except (OSError, UnicodeDecodeError, json.JSONDecodeError):
+        return ""
+    return str(record.get("key", "")) if isinstance(record, dict) else ""
 
 
 def run_notebook(entry: Entry, profile: str, layout: Layout, force: bool = False) -> Outcome:
@@ -148,15 +258,14 @@ def run_notebook(entry: Entry, profile: str, layout: Layout, force: bool = False
     import papermill
 
     params = notebook_parameters(entry, profile, layout)
-    key = _key(entry, params)
+    undeclared = check_declared(entry, params)
+    if undeclared:
+        return Outcome(entry, "failed", error=undeclared)
+    key = _key(entry, params, layout)
     stamp = layout.stamps / f"{entry.id}.json"
     artifacts = [layout.artifact(a) for a in entry.artifacts]
-    if not force and stamp.is_file() and all(p.is_file() for p in artifacts):
-        try:
-            if json.loads(stamp.read_text()).get("key") == key:
-                return Outcome(entry, "cached")
-        except json.JSONDecodeError:
-            pass
+    if not force and all(p.is_file() for p in artifacts) and _stamp_key(stamp) == key:
+        return Outcome(entry, "cached")
     for folder in (layout.figures, layout.tables, layout.notebooks):
         folder.mkdir(parents=True, exist_ok=True)
     output = layout.notebooks / Path(entry.path).name
@@ -291,11 +400,16 @@ def summary(outcomes: list[Outcome], layout: Layout) -> str:
 
 
 def cli(argv) -> int:
-    parser = argparse.ArgumentParser(prog="coordlib reproduce", description=__doc__,
-                                     formatter_class=argparse.RawDescriptionHelpFormatter)
-    parser.add_argument("--profile", default="paper", help="smoke or paper (default paper)")
-    parser.add_argument("--only", default="", help="comma-separated notebook ids, e.g. E1,E3")
-    parser.add_argument("--force", action="store_true", help="run notebooks even if cached")
+    parser = argparse.ArgumentParser(prog="coordlib reproduce", description=plain(__doc__),
+                                     formatter_class=HelpFormatter)
+    parser.add_argument("--profile", default="paper", choices=("smoke", "paper"),
+                        help="smoke: every notebook at a tiny budget into build/smoke/; paper: "
+                             "the committed results")
+    parser.add_argument("--only", default="",
+                        help="comma-separated notebook ids of notebooks/manifest.yaml, e.g. "
+                             "E1,E3; default: all")
+    parser.add_argument("--force", action="store_true",
+                        help="run notebooks even if their cached results are up to date")
     args = parser.parse_args(argv)
     only = [s.strip() for s in args.only.split(",") if s.strip()] or None
     try:

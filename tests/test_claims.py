@@ -1,0 +1,109 @@
+"""The claims ledger decides each claim from the experiments' tables, by the rule it states."""
+import pandas as pd
+import pytest
+
+from coordlib.experiments import claims
+
+
+def _claim(key):
+    return next(c for c in claims.CLAIMS if c.key == key)
+
+
+def _write(folder, name, rows):
+    pd.DataFrame(rows).to_csv(folder / f"{name}.csv", index=False)
+
+
+def _e5(mtma, reversed_, single):
+    return [{"scenario": "tiny-margin", "variant": label, "seeds": 3, "profit": m,
+             "profit_lo": m - h, "profit_hi": m + h}
+            for label, (m, h) in (("mtma (recommender fast)", mtma),
+                                  ("reversed (replenisher fast)", reversed_),
+                                  ("single timescale", single))]
+
+
+@pytest.mark.parametrize("mtma, reversed_, single, verdict", [
+    ((17.9, 0.05), (17.6, 0.1), (17.1, 0.2), "supported"),       # interval above both
+    ((17.7, 0.2), (17.6, 0.2), (17.1, 0.2), "partly"),            # means above, intervals overlap
+    ((17.47, 0.03), (17.61, 0.23), (17.13, 0.55), "not supported"),  # reversed ahead (as measured)
+])
+def test_e5_rule_needs_mtma_above_reversed_and_single_timescale(tmp_path, mtma, reversed_, single,
+                                                              verdict):
+    _write(tmp_path, "e5_timescales", _e5(mtma, reversed_, single))
+    finding = claims.assess(_claim("C6"), tmp_path)
+    assert finding.verdict == verdict
+    assert "[" in finding.evidence  # the evidence carries the intervals
+
+
+def test_a_missing_table_is_not_yet_measured_and_the_ledger_says_so(tmp_path):
+    frame = claims.write_ledger(tmp_path)
+    assert list(frame["claim"]) == [f"C{i}" for i in range(1, 10)]
+    assert set(frame["verdict"]) == {"not yet measured"}
+    assert (tmp_path / "claims.csv").is_file() and (tmp_path / "claims.md").is_file()
+    assert "not yet measured" in (tmp_path / "claims.md").read_text()
+
+
+def _e8(curve="yes", iterates="yes", first=0.05, last=0.06, robbins_monro="yes"):
+    values = {"learning curve (profit) stationary": curve,
+              "iterates (parameter norms) stationary": iterates,
+              "schedules Robbins-Monro (fast, slow)": robbins_monro,
+              "slow/fast step ratio -> 0": "yes",
+              "tracking: relative parameter distance, first record": first,
+              "tracking: relative parameter distance, last record": last}
+    return [{"check": k, "value": v} for k, v in values.items()]
+
+
+@pytest.mark.parametrize("table, verdict", [
+    (_e8(), "supported"),
+    (_e8(iterates="no", first=0.048, last=0.480), "partly"),   # the distance grows tenfold
+    (_e8(robbins_monro="no"), "not supported"),                # the theorem's condition fails
+    (_e8(curve="no", iterates="no", last=0.2), "not supported"),  # no consequence observed
+])
+def test_e8_rule_checks_conditions_and_consequences(tmp_path, table, verdict):
+    _write(tmp_path, "e8_diagnostics", table)
+    assert claims.assess(_claim("C7"), tmp_path).verdict == verdict
+
+
+def _e3_row(scenario, method, profit, half, gap_dp=float("nan")):
+    return {"scenario": scenario, "kind": "learner" if "learner" in method else "heuristic",
+            "method": method, "profit": profit, "profit_lo": profit - half,
+            "profit_hi": profit + half, "gap_dp_pct": gap_dp}
+
+
+def test_profitability_counts_only_separated_intervals(tmp_path):
+    _write(tmp_path, "e3_main_table", [
+        _e3_row("a", "siloed", 10.0, 0.2), _e3_row("a", "learner: mtma", 11.0, 0.2),
+        _e3_row("b", "siloed", 10.0, 0.5), _e3_row("b", "learner: mtma", 10.4, 0.5)])
+    _write(tmp_path, "e7_scalability", [
+        {"scenario": "s", "profit": 10.0, "profit_lo": 9.0, "profit_hi": 11.0, "profit_siloed": 9.5}])
+    finding = claims.assess(_claim("C8"), tmp_path)
+    assert finding.verdict == "partly"
+    assert "1 of 2" in finding.evidence and "0 of 1" in finding.evidence
+    _write(tmp_path, "e3_main_table", [
+        _e3_row("a", "siloed", 10.0, 0.2), _e3_row("a", "learner: mtma", 9.0, 0.2)])
+    assert claims.assess(_claim("C8"), tmp_path).verdict == "not supported"
+
+
+@pytest.mark.parametrize("gaps, e11_gap, verdict", [
+    ([-0.5, -0.9], 0.8, "supported"),
+    ([-0.5, -1.2], 0.8, "partly"),
+    ([-4.0, -5.0], 3.5, "not supported"),
+])
+def test_decomposition_rule_holds_the_learner_against_the_exact_optimum(tmp_path, gaps, e11_gap,
+                                                                       verdict):
+    _write(tmp_path, "e3_main_table", [_e3_row(f"s{i}", "learner: mtma", 10.0, 0.1, gap)
+                                       for i, gap in enumerate(gaps)])
+    _write(tmp_path, "e11_learner", [{"learner_gap_pct": e11_gap}])
+    assert claims.assess(_claim("C4"), tmp_path).verdict == verdict
+
+
+def test_combine_and_by_share():
+    s, p, n, m = (claims.Finding(v, v) for v in claims.VERDICTS)
+    assert claims.combine([s, s]).verdict == "supported"
+    assert claims.combine([n, n]).verdict == "not supported"
+    assert claims.combine([s, n]).verdict == "partly"
+    assert claims.combine([s, m]).verdict == "partly"   # a part not measured caps the verdict
+    assert claims.combine([m, m]).verdict == "not yet measured"
+    assert claims.by_share(9, 10, "x", supported_at=0.9).verdict == "supported"
+    assert claims.by_share(4, 10, "x").verdict == "not supported"
+    assert claims.by_share(1, 10, "x", partly_at=0.0).verdict == "partly"
+    assert claims.by_share(0, 10, "x", partly_at=0.0).verdict == "not supported"
