@@ -2,7 +2,7 @@
 import pandas as pd
 import pytest
 
-from coordlib.experiments import claims
+from coordlib.experiments import claims, e7_scalability
 
 
 def _claim(key):
@@ -69,12 +69,42 @@ def _e3_row(scenario, method, profit, half, gap_dp=float("nan")):
             "profit_hi": profit + half, "gap_dp_pct": gap_dp}
 
 
+def _e7(tmp_path, mtma, siloed=9.5, static=10.0, n_products=100, parameters=(500,)):
+    """E7's table through e7_scalability.scalability_table: one scenario, MTMA's seeds ``mtma``."""
+    base = {"scenario": "s", "N": n_products, "K": 5, "bound_fluid": 20.0, "bound_newsvendor": 15.0,
+            "static": static, "optimum": float("nan")}
+    for key, value in (("siloed", siloed), ("margin-greedy", siloed), ("coordinated", static - 0.5),
+                       ("static_sim", static)):
+        base.update({key: value, f"{key}_lo": value - 0.1, f"{key}_hi": value + 0.1})
+    learners = pd.DataFrame({"scenario": "s", "config": "mtma", "seed": range(len(mtma)),
+                             "profit": mtma, "iterations": 10, "train_seconds": 1.0,
+                             "steps_per_second": 1.0, "product_steps_per_second": 1.0,
+                             "parameters": parameters[0]})
+    table = e7_scalability.scalability_table(learners, pd.DataFrame([base]))
+    table.to_csv(tmp_path / "e7_scalability.csv", index=False)
+    return table
+
+
+@pytest.mark.parametrize("mtma, verdict", [
+    ([9.9, 10.3], "supported"),        # interval reaches the best baseline (10.0)
+    ([9.70, 9.71, 9.72, 9.70, 9.71], "partly"),     # within 5% of it, interval below
+    ([8.00, 8.01, 8.02, 8.00, 8.01], "not supported"),
+])
+def test_scalability_rule_holds_mtma_against_the_best_baseline(tmp_path, mtma, verdict):
+    _e7(tmp_path, mtma)
+    assert claims.assess(_claim("C5"), tmp_path).verdict == verdict
+
+
+def test_scalability_rule_ignores_small_scenarios(tmp_path):
+    _e7(tmp_path, [1.0, 1.1], n_products=10)
+    assert claims.assess(_claim("C5"), tmp_path).verdict == "not yet measured"
+
+
 def test_profitability_counts_only_separated_intervals(tmp_path):
     _write(tmp_path, "e3_main_table", [
         _e3_row("a", "siloed", 10.0, 0.2), _e3_row("a", "learner: mtma", 11.0, 0.2),
         _e3_row("b", "siloed", 10.0, 0.5), _e3_row("b", "learner: mtma", 10.4, 0.5)])
-    _write(tmp_path, "e7_scalability", [
-        {"scenario": "s", "profit": 10.0, "profit_lo": 9.0, "profit_hi": 11.0, "profit_siloed": 9.5}])
+    _e7(tmp_path, mtma=[9.0, 11.0], siloed=9.5)
     finding = claims.assess(_claim("C8"), tmp_path)
     assert finding.verdict == "partly"
     assert "1 of 2" in finding.evidence and "0 of 1" in finding.evidence
@@ -107,3 +137,27 @@ def test_combine_and_by_share():
     assert claims.by_share(4, 10, "x").verdict == "not supported"
     assert claims.by_share(1, 10, "x", partly_at=0.0).verdict == "partly"
     assert claims.by_share(0, 10, "x", partly_at=0.0).verdict == "not supported"
+
+
+def test_model_rule_counts_e1_checks_by_their_family_interval():
+    b1 = pd.DataFrame({"poisson_in_ci": [False, False], "poisson_in_family_ci": [True, True]})
+    b5 = pd.DataFrame({"poisson_in_ci": [True, True]})
+    e11 = pd.DataFrame({"inside": [True, True]})
+    found = claims.decide_model({"e1_b1_newsvendor_checks": b1, "e1_b5_value_checks": b5,
+                                 "e11_simulation_check": e11})
+    assert found.verdict == claims.SUPPORTED and "E1 B1 2/2" in found.evidence
+    assert claims.check_column(b5, "poisson").tolist() == [True, True]
+    b1 = b1.assign(poisson_in_family_ci=[False, False])
+    found = claims.decide_model({"e1_b1_newsvendor_checks": b1, "e1_b5_value_checks": b5,
+                                 "e11_simulation_check": e11})
+    assert found.verdict == claims.PARTLY and "E1 B1 0/2" in found.evidence
+
+
+def test_e3_profitability_part_is_one_function_of_the_main_table():
+    e3 = pd.DataFrame({"scenario": ["a", "a", "b", "b"],
+                       "method": ["siloed", "learner: mtma"] * 2,
+                       "profit": [10.0, 12.0, 10.0, 10.5], "profit_lo": [9.5, 11.0, 9.5, 9.8],
+                       "profit_hi": [10.5, 13.0, 10.5, 11.2]})
+    found = claims.profitability_e3(e3)
+    assert found.verdict == claims.PARTLY and "1 of 2" in found.evidence
+    assert "interval" in claims.E3_PROFITABILITY_RULE

@@ -11,13 +11,11 @@ import matplotlib.pyplot as plt  # noqa: E402
 import numpy as np  # noqa: E402
 import pandas as pd  # noqa: E402
 import pytest  # noqa: E402
-from matplotlib.colors import to_rgb  # noqa: E402
 
 from coordlib.experiments import (  # noqa: E402
     e0_quickstart,
     e1_theory,
     e4_learning_curves,
-    e7_scalability,
     e8_convergence,
     e10_sweeps,
 )
@@ -100,19 +98,6 @@ def test_e1_square_root_figure_defines_its_symbols():
     for definition in ("m = p - c", r"\Pi^*(\mu)", "price", "holding cost"):
         assert definition in title
     assert "mu" in fig.axes[0].get_xlabel()
-
-
-def test_e7_markers_of_every_segment_count_are_distinct_and_saturated():
-    runs = pd.DataFrame({"scenario": ["a", "b", "c"], "n_products": [2, 10, 10],
-                         "n_segments": [1, 1, 5], "seed": 0, "ratio_siloed": [1.0, 0.9, 0.95],
-                         "ratio_coordinated": [0.9, 0.8, 0.9], "train_seconds": [1.0, 2, 3],
-                         "steps_per_second": [300.0, 200, 100]})
-    fig = e7_scalability.plot_scalability(runs)
-    colours = [tuple(np.round(c[:3], 3)) for coll in fig.axes[1].collections
-               for c in coll.get_facecolors()]
-    assert len(set(colours)) == 2
-    for c in colours:                                   # no near-white (pale) marker
-        assert min(c) < 0.6 and c != tuple(np.round(to_rgb("white"), 3))
 
 
 def test_e8_tracking_label_fits_and_the_distance_is_defined():

@@ -110,3 +110,59 @@ def test_tracking_study_profit_gap_is_the_curve_difference():
     assert list(out["iterates"]["iteration"]) == [1, 2, 3, 4]
     with pytest.raises(ValueError, match="branch_at"):
         e8_convergence.tracking_study("tiny-margin", iterations=4, branch_at=4)
+
+
+def test_recorded_ratio_and_the_end_of_run_check():
+    cfg = config_for("mtma")
+    curve = _curve(cfg)
+    ratio = e8_convergence.recorded_ratio(curve)
+    assert ratio["first"] == pytest.approx(cfg.timescale_ratio, rel=1e-9)
+    n = len(curve) - 1
+    expected = cfg.timescale_ratio * (1 + n / cfg.decay_start) ** (
+        cfg.decay_power_fast - cfg.decay_power_slow)
+    assert ratio["last"] == pytest.approx(expected, rel=1e-9)
+    _, report = e8_convergence.schedule_diagnostics(curve)
+    assert report.n == len(curve)                       # the run's horizon, not 10^6
+    separated = config_for("mtma", **e8_convergence.SEPARATED_SCHEDULE)
+    assert e8_convergence.recorded_ratio(_curve(separated))["last"] < 0.04 < ratio["last"]
+    with pytest.raises(ValueError, match="lr_replenisher"):
+        e8_convergence.recorded_ratio(curve.drop(columns="lr_replenisher"))
+
+
+def test_teaching_diagnostics_read_the_known_prediction():
+    paths = e8_convergence.teaching_paths(n_steps=20_000, seed=0)
+    t = e8_convergence.teaching_diagnostics(paths).set_index("design")
+    right = t.loc["right ordering (x fast)"]
+    assert right["tracking_last"] < right["tracking_first"] and right["slow_stationary"] is True
+    assert pd.isna(right["hit_bound"])
+    for design in ("wrong ordering (y fast)", "single timescale (b = a)"):
+        assert t.loc[design, "slow_stationary"] is None and t.loc[design, "hit_bound"] > 0
+    with pytest.raises(ValueError, match="branch"):
+        e8_convergence.teaching_diagnostics(paths, branch=1.0)
+
+
+def test_tracking_study_noise_floor_is_deterministic():
+    kw = dict(iterations=4, branch_at=2, seed=0, settings=dict(n_envs=4, rollout_length=8),
+              replicate_seed=1)
+    a = e8_convergence.tracking_study("tiny-margin", **kw)["tracking"]
+    b = e8_convergence.tracking_study("tiny-margin", **kw)["tracking"]
+    assert np.all(np.isfinite(a["noise_floor"])) and np.all(a["noise_floor"] > 0)
+    pd.testing.assert_frame_equal(a, b)
+    with pytest.raises(ValueError, match="replicate_seed"):
+        e8_convergence.tracking_study("tiny-margin", **{**kw, "replicate_seed": 0})
+
+
+def test_e5_measures_auc_policy_movement_and_seed_spread():
+    x = np.array([0.0, 5.0, -5.0, 1.0, 2.0, 4.0, 3.0, 7.0])
+    kl = np.array([0.9, 0.8, 0.7, 0.6, 0.1, 0.2, 0.3, 0.4])
+    curves = pd.concat([pd.DataFrame({"scenario": "s", "variant": "v", "seed": seed,
+                                      "iteration": np.arange(1, 9), "profit": x + seed,
+                                      "kl_recommender": kl}) for seed in (0, 1)])
+    stab = e5_timescales.curve_stability(curves)
+    assert stab["auc"].tolist() == pytest.approx([x.mean(), x.mean() + 1], rel=1e-12)
+    assert stab["tail_kl_recommender"].tolist() == pytest.approx([0.25, 0.25], rel=1e-12)
+    runs = pd.DataFrame({"scenario": "s", "variant": "v", "seed": [0, 1],
+                         "profit": [10.0, 13.0], "evaluation_stream": [0, 1]})
+    table = e5_timescales.ablation_table(runs, stab).iloc[0]
+    assert table["seed_spread"] == pytest.approx(np.std([10.0, 13.0], ddof=1), rel=1e-12)
+    assert table["auc"] == pytest.approx(x.mean() + 0.5, rel=1e-12)

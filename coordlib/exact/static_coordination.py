@@ -49,8 +49,10 @@ PRODUCT_POLICIES = ("base-stock", "capped", "optimal")
 """The one-product policies f_i can be the best of."""
 MAX_CHAIN_STATES = 150_000
 """Largest reduced base-stock chain :func:`base_stock_gain_fast` builds."""
-DIRECT_SOLVE_STATES = 1000
+DIRECT_SOLVE_STATES = 20_000
 """Largest reduced chain whose stationary law is solved directly (power iteration above)."""
+POWER_ITERATIONS = 100_000
+"""Most damped power-iteration steps for a chain above :data:`DIRECT_SOLVE_STATES`."""
 
 
 FULL_CHAIN_STATES = 200_000
@@ -77,9 +79,32 @@ def _compositions(total: int, parts: int) -> np.ndarray:
     return out
 
 
+def _stationary(P_t) -> np.ndarray:
+    """The stationary law pi of a chain given by its transposed transition matrix (pi = P_t pi).
+
+    Up to :data:`DIRECT_SOLVE_STATES` states by a sparse direct solve with pi_0 fixed at 1
+    (the remaining equations keep the matrix's sparsity; chains with demand far above M mix
+    too slowly for power iteration), above by damped power iteration.
+    """
+    n = P_t.shape[0]
+    if n <= DIRECT_SOLVE_STATES:
+        A = (P_t - sparse.identity(n, format="csr")).tocsc()
+        pi = np.ones(n)
+        if n > 1:
+            pi[1:] = sparse_linalg.spsolve(A[1:, 1:], -A[1:, 0].toarray().ravel())
+        return pi / pi.sum()
+    pi = np.full(n, 1.0 / n)
+    for _ in range(POWER_ITERATIONS):
+        nxt = 0.1 * pi + 0.9 * (P_t @ pi)
+        change = float(np.abs(nxt - pi).sum())
+        pi = nxt
+        if change <= 1e-12:
+            break
+    return pi / pi.sum()
+
+
 def base_stock_gain_fast(demand_rate, price, unit_cost, holding_cost, lost_sale_penalty,
-                         lead_time, capacity, max_order, level, tol=1e-12,
-                         max_iter=100_000) -> float:
+                         lead_time, capacity, max_order, level) -> float:
     """Exact long-run gain of base-stock ``level`` [S] for one product, Qmax >= S.
 
     Arguments as :func:`coordlib.exact.single_product.evaluate_base_stock` (MODEL.md
@@ -132,20 +157,8 @@ def base_stock_gain_fast(demand_rate, price, unit_cost, holding_cost, lost_sale_
     if np.any(dst < 0):
         raise AssertionError("base_stock_gain_fast: a transition left the composition space")
     P_t = sparse.csr_matrix((prob, (dst, src)), shape=(n, n))
-    if n <= DIRECT_SOLVE_STATES:   # solved directly: chains with demand far above M mix slowly
-        system = (P_t - sparse.identity(n, format="csr")).tolil()
-        system[0, :] = 1.0
-        pi = sparse_linalg.spsolve(system.tocsc(), np.eye(1, n).ravel())
-        return float(reward(y) @ pi)
-    pi = np.full(n, 1.0 / n)
-    for _ in range(max_iter):
-        nxt = 0.1 * pi + 0.9 * (P_t @ pi)
-        change = float(np.abs(nxt - pi).sum())
-        pi = nxt
-        if change <= tol:
-            break
-    pi /= pi.sum()
-    return float(reward(y) @ pi)
+    return float(reward(y) @ _stationary(P_t))
+
 
 
 @dataclass(frozen=True)
@@ -188,7 +201,8 @@ def product_optimum(scenario, product: int, demand_rate: float,
 
     ``"base-stock"``: every level 0..M_i + L_i Qmax_i when that is at most
     ``full_scan_limit`` (as E2 scans), otherwise a scan up and down from the critical-fractile
-    level until two levels in a row fail to improve (the base-stock cost of lost sales is
+    level, or from (L_i + 1) M_i where that is lower (at most M_i can be sold per period, so
+    higher levels only fill the pipeline), until two levels in a row fail to improve (the base-stock cost of lost sales is
     convex in S, Janakiraman and Roundy 2004); a level above Qmax_i whose full chain has
     more than :data:`FULL_CHAIN_STATES` states is skipped. ``"capped"``:
     :func:`coordlib.exact.single_product.best_capped_base_stock`. ``"optimal"``: RVI.
@@ -220,7 +234,7 @@ def product_optimum(scenario, product: int, demand_rate: float,
     else:
         first = min(single_product._first_level(mu, args["holding_cost"],
                                                 args["lost_sale_penalty"], args["price"],
-                                                args["unit_cost"], L), top)
+                                                args["unit_cost"], L), top, (L + 1) * M)
         for direction in (1, -1):
             level, misses, best = (first if direction == 1 else first - 1), 0, -math.inf
             best = max(seen.values(), default=-math.inf)

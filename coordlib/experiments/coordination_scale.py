@@ -9,9 +9,9 @@ measures only, never a learner's result.
 
 :func:`select_family` measures a small grid of family recipes (:data:`FAMILY_GRID`) and marks,
 per size N, the candidate :data:`SELECTION_RULE` and :data:`SELECTION_ORDER` choose;
-:func:`ship_family` writes the chosen ones as ``data/scenarios/family-N.yaml`` (their recipes
-are :data:`coordlib.model.scenarios.FAMILY_RECIPES`) and the table as
-``data/tables/coordination_selection.*``.
+:func:`ship_family` writes the chosen ones as ``data/scenarios/family-N.yaml`` (each YAML's
+description gives its recipe; the table's ``recipe`` column gives it as JSON, and
+:func:`family_recipe` rebuilds it) and the table as ``data/tables/coordination_selection.*``.
 
 ``python -m coordlib.experiments.coordination_scale NAME_OR_YAML ...`` prints the measures;
 ``python -m coordlib.experiments.coordination_scale select`` reruns the selection.
@@ -167,7 +167,7 @@ def family_description(row) -> str:
     recipe = json.loads(row["recipe"])
     knobs = ", ".join(f"{k}={v}" for k, v in recipe.items() if k != "name")
     return (f"Coordination-rich scenario family member: coordlib.model.families.family_scenario"
-            f"(**coordlib.model.scenarios.FAMILY_RECIPES[{recipe['name']!r}]), {knobs}. "
+            f"(FamilyRecipe(...)) with {knobs}. "
             f"Chosen by coordlib.experiments.coordination_scale.select_family "
             f"(data/tables/{SELECTION_TABLE}.csv) under SELECTION_RULE (static >= "
             f"{STATIC_SHARE:.0%}, dynamic or room >= {DYNAMIC_SHARE:.0%} of siloed profit), no "

@@ -172,3 +172,56 @@ def plot_comparison(table: pd.DataFrame):
         ax.set_ylabel("profit per period (95% CI)")
     fig.tight_layout()
     return fig
+
+
+# ---- E0's verdict: the rule first, the sentence from the table ------------------------------
+GAIN_RULE = ("Rule, stated before the numbers: on each scenario the coordinated firm earns more "
+             "than the siloed one when the 95% interval of its paired gain (same demand draws, "
+             "replication by replication) lies above 0, less when it lies below 0, and no "
+             "difference is detected when it contains 0.")
+"""E0's decision rule, in the words the notebook shows before its table."""
+
+
+def gain_verdicts(table: pd.DataFrame) -> pd.DataFrame:
+    """:data:`GAIN_RULE` applied to each non-first firm of :func:`compare_heuristics`:
+    ``scenario``, ``method``, ``gain``, ``gain_lo``, ``gain_hi``, ``gain_pct`` (of the first
+    firm's profit) and ``verdict`` (``higher``, ``lower`` or ``no difference detected``)."""
+    rows = []
+    for scenario, sub in table.groupby("scenario", sort=False):
+        sub = sub.reset_index(drop=True)
+        base = float(sub["profit"].iloc[0])
+        for _, r in sub.iloc[1:].iterrows():
+            verdict = ("higher" if r.gain_lo > 0 else "lower" if r.gain_hi < 0
+                       else "no difference detected")
+            rows.append({"scenario": scenario, "method": r.method, "gain": float(r.gain),
+                         "gain_lo": float(r.gain_lo), "gain_hi": float(r.gain_hi),
+                         "gain_pct": 100 * float(r.gain) / abs(base) if base else float("nan"),
+                         "verdict": verdict})
+    return pd.DataFrame(rows)
+
+
+def verdict_sentences(table: pd.DataFrame) -> str:
+    """One Markdown sentence per scenario, built from :func:`gain_verdicts` of ``table``."""
+    words = {"higher": "earns more than", "lower": "earns less than",
+             "no difference detected": "is not distinguishable from"}
+    first = {s: sub["method"].iloc[0] for s, sub in table.groupby("scenario", sort=False)}
+    lines = []
+    for _, r in gain_verdicts(table).iterrows():
+        lines.append(f"- `{r.scenario}`: {r.method} {words[r.verdict]} {first[r.scenario]}: "
+                     f"paired gain {r.gain:+.3f} [{r.gain_lo:+.3f}, {r.gain_hi:+.3f}] per "
+                     f"period ({r.gain_pct:+.2f}%).")
+    return "\n".join(lines)
+
+
+def trajectory_sentence(chosen: dict, scenario: str = "tiny") -> str:
+    """What the trajectory figure shows, from :func:`divergence_window`'s record."""
+    a, b = (FIRMS[f].label for f in chosen["firms"])
+    if chosen["differ_periods"] == 0:
+        return (f"On `{scenario}` the two firms' exposures are the same in all "
+                f"{chosen['periods']} simulated periods: on these demand draws {b} behaves "
+                f"exactly as {a}.")
+    return (f"On `{scenario}` the exposures of {a} and {b} differ in "
+            f"{chosen['differ_periods']} of {chosen['periods']} simulated periods "
+            f"({100 * chosen['differ_share']:.2f}%); in every other period the two firms "
+            f"coincide. The figure shows periods {chosen['start']}-{chosen['stop'] - 1}, the "
+            f"window holding the most of them ({chosen['differ_in_window']}).")

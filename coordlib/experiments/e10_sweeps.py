@@ -104,3 +104,32 @@ def plot_sensitivity(results: pd.DataFrame, gain: pd.DataFrame, base: str,
                   f"{static['total']:.2f} per period)")
     fig.suptitle(title, fontsize="medium")
     return fig
+
+
+GROWTH_RULE = ("Rule, stated before the numbers: the value of coordination grows with the lift at "
+               "a lead time when the lower end of its 95% interval at the largest lift lies "
+               "above the upper end of its interval at the smallest lift; it grows on the grid "
+               "when it does so at every lead time.")
+"""E10's decision rule, in the notebook's words."""
+
+
+def growth_verdict(gain_table: pd.DataFrame, base: str) -> str:
+    """:data:`GROWTH_RULE` on :func:`coordlib.pipeline.sweep.aggregate` of the paired gains
+    (columns ``lift``, ``lead_time``, ``profit``, ``profit_lo``, ``profit_hi``), as Markdown:
+    the verdict, then each lead time's gain at the smallest and the largest lift."""
+    lo_lift, hi_lift = gain_table["lift"].min(), gain_table["lift"].max()
+    lines, grows = [], 0
+    leads = sorted(gain_table["lead_time"].unique())
+    for lead in leads:
+        sub = gain_table[gain_table["lead_time"] == lead].set_index("lift")
+        a, b = sub.loc[lo_lift], sub.loc[hi_lift]
+        ok = bool(b["profit_lo"] > a["profit_hi"])
+        grows += ok
+        lines.append(f"- L = {lead:g}: {a['profit']:.2f} [{a['profit_lo']:.2f}, "
+                     f"{a['profit_hi']:.2f}] at lift {lo_lift:g}, {b['profit']:.2f} "
+                     f"[{b['profit_lo']:.2f}, {b['profit_hi']:.2f}] at lift {hi_lift:g}"
+                     f"{'' if ok else ' (intervals not separated)'}")
+    verdict = ("grows with the lift at every lead time" if grows == len(leads) else
+               f"grows with the lift at {grows} of {len(leads)} lead times")
+    return "\n".join([f"**Verdict on `{base}`:** the value of coordination (coordinated - "
+                      f"siloed, per period) {verdict}."] + lines)

@@ -14,6 +14,7 @@ from typing import Mapping
 import matplotlib.pyplot as plt
 import numpy as np
 import pandas as pd
+from scipy import stats
 
 from ..model.scenario import Scenario, ScenarioError
 from ..model.scenarios import get
@@ -369,7 +370,9 @@ def value_checks_table(instances: Mapping[str, Scenario], settings: E1Settings) 
     """The value of coordination four ways, per instance and system: the closed form (normal),
     direct numerical optimization of the normal model (quadrature), exact Poisson with
     integer stock on the exposure grid, and the simulator (Poisson-optimal stock at the best
-    Poisson split against the GMV-greedy split)."""
+    Poisson split against the GMV-greedy split). ``z``, ``poisson_in_ci`` and
+    ``poisson_in_family_ci`` judge the simulator as :func:`check_columns` does (the standard
+    error ``value_mc_se`` read back from the 95% interval)."""
     rows = []
     for name, sc in instances.items():
         for system in SYSTEMS:
@@ -392,7 +395,13 @@ def value_checks_table(instances: Mapping[str, Scenario], settings: E1Settings) 
                          "poisson_best_share": pn["best_share"], "value_mc": mc["mean"],
                          "value_mc_lo": mc["lo"], "value_mc_hi": mc["hi"],
                          "poisson_in_ci": bool(mc["lo"] <= pn["value"] <= mc["hi"])})
-    return pd.DataFrame(rows)
+    frame = pd.DataFrame(rows)
+    frame["value_mc_se"] = (frame["value_mc_hi"] - frame["value_mc_lo"]) / (2 * stats.norm.ppf(0.975))
+    verdict = agreement(frame["value_mc"], frame["value_mc_se"], frame["value_poisson_exact"],
+                        checks=len(frame))
+    frame["z"] = verdict["z"]
+    frame["poisson_in_family_ci"] = verdict["in_family_ci"]
+    return frame
 
 
 SWEEPS = {"lift": (0.0, 6.0), "margin_spread": (0.0, 0.95), "dispersion": (1.0, 4.0),
@@ -480,3 +489,61 @@ def comparative_statics_table(scenario: Scenario, system: str = "one-period",
     frame = pd.DataFrame(rows)
     frame["system"], frame["margin_spread"], frame["mismatch_spread"] = system, dm, dk
     return frame
+
+
+FAMILY_RULE = ("Rule, stated before the numbers: a table of simulator checks is judged as one "
+               "family. An exact value agrees with the simulator when it lies inside the "
+               "table's Bonferroni interval, mc_mean +- z_(1 - 0.05/(2k)) mc_se for the k rows "
+               "together (`*_in_family_ci`), so that a correct simulator holds every exact "
+               "value of the table with probability at least 95%; the per-row 95% intervals "
+               "(`*_in_ci`), which about one row in twenty misses by chance, and the per-row "
+               "z = (mc_mean - exact) / mc_se are shown beside it. The simulator agrees with "
+               "the theory on a table when every row is inside its family interval.")
+"""E1's rule for its tables of simulator checks (:func:`check_columns`), in the notebook's words."""
+
+
+def check_sentence(frame: pd.DataFrame, name: str, what: str) -> str:
+    """:data:`FAMILY_RULE` applied to one table of :func:`check_columns` (verdict columns
+    ``{name}_in_family_ci`` and ``{name}_in_ci``): a Markdown sentence with the counts, the
+    largest |z| and the combined z (sum of z / sqrt(k), about N(0, 1) without bias)."""
+    k = len(frame)
+    family = int(frame[f"{name}_in_family_ci"].astype(bool).sum())
+    row = int(frame[f"{name}_in_ci"].astype(bool).sum())
+    z = frame["z"].to_numpy(dtype=float)
+    verdict = "agrees with" if family == k else "does not agree with"
+    return (f"{what}: the simulator {verdict} the exact values - {family} of {k} inside the "
+            f"family interval ({row} of {k} inside their own 95% interval); largest |z| "
+            f"{np.abs(z).max():.2f}, combined z {z.sum() / np.sqrt(k):+.2f}.")
+
+
+def convexity_sentence(convexity: pd.DataFrame) -> str:
+    """What :func:`b2_convexity_table` says about B2, as Markdown: whether every normal curve is
+    convex, and each row where an interior split beats both extremes, with its gain."""
+    normal = convexity[convexity["model"].str.startswith("normal")]
+    convex = int((normal["negative_second_differences"] == 0).sum())
+    lines = [f"Normal demand: {convex} of {len(normal)} curves have no negative second "
+             f"difference (convex)."]
+    interior = convexity[~convexity["best_is_extreme"].astype(bool)]
+    if interior.empty:
+        lines.append("On every row an extreme split is best.")
+    else:
+        lines.append(f"On {len(interior)} of {len(convexity)} rows an interior split beats "
+                     "both extremes:")
+        lines += [f"- `{r.instance}`, {r.model}: x = {r.best_share:.2f}, by "
+                  f"{r.interior_gain:.4f} per period" for r in interior.itertuples()]
+    return "\n".join(lines)
+
+
+def closed_form_sentence(checks: pd.DataFrame) -> str:
+    """B5's closed form (normal) against the exact Poisson value, per row of
+    :func:`value_checks_table` where coordination is worth something, as Markdown."""
+    worth = checks[checks["value_poisson_exact"].abs() > 1e-9]
+    zero = checks[checks["value_poisson_exact"].abs() <= 1e-9]
+    lines = [f"- `{r.instance}`, {r.system}: closed form {r.value_closed_form:.4f}, exact "
+             f"Poisson {r.value_poisson_exact:.4f} "
+             f"({100 * (r.value_closed_form - r.value_poisson_exact) / abs(r.value_poisson_exact):+.1f}%)"
+             for r in worth.itertuples()]
+    if len(zero):
+        names = ", ".join(sorted({f"`{n}`" for n in zero["instance"]}))
+        lines.append(f"- exact value 0 (GMV-greedy already optimal) on {names}.")
+    return "\n".join(lines)

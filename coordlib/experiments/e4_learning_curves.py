@@ -126,3 +126,21 @@ def plot_learning_curves(bands: pd.DataFrame, final: pd.DataFrame,
                  fontsize="small")
     fig.tight_layout(rect=(0, 0.05 + 0.02 * np.ceil(len(labels) / 4), 1, 1))
     return fig
+
+
+def reading_sentences(final: pd.DataFrame, evaluated: pd.DataFrame,
+                      references: pd.DataFrame) -> str:
+    """What E4's figure shows, per scenario and configuration, as Markdown built from the
+    tables: the last rollout profit (:func:`final_means`), the deterministic evaluation with
+    its seeds x replications interval (:func:`coordlib.experiments.learners.across_seeds`) and
+    its distance to each reference line (:func:`reference_lines`) in percent of the line."""
+    lines = []
+    for r in evaluated.itertuples():
+        last = final[(final.scenario == r.scenario) & (final.config == r.config)]
+        roll = f"last rollout {last['profit'].iloc[0]:.2f}; " if len(last) else ""
+        refs = references[references.scenario == r.scenario]
+        gaps = "; ".join(f"{100 * (r.profit - ref.profit) / abs(ref.profit):+.1f}% vs "
+                         f"{ref.reference}" for ref in refs.itertuples() if ref.profit)
+        lines.append(f"- `{r.scenario}` / {r.config}: {roll}evaluated {r.profit:.2f} "
+                     f"[{r.profit_lo:.2f}, {r.profit_hi:.2f}]" + (f" ({gaps})" if gaps else ""))
+    return "\n".join(lines)

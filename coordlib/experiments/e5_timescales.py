@@ -114,22 +114,40 @@ def curve_stationarity(series, tail: float = 0.5, batches: int = 6) -> dict:
 def curve_stability(curves: pd.DataFrame, by=("scenario", "variant", "seed"),
                     column: str = "profit", tail: float = 0.5) -> pd.DataFrame:
     """Per run: the standard deviation of the last ``tail`` of the learning curve (the rollout
-    profit per period, iteration to iteration) and its stationarity verdict."""
+    profit per period, iteration to iteration), its stationarity verdict, ``auc`` (the area
+    under the learning curve per iteration: the mean of ``column`` over all iterations) and,
+    where the curve records them (``kl_<agent>``), ``tail_kl_<agent>``: the mean KL divergence
+    between successive policies of each agent over the last ``tail``, how much the policy still
+    moves (oscillates) at the end of training."""
     rows = []
     for key, g in curves.groupby(list(by), sort=False):
-        x = g.sort_values("iteration")[column].to_numpy(float)
-        last = x[-max(2, int(len(x) * tail)):] if len(x) >= 2 else x
+        g = g.sort_values("iteration")
+        x = g[column].to_numpy(float)
+        cut = max(2, int(len(x) * tail)) if len(x) >= 2 else len(x)
+        last = x[-cut:]
+        kl = {f"tail_kl_{c[3:]}": float(g[c].to_numpy(float)[-cut:].mean())
+              for c in g.columns if c.startswith("kl_")}
         rows.append({**dict(zip(by, key)), "tail_std": float(np.std(last, ddof=1))
-                     if len(last) >= 2 else float("nan"), **curve_stationarity(x, tail)})
+                     if len(last) >= 2 else float("nan"), **curve_stationarity(x, tail),
+                     "auc": float(x.mean()) if len(x) else float("nan"), **kl})
     return pd.DataFrame(rows)
 
 
 def ablation_table(runs: pd.DataFrame, stability: pd.DataFrame) -> pd.DataFrame:
-    """E5's table: profit with a 95% CI across seeds, mean tail std of the curve, and the share
-    of runs whose curve tail is stationary (NaN when the curves are too short to test)."""
+    """E5's table: profit with a 95% CI across seeds, ``seed_spread`` (the standard deviation of
+    the evaluated profit across seeds; NaN with one seed), mean tail std of the curve, the share
+    of runs whose curve tail is stationary (NaN when the curves are too short to test), and
+    the means over seeds of ``auc`` and ``tail_kl_<agent>`` when :func:`curve_stability` has
+    them."""
     table = across_seeds(runs, by=("scenario", "variant"))
+    spread = runs.groupby(["scenario", "variant"], sort=False)["profit"].agg(
+        lambda v: float(np.std(v, ddof=1)) if len(v) >= 2 else float("nan"))
+    table = table.merge(spread.rename("seed_spread").reset_index(), on=["scenario", "variant"],
+                        how="left")
     stab = stability.copy()
     stab["stationary"] = stab["stationary"].map(lambda v: np.nan if v is None else float(v))
+    extra = {c: (c, "mean") for c in stab.columns if c == "auc" or c.startswith("tail_kl_")}
     agg = stab.groupby(["scenario", "variant"], sort=False).agg(
-        tail_std=("tail_std", "mean"), stationary_share=("stationary", "mean")).reset_index()
+        tail_std=("tail_std", "mean"), stationary_share=("stationary", "mean"),
+        **extra).reset_index()
     return table.merge(agg, on=["scenario", "variant"], how="left")

@@ -1,23 +1,50 @@
-"""E7, scalability in N and K: a learner trained on shipped or generated scenarios of growing size,
-beside the heuristic firms on the same evaluation, with training time and steps per second.
+"""E7, coordination at scale: every method side by side on scenarios of growing size, against a bound.
+
+For each scenario (shipped, such as the coordination-rich ``family-100`` and ``family-1000`` of
+:mod:`coordlib.experiments.coordination_scale`, or generated, ``random-N<N>-K<K>``):
+
+- the learners (:data:`LEARNERS`: MTMA, the siloed learner and the centralized learner), each
+  trained ``iterations[scenario]`` iterations per seed and evaluated on its own stream
+  (:func:`coordlib.experiments.learners.evaluation_seed`), so their intervals across seeds
+  hold training and evaluation noise alike; their learning curves are kept to show whether the
+  budget has levelled them;
+- the model-based baselines of :func:`coordlib.experiments.coordination_scale.coordination_measures`:
+  the siloed firm, margin-greedy, the coordinated heuristic (tuned base-stock) and the
+  static-coordination optimum (exact, and simulated as a runnable firm), with intervals across
+  replications;
+- the LP upper bounds (fluid and newsvendor envelope, :mod:`coordlib.theory.fluid_bound`) and,
+  on two-product instances, the exact optimum g* (:func:`coordlib.experiments.e3_main_table.dp_gains`).
+
+:func:`scalability_table` puts every method in one table with its gap to the tightest bound
+(g* where it exists) and to the best baseline.
 """
 from __future__ import annotations
 
 import re
+from pathlib import Path
 
+import numpy as np
 import pandas as pd
 
 from ..learning.config import config_for
 from ..learning.training import train
-from ..model.evaluation import evaluate, mean_ci
+from ..model.evaluation import mean_ci
 from ..model.scenario import random_scenario
 from ..model.scenarios import get
 from ..pipeline.sweep import cache_folder, cached_sweep
-from ..policies.firms import firm
-from .learners import across_seeds
+from .coordination_scale import coordination_measures
+from .e3_main_table import dp_gains
+from .learners import evaluation_seed, run_name
+from .parameters import iterations_by_scenario
 
-# ---- E7: scalability --------------------------------------------------------------------------
 _RANDOM = re.compile(r"^random-N(\d+)-K(\d+)$")
+LEARNERS = {"mtma": "MTMA", "siloed": "siloed learner", "centralized": "centralized learner"}
+"""The learner configurations of E7 (presets of :mod:`coordlib.learning.config`) and their labels."""
+BASELINES = {"siloed": "siloed firm", "margin-greedy": "margin-greedy",
+             "coordinated": "coordinated heuristic",
+             "static_sim": "static-coordination optimum"}
+"""The baselines of :func:`coordination_measures` in E7's table (``static_sim``: the static
+optimum's firm simulated on the same evaluation as the other baselines)."""
 
 
 def scenario_for(name: str):
@@ -38,110 +65,252 @@ def random_names(sizes) -> list[str]:
     return [f"random-N{int(n)}-K{int(k)}" for n, k in sizes]
 
 
-def scaling_run(scenario: str, config: str = "mtma", seed: int = 0, iterations: int = 20,
-                heuristic_tuning: dict | None = None, **overrides) -> dict:
-    """Train ``config`` on ``scenario`` (see :func:`scenario_for`), evaluate it, and evaluate
-    the siloed and coordinated heuristics with the same evaluation (common random numbers).
-
-    Returns the scenario's N and K, the learner's profit per period with its 95% CI, the
-    heuristics' profits, training seconds, environment steps, steps per second and the
-    learner's parameter count.
-    """
+def learner_run(scenario: str, config: str = "mtma", seed: int = 0, iterations: int = 20,
+                runs_dir=None, **overrides) -> dict:
+    """Train ``config`` on ``scenario`` (see :func:`scenario_for`) and evaluate it on the seed's
+    own evaluation stream. The learning curve goes to ``runs_dir / run_name(...) / curve.csv``
+    when ``runs_dir`` is given. Returns N, K, the evaluated profit per period with its 95% CI
+    over the evaluation's replications, training seconds, environment steps, steps and
+    product-steps per second and the parameter count."""
 
     s = scenario_for(scenario)
-    cfg = config_for(config, seed=int(seed), iterations=int(iterations), **overrides)
-    result = train(s, cfg, progress=False)
-    out = {"n_products": s.n_products, "n_segments": s.n_segments,
-           "profit": float(result.summary["profit"]),
-           "profit_lo": float(result.summary["profit_ci_low"]),
-           "profit_hi": float(result.summary["profit_ci_high"]),
-           "train_seconds": float(result.summary["train_seconds"]),
-           "env_steps": int(result.summary["env_steps"]),
-           "steps_per_second": float(result.summary["steps_per_second"]),
-           "parameters": int(result.summary["parameters"])}
-    for name in ("siloed", "coordinated"):
-        policy = firm(s, name, cfg.eval_seed, **(heuristic_tuning or {}))
-        frame = evaluate(s, policy, cfg.eval_replications, cfg.eval_periods,
-                         cfg.eval_warmup, cfg.eval_seed)
-        out[f"profit_{name}"] = float(mean_ci(frame["profit"])[0])
-    return out
+    cfg = config_for(config, seed=int(seed), iterations=int(iterations),
+                     **{"eval_seed": evaluation_seed(int(seed)), **overrides})
+    out = None if runs_dir is None else Path(runs_dir) / run_name(scenario, config, seed, overrides)
+    result = train(s, cfg, out_dir=out, progress=False)
+    summary = result.summary
+    return {"n_products": s.n_products, "n_segments": s.n_segments,
+            "profit": float(summary["profit"]), "profit_lo": float(summary["profit_ci_low"]),
+            "profit_hi": float(summary["profit_ci_high"]),
+            "train_seconds": float(summary["train_seconds"]),
+            "env_steps": int(summary["env_steps"]),
+            "steps_per_second": float(summary["steps_per_second"]),
+            "product_steps_per_second": float(summary["steps_per_second"]) * s.n_products,
+            "parameters": int(summary["parameters"])}
 
 
-def scalability(scenarios, seeds, iterations: int, cache_dir, settings: dict | None = None,
-                heuristic_tuning: dict | None = None, workers: int = 2) -> pd.DataFrame:
-    """Run :func:`scaling_run` for every scenario and seed with :mod:`coordlib.pipeline.sweep` (cached
-    under ``cache_dir`` by configuration and code version). Adds ``ratio_siloed`` and
-    ``ratio_coordinated``: the learner's profit over each heuristic's."""
+def baseline_run(scenario: str, seed: int = 0, replications: int = 10, periods: int = 300,
+                 warmup: int = 100, tuning: dict | None = None) -> dict:
+    """The baselines and bounds of :func:`coordination_measures` on ``scenario``."""
+    m = coordination_measures(scenario_for(scenario), replications=replications,
+                              periods=periods, warmup=warmup, seed=int(seed), tune=tuning)
+    m.pop("scenario")
+    return m
 
+
+def scalability(scenarios, seeds, iterations, cache_dir, configs=tuple(LEARNERS),
+                settings: dict | None = None, baseline_budget: dict | None = None,
+                workers: int = 2):
+    """Every learner of ``configs`` on every scenario and seed, and the baselines once per
+    scenario, as two cached :mod:`coordlib.pipeline.sweep` sweeps under ``cache_dir``.
+
+    ``iterations``: one count, or a mapping scenario -> count. ``settings``: TrainConfig
+    overrides shared by the learners (``n_envs``, ``eval_replications``, ...).
+    ``baseline_budget``: arguments of :func:`baseline_run`. Returns ``(learners, baselines,
+    curves)``: one row per learner run, one row per scenario, and the learners' stacked
+    learning curves (columns ``scenario``, ``config``, ``seed``, ``iteration``, ``profit``).
+    """
+    scenarios = [str(s) for s in scenarios]
+    counts = iterations_by_scenario(iterations, scenarios)
     root = cache_folder(cache_dir, "studies", "e7")
-    fixed = {"iterations": int(iterations), **(settings or {})}
-    if heuristic_tuning:
-        fixed["heuristic_tuning"] = dict(heuristic_tuning)
-    grid = {"name": "e7", "experiment": "coordlib.experiments.e7_scalability.scaling_run", "fixed": fixed,
-            "axes": {"scenario": [str(s) for s in scenarios]},
-            "seeds": [int(s) for s in seeds]}
-    frame = cached_sweep(grid, root, workers)
-    frame["ratio_siloed"] = frame["profit"] / frame["profit_siloed"]
-    frame["ratio_coordinated"] = frame["profit"] / frame["profit_coordinated"]
-    return frame
+    frames, curves = [], []
+    by_count: dict = {}
+    for name in scenarios:
+        by_count.setdefault(counts[name] if isinstance(counts, dict) else counts, []).append(name)
+    for count, names in by_count.items():
+        runs_dir = root / "runs"
+        grid = {"name": f"e7-{count}it",
+                "experiment": "coordlib.experiments.e7_scalability.learner_run",
+                "fixed": {"iterations": int(count), "runs_dir": str(runs_dir),
+                          **(settings or {})},
+                "axes": {"scenario": names, "config": list(configs)},
+                "seeds": [int(s) for s in seeds]}
+        frame = cached_sweep(grid, root / f"learners-{count}it", workers)
+        frame["iterations"] = int(count)
+        frames.append(frame)
+        for row in frame.itertuples():
+            path = runs_dir / run_name(row.scenario, row.config, int(row.seed),
+                                       dict(settings or {})) / "curve.csv"
+            if path.is_file():
+                curve = pd.read_csv(path, usecols=["iteration", "profit"])
+                curve["scenario"], curve["config"], curve["seed"] = (row.scenario, row.config,
+                                                                     int(row.seed))
+                curves.append(curve)
+    learners = pd.concat(frames, ignore_index=True)
+    grid = {"name": "e7-baselines",
+            "experiment": "coordlib.experiments.e7_scalability.baseline_run",
+            "fixed": dict(baseline_budget or {}), "axes": {"scenario": scenarios},
+            "seeds": [0]}
+    baselines = cached_sweep(grid, root / "baselines", workers)
+    optimum = dp_gains([scenario_for(n) for n in scenarios if _RANDOM.match(n) is None]
+                       + [scenario_for(n) for n in scenarios if _RANDOM.match(n)],
+                       cache_dir=root / "dp")
+    baselines = baselines.merge(optimum[["scenario", "gain"]].rename(columns={"gain": "optimum"}),
+                                on="scenario", how="left")
+    curves = (pd.concat(curves, ignore_index=True) if curves else
+              pd.DataFrame(columns=["iteration", "profit", "scenario", "config", "seed"]))
+    return learners, baselines, curves
 
 
-def scalability_table(runs: pd.DataFrame) -> pd.DataFrame:
-    """E7's table: per scenario, N, K, profit with a CI across seeds, the heuristics' profits,
-    the profit ratios, training seconds, steps per second and parameter count (means over
-    seeds)."""
-    table = across_seeds(runs, by=("scenario",))
-    means = runs.groupby("scenario", sort=False)[
-        ["n_products", "n_segments", "profit_siloed", "profit_coordinated", "ratio_siloed",
-         "ratio_coordinated", "steps_per_second", "parameters"]].mean().reset_index()
-    out = table.merge(means, on="scenario")
-    out["n_products"] = out["n_products"].astype(int)
-    out["n_segments"] = out["n_segments"].astype(int)
-    out["parameters"] = out["parameters"].astype(int)
-    return out.sort_values(["n_products", "n_segments"]).reset_index(drop=True)
+def scalability_table(learners: pd.DataFrame, baselines: pd.DataFrame) -> pd.DataFrame:
+    """E7's table: one row per (scenario, method), sizes ascending.
+
+    Columns: scenario, N, K, method, kind (learner / baseline / bound), profit and its 95% CI
+    (learners: across seeds of the evaluated profits, each seed on its own stream; baselines:
+    across replications), ``bound`` (g* where the exact DP applies, otherwise the tightest LP
+    bound), ``gap_bound_pct`` = 100 (profit / bound - 1), ``gap_best_pct`` = 100 (profit /
+    best baseline - 1), training seconds, steps and product-steps per second, parameters.
+    """
+    rows = []
+    for _, b in baselines.iterrows():
+        bound = min(b["bound_fluid"], b["bound_newsvendor"])
+        exact = b.get("optimum")
+        ceiling = float(exact) if exact is not None and not pd.isna(exact) else bound
+        best = max(b[k] for k in BASELINES)
+        common = {"scenario": b["scenario"], "N": int(b["N"]), "K": int(b["K"]),
+                  "bound": ceiling, "best_baseline": best}
+        for key, label in BASELINES.items():
+            rows.append({**common, "method": label, "kind": "baseline", "profit": b[key],
+                         "profit_lo": b[f"{key}_lo"], "profit_hi": b[f"{key}_hi"], "count":
+                         np.nan})
+        rows.append({**common, "method": "static-coordination optimum (exact)", "kind": "exact",
+                     "profit": b["static"], "profit_lo": b["static"], "profit_hi": b["static"]})
+        for label, value in (("fluid bound", b["bound_fluid"]),
+                             ("newsvendor bound", b["bound_newsvendor"]),
+                             ("DP optimum g*", exact)):
+            if value is not None and not pd.isna(value):
+                rows.append({**common, "method": label, "kind": "bound", "profit": float(value),
+                             "profit_lo": float(value), "profit_hi": float(value)})
+        part = learners[learners["scenario"] == b["scenario"]]
+        for config, runs in part.groupby("config", sort=False):
+            mean, lo, hi = mean_ci(runs["profit"].to_numpy(float))
+            rows.append({**common, "method": LEARNERS.get(config, config), "kind": "learner",
+                         "profit": mean, "profit_lo": lo, "profit_hi": hi,
+                         "count": len(runs), "iterations": int(runs["iterations"].iloc[0]),
+                         "train_seconds": float(runs["train_seconds"].mean()),
+                         "steps_per_second": float(runs["steps_per_second"].mean()),
+                         "product_steps_per_second":
+                             float(runs["product_steps_per_second"].mean()),
+                         "parameters": int(runs["parameters"].iloc[0])})
+    table = pd.DataFrame(rows)
+    table["gap_bound_pct"] = 100 * (table["profit"] / table["bound"] - 1)
+    table["gap_best_pct"] = 100 * (table["profit"] / table["best_baseline"] - 1)
+    order = {m: i for i, m in enumerate(list(BASELINES.values())
+                                        + ["static-coordination optimum (exact)"]
+                                        + list(LEARNERS.values())
+                                        + ["DP optimum g*", "newsvendor bound", "fluid bound"])}
+    table["_order"] = table["method"].map(order).fillna(len(order))
+    return (table.sort_values(["N", "K", "scenario", "_order"]).drop(columns="_order")
+            .reset_index(drop=True))
 
 
 # ---- E7's figure -------------------------------------------------------------------------------
-def plot_scalability(runs: pd.DataFrame):
-    """E7's figure from :func:`scalability`: the learner's profit over each heuristic's
-    against N (mean and 95% t-interval across seeds), training time and simulated periods
-    per second against N, one colour and marker per K (a categorical palette: every K as
-    visible as any other). Returns the figure."""
+def plot_scalability(table: pd.DataFrame, curves: pd.DataFrame):
+    """E7's figure: left, each method's profit as a share of the bound (g* or the tightest LP
+    bound) against N, with its 95% interval; middle, the learners' learning curves (rollout
+    profit over the bound, mean over seeds) per scenario, to show whether the budget levelled
+    them; right, learner product-steps per second against N. Returns the figure."""
     # deferred: only drawing needs matplotlib and seaborn; the sweep workers never load them
     import matplotlib.pyplot as plt
     import seaborn as sns
-    from matplotlib.ticker import NullFormatter, ScalarFormatter
+    from matplotlib.ticker import NullFormatter
 
-    data = runs.assign(K=runs["n_segments"].map(lambda k: f"K = {int(k)}"))
-    order = [f"K = {k}" for k in sorted(runs["n_segments"].unique())]
-    palette = dict(zip(order, sns.color_palette("colorblind", n_colors=len(order))))
-    long = runs.melt(id_vars=["scenario", "n_products", "n_segments", "seed"],
-                     value_vars=["ratio_siloed", "ratio_coordinated"], var_name="baseline",
-                     value_name="ratio")
-    long["baseline"] = long["baseline"].str.replace("ratio_", "")
-
-    def t_interval(values):          # the tables' interval (mean_ci), not a bootstrap
-        mean, lo, hi = mean_ci(values)
-        return (mean, mean) if len(values) < 2 else (lo, hi)
-
-    fig, axes = plt.subplots(1, 3, figsize=(14.5, 4.2))
-    sns.pointplot(data=long, x="n_products", y="ratio", hue="baseline", ax=axes[0],
-                  errorbar=t_interval, dodge=0.2, palette="colorblind")
-    axes[0].axhline(1.0, color="grey", lw=1, ls="--")
-    axes[0].set(xlabel="products N", ylabel="learner profit / heuristic profit",
-                title="mean, 95% t-interval across seeds")
-    for ax, column, label in ((axes[1], "train_seconds", "training time [s]"),
-                              (axes[2], "steps_per_second", "simulated periods per second")):
-        sns.scatterplot(data=data, x="n_products", y=column, hue="K", style="K",
-                        hue_order=order, style_order=order, palette=palette, s=70,
-                        edgecolor="black", linewidth=0.6, ax=ax)
-        ax.set(xscale="log", xlabel="products N", ylabel=label)
-        sizes = sorted(int(n) for n in runs["n_products"].unique())
-        ax.set_xticks(sizes, [str(n) for n in sizes])
-        ax.xaxis.set_minor_formatter(NullFormatter())
-        ax.legend(title="segments", fontsize="small")
-    axes[2].set_yscale("log")
-    axes[2].yaxis.set_major_formatter(ScalarFormatter())
-    axes[2].yaxis.set_minor_formatter(ScalarFormatter())
+    methods = [m for m in dict.fromkeys(table["method"]) if not m.endswith("bound")
+               and m != "DP optimum g*" and not m.endswith("(exact)")]
+    palette = dict(zip(methods, sns.color_palette("colorblind", n_colors=len(methods))))
+    markers = dict(zip(methods, "osD^vP*X"))
+    sizes = sorted(table["N"].unique())
+    position = {n: i for i, n in enumerate(sizes)}
+    fig, axes = plt.subplots(1, 3, figsize=(15.5, 4.4))
+    ax = axes[0]
+    for j, method in enumerate(methods):
+        part = table[table["method"] == method]
+        x = part["N"].map(position).to_numpy(float) + 0.08 * (j - len(methods) / 2)
+        share = part["profit"] / part["bound"]
+        err = np.vstack([share - part["profit_lo"] / part["bound"],
+                         part["profit_hi"] / part["bound"] - share])
+        ax.errorbar(x, share, yerr=err, fmt=markers[method], color=palette[method],
+                    label=method, capsize=2, ms=5, lw=1)
+    ax.axhline(1.0, color="grey", lw=1, ls="--")
+    ax.set_xticks(range(len(sizes)), [str(n) for n in sizes])
+    ax.set(xlabel="products N", ylabel="profit / bound (g* at N = 2)",
+           title="profit per period, 95% intervals")
+    ax.legend(fontsize="x-small", loc="lower left")
+    ax = axes[1]
+    if len(curves):
+        bound = table.drop_duplicates("scenario").set_index("scenario")["bound"]
+        data = curves.assign(share=curves["profit"] / curves["scenario"].map(bound),
+                             method=curves["config"].map(LEARNERS))
+        sns.lineplot(data=data, x="iteration", y="share", hue="scenario", style="method",
+                     errorbar=None, ax=ax, palette="colorblind")
+        ax.legend(fontsize="x-small")
+    ax.set(xlabel="training iteration", ylabel="rollout profit / bound",
+           title="learning curves (mean over seeds)")
+    ax = axes[2]
+    learned = table[table["kind"] == "learner"]
+    for method, part in learned.groupby("method", sort=False):
+        ax.plot(part["N"], part["product_steps_per_second"], marker=markers.get(method, "o"),
+                color=palette.get(method), label=method)
+    ax.set(xscale="log", yscale="log", xlabel="products N",
+           ylabel="learner product-steps per second", title="training speed")
+    ax.set_xticks(sizes, [str(n) for n in sizes])
+    ax.xaxis.set_minor_formatter(NullFormatter())
+    ax.legend(fontsize="x-small")
     fig.tight_layout()
     return fig
+
+
+# ---- E7's rules (the claims ledger's C5 and C8 read them) ------------------------------------
+SCALE_SIZE = 100
+"""The rules of :func:`scale_checks` look at every scenario with at least this many products."""
+SCALE_GAP_PCT = 5.0
+"""MTMA's mean within this many percent of the best baseline: "partly" scales."""
+
+
+def scale_checks(table: pd.DataFrame, method: str = "MTMA") -> pd.DataFrame:
+    """Per scenario of ``table`` (:func:`scalability_table`) with N >= :data:`SCALE_SIZE`, the
+    learner ``method`` against the baselines: ``reaches_best`` (its 95% interval reaches the
+    best baseline's profit), ``gap_best_pct``, ``above_siloed`` (its interval lies above the
+    siloed firm's) and ``reaches_static`` (its interval reaches the simulated static-coordination
+    optimum). Scenarios without a row for ``method`` are left out."""
+    rows = []
+    for scenario, part in table[table["N"] >= SCALE_SIZE].groupby("scenario", sort=False):
+        by = part.set_index("method")
+        if method not in by.index:
+            continue
+        m, siloed = by.loc[method], by.loc[BASELINES["siloed"]]
+        static = by.loc[BASELINES["static_sim"]]
+        best = float(m["best_baseline"])
+        rows.append({"scenario": scenario, "N": int(m["N"]), "profit": m["profit"],
+                     "profit_lo": m["profit_lo"], "profit_hi": m["profit_hi"],
+                     "best_baseline": best, "gap_best_pct": float(m["gap_best_pct"]),
+                     "reaches_best": bool(m["profit_hi"] >= best),
+                     "siloed": siloed["profit"], "siloed_hi": siloed["profit_hi"],
+                     "above_siloed": bool(m["profit_lo"] > siloed["profit_hi"]),
+                     "static": static["profit"],
+                     "reaches_static": bool(m["profit_hi"] >= static["profit"]),
+                     "parameters": m.get("parameters")})
+    return pd.DataFrame(rows)
+
+
+def verdict_text(table: pd.DataFrame) -> str:
+    """The notebook's verdict paragraph, every number from ``table`` through :func:`scale_checks`."""
+    checks = scale_checks(table)
+    if checks.empty:
+        return (f"No scenario of this run has N >= {SCALE_SIZE} products with an MTMA row: the "
+                f"rules are not applied (the paper profile runs family-100 and family-1000).")
+    lines = []
+    for r in checks.itertuples():
+        lines.append(
+            f"- **{r.scenario}** (N = {r.N}): MTMA {r.profit:.1f} [{r.profit_lo:.1f}, "
+            f"{r.profit_hi:.1f}] against the best baseline {r.best_baseline:.1f} "
+            f"({r.gap_best_pct:+.1f}%), the static-coordination optimum {r.static:.1f} "
+            f"({'reached' if r.reaches_static else 'not reached'}) and the siloed firm "
+            f"{r.siloed:.1f} ({'interval above it' if r.above_siloed else 'interval not above it'}).")
+    scales = ("scales (supported)" if checks["reaches_best"].all() else
+              "partly scales" if (checks["gap_best_pct"] >= -SCALE_GAP_PCT).all() else
+              "does not scale (not supported)")
+    beats = checks["above_siloed"].sum()
+    return ("\n".join(lines) + f"\n\n**Verdict:** by the rules above, MTMA {scales} at this "
+            f"budget; its interval lies above the siloed firm's on {beats} of {len(checks)} "
+            f"scenarios with N >= {SCALE_SIZE}.")

@@ -1,5 +1,32 @@
 """E8, convergence diagnostics (MODEL.md section 6): the linear teaching example, the step sizes the
 learner used, the fast agent against its best response to a frozen slow agent.
+
+The result tested is Borkar's two-timescale theorem (Borkar 1997, "Stochastic approximation with
+two time scales", Systems & Control Letters 29; Borkar 2008, chapter 6) and its extension to N
+timescales (Deb and Bhatnagar, "N-timescale stochastic approximation", 2022), which covers MTMA's
+three-level arrangement critic (fastest) / recommender (fast) / replenisher (slow). Its
+assumptions, and where the implementation stands on each:
+
+- (A1) the mean fields h, g are Lipschitz: met locally (smooth networks, bounded inputs), not
+  globally (PPO's clipped surrogate is piecewise smooth);
+- (A2) martingale-difference noise with second moments at most K (1 + |x|^2 + |y|^2): not met
+  as stated: rollouts give Markov noise (Borkar's Markov-noise variant applies), and Adam
+  rescales each step by its own running moments;
+- (A3) sum a_n = sum b_n = inf, sum a_n^2 + b_n^2 < inf, b_n / a_n -> 0 (and, for N timescales,
+  each slower over each faster -> 0): met by the configured schedules
+  (:func:`schedule_diagnostics` checks the recorded ones); :data:`SEPARATED_SCHEDULE` makes the
+  ratio small *within* the run, which the default (0.3 -> 0.2 over 300 updates) does not;
+- (A4) iterates bounded almost surely: not guaranteed (no projection of the network weights);
+  observed through the parameter norms (``iterates``);
+- (A5) for each slow y, the fast ODE has a globally asymptotically stable equilibrium
+  lambda(y), Lipschitz in y: not verifiable for neural policies; :func:`tracking_study`
+  measures its consequence (the fast agent near its best response to a frozen slow agent) with
+  the noise floor of that best response as its error bar;
+- (A6) the slow ODE along lambda has a globally asymptotically stable equilibrium: not
+  verifiable; the stationarity tests on the slow iterates measure its consequence.
+
+On the linear teaching example (:func:`teaching_paths`) every assumption holds and the limit is
+known, so the same diagnostics read there show what a confirmation looks like.
 """
 from __future__ import annotations
 
@@ -12,8 +39,12 @@ from ..learning import convergence, schedules
 from ..learning.config import config_for
 from ..learning.training import train
 
-
 # ---- E8: convergence diagnostics ----------------------------------------------------------------
+SEPARATED_SCHEDULE = {"timescale_ratio": 0.1, "decay_start": 10.0}
+"""TrainConfig overrides under which alpha_slow / alpha_fast falls from 0.1 to below 0.04 within
+300 updates (0.1 (1 + n / 10)^-0.3), so that the slow agent is nearly still on the fast one's
+clock during the run, not only as n -> infinity."""
+
 def teaching_paths(n_steps: int = 20_000, seed: int = 0) -> pd.DataFrame:
     """Paths of the linear two-timescale example (:class:`coordlib.learning.convergence.LinearTwoTimescale`)
     under three step-size designs: the right ordering (x fast, b_n / a_n -> 0), the wrong one
@@ -31,14 +62,51 @@ def teaching_paths(n_steps: int = 20_000, seed: int = 0) -> pd.DataFrame:
     return pd.concat(frames, ignore_index=True)
 
 
+def teaching_diagnostics(paths: pd.DataFrame, branch: float = 0.5, batches: int = 6) -> pd.DataFrame:
+    """The learner's diagnostics read on :func:`teaching_paths`, where lambda(y) is exact: per
+    design, the tracking distance |x_n - lambda(y_n)| at the first update after the fraction
+    ``branch`` of the run and at the last one, the final distance to the limit, and the
+    stationarity verdict on the tail (after ``branch``) of the slow iterate y (None when the
+    path was stopped by the projection bound, ``hit_bound``: a pinned iterate is not a
+    stationary one)."""
+    if not 0 < branch < 1:
+        raise ValueError(f"branch must be in (0, 1), got {branch!r}")
+    rows = []
+    for design, g in paths.groupby("design", sort=False):
+        g = g.sort_values("n")
+        after = g[g["n"] >= branch * g["n"].max()]
+        bound = g["hit_bound"].dropna() if "hit_bound" in g else pd.Series(dtype=float)
+        hit = int(bound.iloc[0]) if len(bound) else None
+        rows.append({"design": design, "tracking_first": float(after["tracking"].iloc[0]),
+                     "tracking_last": float(after["tracking"].iloc[-1]),
+                     "distance_last": float(g["distance"].iloc[-1]), "hit_bound": hit,
+                     "slow_stationary": None if hit is not None else bool(
+                         convergence.stationarity(after["y"].to_numpy(float), tail=1.0,
+                                                  batches=batches).stationary)})
+    return pd.DataFrame(rows)
+
+
+def recorded_ratio(curve: pd.DataFrame, fast: str = "recommender",
+                   slow: str = "replenisher") -> dict:
+    """alpha_slow / alpha_fast as recorded in the learning curve, at its first and last update."""
+    for agent in (fast, slow):
+        if f"lr_{agent}" not in curve:
+            raise ValueError(f"recorded_ratio: the curve has no column lr_{agent}")
+    r = curve[f"lr_{slow}"].to_numpy(float) / curve[f"lr_{fast}"].to_numpy(float)
+    return {"first": float(r[0]), "last": float(r[-1])}
+
+
 def schedule_diagnostics(curve: pd.DataFrame, fast: str = "recommender",
-                         slow: str = "replenisher", n: int = 1_000_000):
+                         slow: str = "replenisher", n: int | None = None):
     """Fit the schedules of the step sizes MTMA recorded (``lr_<agent>`` columns of the
     learning curve, alpha(n) of MODEL.md section 6) and check (A3) on the fitted ones.
 
     Returns ``(fitted, report)``: a table of the fitted a, n0, rho per agent (critic too when
-    present) and :class:`coordlib.learning.schedules.ScheduleReport` for (fast, slow).
+    present) and :class:`coordlib.learning.schedules.ScheduleReport` for (fast, slow), its
+    partial sums and ratio taken at ``n`` (None: the run's last update).
     """
+    if n is None:
+        n = max(1, len(curve))
     fits, rows = {}, []
     n_index = curve["iteration"].to_numpy(float) - 1      # the step used in update n
     for agent in [fast, slow, "critic_central"]:
@@ -57,7 +125,7 @@ def schedule_diagnostics(curve: pd.DataFrame, fast: str = "recommender",
 
 
 def tracking_study(scenario, iterations: int, branch_at: int, seed: int = 0,
-                   settings: dict | None = None) -> dict:
+                   settings: dict | None = None, replicate_seed: int | None = None) -> dict:
     """The recommender (fast) in the joint MTMA run against its best response to a frozen
     replenisher (slow).
 
@@ -70,6 +138,11 @@ def tracking_study(scenario, iterations: int, branch_at: int, seed: int = 0,
     ``tracking`` (per iteration: parameter distance recommender_joint - recommender_frozen,
     relative to the frozen one's norm, and the profit gap) and ``iterates`` (per iteration of
     the joint run: the parameter norm of each actor and of the critic).
+
+    ``replicate_seed`` adds a second frozen run from the same snapshot with other rollout noise;
+    ``tracking["noise_floor"]`` is then the relative distance between the two frozen runs'
+    recommenders: the error of the best response itself, below which the joint run's distance
+    cannot be told from zero.
     """
 
     if not 1 <= branch_at < iterations:
@@ -88,12 +161,20 @@ def tracking_study(scenario, iterations: int, branch_at: int, seed: int = 0,
 
     joint = train(scenario, config_for("mtma", seed=seed, iterations=iterations, **settings),
                   progress=False, callback=record_joint, evaluate_policy=False)
-    frozen_params = []
-    frozen = train(scenario, config_for("mtma", seed=seed, iterations=iterations - branch_at,
-                                        frozen=("replenisher",), **settings),
-                   progress=False, init_from=snapshot["state"], evaluate_policy=False,
-                   callback=lambda learner, row: frozen_params.append(
-                       learner.parameters_of("recommender").numpy()))
+    if replicate_seed is not None and int(replicate_seed) == int(seed):
+        raise ValueError(f"replicate_seed must differ from seed {seed}, got {replicate_seed}")
+
+    def frozen_run(run_seed):
+        params = []
+        result = train(scenario, config_for("mtma", seed=run_seed,
+                                            iterations=iterations - branch_at,
+                                            frozen=("replenisher",), **settings),
+                       progress=False, init_from=snapshot["state"], evaluate_policy=False,
+                       callback=lambda learner, row: params.append(
+                           learner.parameters_of("recommender").numpy()))
+        return result, params
+
+    frozen, frozen_params = frozen_run(seed)
     frozen_curve = frozen.curve.assign(iteration=frozen.curve["iteration"] + branch_at)
     its = np.arange(branch_at + 1, iterations + 1)
     params = convergence.tracking_error(np.array(joint_params), np.array(frozen_params),
@@ -101,6 +182,11 @@ def tracking_study(scenario, iterations: int, branch_at: int, seed: int = 0,
     profit = convergence.curve_tracking_error(joint.curve, frozen_curve, "profit")
     tracking = pd.DataFrame({"iteration": its, "parameter_distance": params.errors,
                              "profit_gap": profit.errors})
+    if replicate_seed is not None:
+        _, replicate_params = frozen_run(int(replicate_seed))
+        tracking["noise_floor"] = convergence.tracking_error(
+            np.array(replicate_params), np.array(frozen_params), iterations=its, metric="l2",
+            relative=True).errors
     return {"joint": joint.curve, "frozen": frozen_curve, "tracking": tracking,
             "iterates": pd.DataFrame(norms), "parameter_error": params, "profit_error": profit}
 

@@ -3,8 +3,11 @@
 ``tiny`` and ``tiny-margin`` are fixed by MODEL.md section 8; the others are the project's:
 ``tiny-personal`` (N = 2, K = 2, for the exact DP), ``medium`` (N = 10, K = 3, lead times 1-3),
 ``large`` (N = 120, K = 5, made by :func:`coordlib.model.scenario.random_scenario` with
-:data:`LARGE_RECIPE`), ``seasonal`` (opposite-phase seasonal segments, lead time 2) and
-``weekly-review`` (review period R = 4).
+:data:`LARGE_RECIPE`), ``seasonal`` (opposite-phase seasonal segments, lead time 2),
+``weekly-review`` (review period R = 4), and the coordination-rich ``family-100`` (K = 8) and
+``family-1000`` (K = 10) of :mod:`coordlib.model.families`, chosen by
+:func:`coordlib.experiments.coordination_scale.select_family` (each YAML's description gives
+its recipe and the measures it was chosen by).
 """
 from __future__ import annotations
 

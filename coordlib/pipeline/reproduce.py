@@ -4,9 +4,17 @@
 notebook with papermill, in dependency order, with the parameters of the chosen profile:
 
 - ``paper``: figures to ``figures/``, tables to ``data/tables/``, executed notebooks (outputs
-  included) to ``notebooks/executed/``; these are committed, so a reader sees every result
-  without running anything.
-- ``smoke``: the same notebooks at a tiny budget, everything under ``build/smoke/`` (ignored).
+  included) to ``notebooks/executed/`` and one provenance record per notebook (parameters,
+  seconds, artifacts, seeds, package versions, code version) to ``data/provenance/``; these
+  are committed, so a reader sees every result without running anything. After the run the
+  README's results block (between ``<!-- results:start -->`` and ``<!-- results:end -->``)
+  is rewritten from the manifest's ``readme`` list (:func:`update_readme`).
+- ``smoke``: the same notebooks at a tiny budget, everything under ``build/smoke/`` (figures/,
+  tables/, notebooks/; ignored by git); no provenance record and no README change.
+
+Each run prints every notebook's status and seconds as it finishes and ends with a table of
+all of them (:func:`summary`); the record of the last successful run of each notebook (its
+cache key, parameters and seconds) is kept in ``build/<profile>/stamps/``.
 
 The manifest is the one place a notebook's budget is set: this command passes it, and a notebook
 run from papermill or Jupyter fills the same values in by itself

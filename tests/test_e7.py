@@ -1,0 +1,74 @@
+"""E7 at scale: every method in one table against the bound, the rules, and the figure."""
+from __future__ import annotations
+
+import numpy as np
+import pandas as pd
+import pytest
+from matplotlib.colors import to_rgb
+
+from coordlib.experiments import e7_scalability
+
+
+def _baselines(scenario, n, optimum=float("nan")):
+    row = {"scenario": scenario, "N": n, "K": 3, "bound_fluid": 12.0, "bound_newsvendor": 11.0,
+           "static": 10.0, "optimum": optimum}
+    for key, value in (("siloed", 8.0), ("margin-greedy", 9.0), ("coordinated", 9.5),
+                       ("static_sim", 10.0)):
+        row.update({key: value, f"{key}_lo": value - 0.2, f"{key}_hi": value + 0.2})
+    return row
+
+
+def _learners(scenario, profits, config="mtma"):
+    return pd.DataFrame({"scenario": scenario, "config": config, "seed": range(len(profits)),
+                         "profit": profits, "iterations": 5, "train_seconds": 2.0,
+                         "steps_per_second": 100.0, "product_steps_per_second": 100.0 * 2,
+                         "parameters": 321})
+
+
+def test_table_gaps_use_the_exact_optimum_where_it_exists_else_the_tightest_bound():
+    baselines = pd.DataFrame([_baselines("small", 2, optimum=10.5), _baselines("big", 200)])
+    learners = pd.concat([_learners("small", [10.0, 10.2, 10.1]),
+                          _learners("big", [10.4, 10.6, 10.5])])
+    table = e7_scalability.scalability_table(learners, baselines)
+    small = table[table["scenario"] == "small"].set_index("method")
+    big = table[table["scenario"] == "big"].set_index("method")
+    assert small.loc["MTMA", "bound"] == 10.5
+    assert big.loc["MTMA", "bound"] == 11.0                      # min(fluid, newsvendor)
+    assert big.loc["MTMA", "gap_bound_pct"] == pytest.approx(100 * (10.5 / 11.0 - 1))
+    assert big.loc["MTMA", "gap_best_pct"] == pytest.approx(100 * (10.5 / 10.0 - 1))
+    assert big.loc["siloed firm", "gap_best_pct"] == pytest.approx(-20.0)
+    assert list(table["N"]) == sorted(table["N"])               # sizes ascending
+    mean, lo, hi = big.loc["MTMA", ["profit", "profit_lo", "profit_hi"]]
+    assert lo < mean < hi and mean == pytest.approx(10.5)
+
+
+def test_scale_checks_read_only_large_scenarios_and_separate_intervals():
+    baselines = pd.DataFrame([_baselines("small", 2), _baselines("big", 200)])
+    learners = pd.concat([_learners("small", [1.0, 1.1]), _learners("big", [9.0, 9.05, 9.1])])
+    checks = e7_scalability.scale_checks(e7_scalability.scalability_table(learners, baselines))
+    assert list(checks["scenario"]) == ["big"]
+    row = checks.iloc[0]
+    assert row["above_siloed"] and not row["reaches_best"] and not row["reaches_static"]
+    text = e7_scalability.verdict_text(e7_scalability.scalability_table(learners, baselines))
+    assert "does not scale (not supported)" in text and "1 of 1" in text and "-9.5%" in text
+
+
+def test_figure_gives_every_method_its_own_saturated_colour():
+    baselines = pd.DataFrame([_baselines("small", 2, optimum=10.5), _baselines("big", 200)])
+    learners = pd.concat([_learners(s, [10.0, 10.2]) for s in ("small", "big")]
+                         + [_learners(s, [9.0, 9.2], "siloed") for s in ("small", "big")])
+    table = e7_scalability.scalability_table(learners, baselines)
+    curves = pd.DataFrame({"scenario": "big", "config": "mtma", "seed": 0,
+                           "iteration": [1, 2, 3], "profit": [8.0, 9.0, 9.5]})
+    fig = e7_scalability.plot_scalability(table, curves)
+    colours = {tuple(np.round(c.get_color() if isinstance(c.get_color(), tuple)
+                              else to_rgb(c.get_color()), 3))
+               for c in fig.axes[0].get_lines() if c.get_linestyle() == "None"}
+    assert len(colours) == 6                     # 4 baselines + 2 learners
+    assert all(min(c) < 0.6 for c in colours)   # no pale marker
+    assert "bound" in fig.axes[0].get_ylabel()
+
+
+def test_scenario_for_rejects_a_bad_size():
+    with pytest.raises(ValueError, match="N and K"):
+        e7_scalability.scenario_for("random-N0-K2")
