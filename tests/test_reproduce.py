@@ -176,3 +176,29 @@ def test_a_notebook_is_not_cached_once_a_notebook_it_depends_on_has_run_again(tm
     assert reproduce._key(entry, params, layout) != before
     (layout.stamps / "E3.json").write_text("[1, 2]")   # a stamp of the wrong shape counts as none
     assert reproduce._key(entry, params, layout) == before
+
+
+def test_parallel_notebooks_wait_for_what_they_depend_on(tmp_path, monkeypatch):
+    import threading
+    import time
+
+    manifest = _manifest(tmp_path, [_quickstart("a", QUICK), _quickstart("b", QUICK),
+                                    _quickstart("c", QUICK, depends_on=["a"])])
+    events, lock = [], threading.Lock()
+
+    def fake(entry, profile, layout, force=False):
+        with lock:
+            events.append(("start", entry.id))
+        time.sleep(0.2 if entry.id == "a" else 0.05)
+        with lock:
+            events.append(("end", entry.id))
+        return reproduce.Outcome(entry, "regenerated", 0.1)
+
+    monkeypatch.setattr(reproduce, "run_notebook", fake)
+    out = reproduce.reproduce("smoke", manifest=manifest, root=tmp_path, echo=lambda _: None,
+                              jobs=2)
+    assert [o.entry.id for o in out] == ["a", "b", "c"]
+    assert events[:2] == [("start", "a"), ("start", "b")]          # two at once
+    assert events.index(("start", "c")) > events.index(("end", "a"))
+    with pytest.raises(reproduce.ReproduceError, match="jobs"):
+        reproduce.reproduce("smoke", manifest=manifest, root=tmp_path, jobs=0)

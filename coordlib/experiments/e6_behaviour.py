@@ -1,12 +1,27 @@
-"""E6, behaviour of trained agents against B3 (exposure follows stock) and B4 (orders lead exposure)."""
+"""E6, behaviour of trained agents against B3 (exposure follows stock) and B4 (orders lead exposure).
+
+MODEL.md sections 4-6: :func:`behaviour` measures one policy; :func:`b4_side_by_side` puts
+the exact DP optimum, the coordinated heuristic and a learned MTMA policy on one instance,
+same simulation budget and seeds, and :func:`b4_diagnostics` measures why a policy's orders
+lead or follow its exposure.
+"""
 from __future__ import annotations
+
+from typing import Optional
 
 import numpy as np
 import pandas as pd
 
+from ..exact import dp
 from ..exact.structure import cross_correlation
-from ..model.rollout import trajectories
+from ..learning.config import config_for
+from ..learning.training import train
+from ..model.policy import Action, Policy
+from ..model.rollout import rollout, trajectories
 from ..model.scenarios import get as get_scenario
+from ..model.simulator import Simulator
+from ..model.variants import scenario_variant
+from ..policies.firms import firm
 
 
 def b3_slopes(traj: dict) -> pd.DataFrame:
@@ -49,6 +64,26 @@ def b4_lags(traj: dict, lead_time, max_lag: int = 6) -> pd.DataFrame:
     return pd.DataFrame(rows)
 
 
+def peak_lags(frame: pd.DataFrame, by) -> pd.DataFrame:
+    """B4's peak: the lag k of the largest corr(q_i(t), exposure_i(t + k)) per group ``by``.
+
+    ``frame``: the tidy output of :func:`b4_lags` (with the columns of ``by``). Columns: ``by``,
+    ``lead_time``, ``peak_lag``, ``peak_correlation`` (NaN where every correlation is NaN, as
+    for a product never ordered).
+    """
+    rows = []
+    for key, g in frame.groupby(list(by), sort=False):
+        key = key if isinstance(key, tuple) else (key,)
+        lead = int(g["lead_time"].iloc[0])
+        g = g.dropna(subset=["correlation"])
+        best = g.loc[g["correlation"].idxmax()] if len(g) else None
+        rows.append({**dict(zip(by, key)), "lead_time": lead,
+                     "peak_lag": int(best["lag"]) if best is not None else np.nan,
+                     "peak_correlation": float(best["correlation"]) if best is not None
+                     else float("nan")})
+    return pd.DataFrame(rows)
+
+
 def behaviour(scenario, policy, replications: int = 16, periods: int = 400, warmup: int = 100,
               seed: int = 0, max_lag: int = 6,
               threads: int = 1) -> tuple[pd.DataFrame, pd.DataFrame, dict]:
@@ -70,15 +105,9 @@ def behaviour(scenario, policy, replications: int = 16, periods: int = 400, warm
         torch.set_num_threads(before)
     b3 = b3_slopes(traj)
     b4 = b4_lags(traj, s.lead_time, max_lag)
-    peaks = []
-    for product, g in b4.groupby("product", sort=True):
-        g = g.dropna(subset=["correlation"])
-        best = g.loc[g["correlation"].idxmax()] if len(g) else None
-        peaks.append({"product": product,
-                      "peak_lag": float(best["lag"]) if best is not None else float("nan"),
-                      "peak_correlation": float(best["correlation"]) if best is not None
-                      else float("nan")})
-    b3 = b3.merge(pd.DataFrame(peaks), on="product")
+    peaks = peak_lags(b4, ["product"]).drop(columns="lead_time")
+    peaks["peak_lag"] = peaks["peak_lag"].astype(float)
+    b3 = b3.merge(peaks, on="product")
     b3["lead_time"] = [int(L) for L in s.lead_time]
     b3["profit"] = float(traj["profit"].mean())
     return b3, b4, traj
@@ -95,3 +124,207 @@ def exposure_by_stock(traj: dict, product: int = 1) -> pd.DataFrame:
     return pd.DataFrame({"available": a[..., i].ravel(),
                          "others_available": (a.sum(axis=-1) - a[..., i]).ravel(),
                          "exposure": traj["exposure"][..., i].ravel()})
+
+
+# ---- B4 side by side: the DP optimum, the coordinated heuristic and a learned policy -------
+B4_POLICIES = ("DP optimum", "coordinated heuristic", "learned (mtma)")
+"""The policies of :func:`b4_side_by_side`, in reading order (the DP only where it applies)."""
+
+
+class MixedPolicy(Policy):
+    """The orders of one policy with the exposures of another, both deciding on the same
+    observation: swapping one department's rule tells which department sets B4's lag."""
+
+    def __init__(self, orders_from: Policy, exposure_from: Policy, name: str = "mixed"):
+        self.orders_from, self.exposure_from, self.name = orders_from, exposure_from, name
+
+    def reset(self, scenario, batch_size, rng):
+        super().reset(scenario, batch_size, rng)
+        self.orders_from.reset(scenario, batch_size, rng)
+        self.exposure_from.reset(scenario, batch_size, rng)
+
+    def act(self, observation) -> Action:
+        return Action(self.orders_from.act(observation).orders,
+                      self.exposure_from.act(observation).exposure)
+
+
+def b4_instance(name: str, long_lead_max_inventory: Optional[int] = None):
+    """The scenario of one B4 instance: a shipped scenario's name, or ``"<base> L=<value>"``
+    (the base with every lead time L_i = value, as in E2's instances); one with some L_i >= 2
+    and N = 2 has capacity M_i and max order Qmax_i capped at ``long_lead_max_inventory`` (as
+    E2 caps its long-lead DP instances) so that its DP stays small."""
+    base, _, lead = name.partition(" L=")
+    s = scenario_variant(base, "lead_time", int(lead)) if lead else get_scenario(base)
+    if s.n_products == 2 and s.lead_time.max() >= 2 and long_lead_max_inventory is not None:
+        s = dp.reduce_scenario(s, long_lead_max_inventory)[0]
+    return s
+
+
+def decision_trajectories(scenario, policy, replications: int = 16, periods: int = 400,
+                          warmup: int = 100, seed: int = 0) -> dict:
+    """:func:`coordlib.model.rollout.trajectories` (same loop, seed and periods) plus what the
+    replenisher saw when it ordered (MODEL.md section 4).
+
+    Extra arrays, (replications, periods - warmup, ...): ``on_hand`` [I_i before arrivals],
+    ``pipeline`` (N, Lmax) outstanding orders, ``position`` [IP_i before ordering],
+    ``last_sales`` and ``last_lost_sales`` (of the period before), ``sales`` [s_i]. Needs
+    ``warmup`` >= 1 (period t's view is the previous period's outcome).
+    """
+    if warmup < 1:
+        raise ValueError(f"warmup: must be >= 1, got {warmup}")
+    s = get_scenario(scenario)
+    w = s.arrival_rate / s.arrival_rate.sum()
+    keys = ("orders", "exposure", "available", "profit", "sales", "on_hand", "pipeline",
+            "position", "last_sales", "last_lost_sales")
+    out = {k: [] for k in keys}
+    previous = None
+    for _, r in rollout(s, policy, replications, periods, seed, warmup - 1):
+        if previous is not None:
+            seen = previous.observation
+            out["orders"].append(r.orders)
+            out["exposure"].append(np.einsum("bkn,k->bn", r.exposure, w))
+            out["available"].append(r.available)
+            out["profit"].append(r.profit)
+            out["sales"].append(r.sales)
+            out["on_hand"].append(seen.on_hand)
+            out["pipeline"].append(seen.pipeline)
+            out["position"].append(seen.inventory_position)
+            out["last_sales"].append(seen.last_sales)
+            out["last_lost_sales"].append(seen.last_lost_sales)
+        previous = r
+    return {k: np.stack(v, axis=1) for k, v in out.items()}
+
+
+def _r_squared(design: np.ndarray, target: np.ndarray) -> float:
+    """R^2 of the least-squares fit of ``target`` on ``design`` plus a constant."""
+    X = np.column_stack([np.ones(len(target)), design])
+    fit = X @ np.linalg.lstsq(X, target, rcond=None)[0]
+    total = ((target - target.mean()) ** 2).sum()
+    return float(1 - ((target - fit) ** 2).sum() / total) if total > 0 else float("nan")
+
+
+def b4_diagnostics(traj: dict, lead_time) -> pd.DataFrame:
+    """Why a policy's orders lead or follow its exposure: one row per product.
+
+    ``traj``: :func:`decision_trajectories`. Columns: ``product``, ``lead_time`` [L_i];
+    hypothesis (a), the recommender's reaction to stock: ``slope_own`` and ``corr_own`` of
+    B3 (:func:`b3_slopes`); the two channels of B4: ``corr_before`` = corr(q_i(t), x_i(t - 1))
+    (orders replace the sales that exposure caused) and ``corr_at_arrival`` =
+    corr(q_i(t), x_i(t + L_i)) (exposure shifts toward the order when it lands),
+    ``corr_last_sales`` = corr(q_i(t), s_i(t - 1)); the order-up-to target IP_i + q_i:
+    ``target_sd`` (its standard deviation, 0 for a base-stock rule that never hits Qmax_i) and
+    ``corr_target_at_arrival`` = corr(IP_i(t) + q_i(t), x_i(t + L_i)); hypothesis (b), what
+    the replenisher's view holds of the exposure to come: ``r2_view_at_arrival``, the R^2 of
+    x_i(t + L_i) on a linear function of its view at t (on-hand, pipeline, last sales and
+    lost sales of every product; a lower bound on what a nonlinear reader could predict).
+    Correlations are pooled over replications, each row centred on its own mean.
+    """
+    b3 = b3_slopes(traj).set_index("product")
+    q, x = traj["orders"].astype(float), traj["exposure"]
+    R, T, N = q.shape
+    view = np.concatenate([traj["on_hand"], traj["pipeline"].reshape(R, T, -1),
+                           traj["last_sales"], traj["last_lost_sales"]], -1).astype(float)
+    rows = []
+    for i in range(N):
+        L = int(lead_time[i])
+        lag = max(L, 1)
+        cc = cross_correlation(q[..., i], x[..., i], lag)
+        target = traj["position"][..., i] + q[..., i]
+        target_c = target - target.mean(axis=1, keepdims=True)
+        rows.append({
+            "product": i + 1, "lead_time": L,
+            "slope_own": float(b3.loc[i + 1, "slope_own"]),
+            "corr_own": float(b3.loc[i + 1, "corr_own"]),
+            "corr_before": float(cc[lag - 1]), "corr_at_arrival": float(cc[lag + L]),
+            "corr_last_sales": float(cross_correlation(q[..., i], traj["last_sales"][..., i]
+                                                       .astype(float), 0)[0]),
+            "target_sd": float(np.sqrt((target_c ** 2).mean())),
+            "corr_target_at_arrival": float(cross_correlation(target, x[..., i], lag)[lag + L]),
+            "r2_view_at_arrival": _r_squared(view[:, :T - L].reshape(-1, view.shape[-1]),
+                                             x[:, L:, i].ravel())})
+    return pd.DataFrame(rows)
+
+
+def department_views(scenario) -> pd.DataFrame:
+    """What each actor of MTMA reads (MODEL.md section 4, ``Observation`` views, the inputs of
+    :class:`coordlib.learning.features.ScenarioEncoding`): one row per role with its inputs and
+    whether exposure is among them."""
+    obs = Simulator(get_scenario(scenario), batch_size=1, seed=0).reset()
+    rows = []
+    for role, view in (("replenisher", obs.replenisher_view()),
+                       ("recommender", obs.recommender_view()), ("critic", obs.full_state())):
+        names = sorted(k for k in view if k not in ("t", "review"))
+        rows.append({"role": role, "inputs": ", ".join(names),
+                     "sees_exposure": any("exposure" in n for n in names)})
+    return pd.DataFrame(rows)
+
+
+def b4_side_by_side(scenario, learned: Optional[Policy] = None, train_iterations: int = 120,
+                    train_seed: int = 0, exposure_grid: int = 11, replications: int = 16,
+                    periods: int = 400, warmup: int = 100, seed: int = 0, max_lag: int = 6,
+                    swaps: bool = True, threads: int = 1) -> dict:
+    """B4 (MODEL.md section 5) for the DP optimum, the coordinated heuristic and MTMA on one instance.
+
+    ``scenario``: a Scenario (e.g. :func:`b4_instance`) or a shipped name. The DP
+    (:func:`coordlib.exact.dp.solve` on ``exposure_grid`` points, its optimal policy as E2
+    simulates it) runs where N = 2; the coordinated heuristic is
+    ``firm(scenario, "coordinated", seed)``; the learned policy is ``learned`` or, when None,
+    MTMA trained on the scenario (``config_for("mtma", iterations=train_iterations,
+    seed=train_seed)``). Every policy is simulated on the same ``replications`` x ``periods``
+    periods after ``warmup``, seed ``seed``. With ``swaps``, two mixed firms are added to the
+    diagnostics: the learned orders with the heuristic's exposures, and the heuristic's orders
+    with the learned exposures.
+
+    Returns DataFrames: ``peaks`` (policy, product, lead_time, peak_lag, peak_correlation,
+    profit: the side-by-side B4 table), ``cross_correlation`` (policy, product, lead_time, lag,
+    correlation), ``diagnostics`` (policy, :func:`b4_diagnostics`, the peak and the profit; the
+    swaps too), ``instance`` (one row:
+    scenario, products, lead times, train iterations and seconds, whether the DP applied, g*).
+    """
+    # deferred: only to pin torch's threads while the learner trains and runs
+    import torch
+
+    s = get_scenario(scenario)
+    before = torch.get_num_threads()
+    torch.set_num_threads(threads)
+    try:
+        policies, gain = {}, float("nan")
+        if s.n_products == 2:
+            solution = dp.solve(s, exposure_grid=exposure_grid)
+            policies[B4_POLICIES[0]], gain = solution.policy, solution.gain
+        policies[B4_POLICIES[1]] = firm(s, "coordinated", seed)
+        train_seconds = 0.0
+        if learned is None:
+            result = train(s, config_for("mtma", iterations=int(train_iterations),
+                                         seed=int(train_seed), threads=int(threads)),
+                           progress=False, evaluate_policy=False)
+            learned, train_seconds = result.policy, float(result.summary["train_seconds"])
+        policies[B4_POLICIES[2]] = learned
+        if swaps:
+            heuristic = policies[B4_POLICIES[1]]
+            policies["learned orders + heuristic exposure"] = MixedPolicy(learned, heuristic)
+            policies["heuristic orders + learned exposure"] = MixedPolicy(heuristic, learned)
+        lags, diagnostics, profits = [], [], {}
+        for label, policy in policies.items():
+            traj = decision_trajectories(s, policy, replications, periods, warmup, seed)
+            lags.append(b4_lags(traj, s.lead_time, max_lag).assign(policy=label))
+            diagnostics.append(b4_diagnostics(traj, s.lead_time).assign(policy=label))
+            profits[label] = float(traj["profit"].mean())
+    finally:
+        torch.set_num_threads(before)
+    lags = pd.concat(lags, ignore_index=True)
+    lags = lags[["policy", "product", "lead_time", "lag", "correlation"]]
+    peaks = peak_lags(lags, ["policy", "product"])
+    peaks["profit"] = peaks["policy"].map(profits)
+    diagnostics = pd.concat(diagnostics, ignore_index=True).merge(
+        peaks.drop(columns="lead_time"), on=["policy", "product"])
+    diagnostics = diagnostics[["policy"] + [c for c in diagnostics if c != "policy"]]
+    main = list(B4_POLICIES)
+    instance = pd.DataFrame([{"scenario": s.name, "products": s.n_products,
+                              "lead_times": " ".join(str(int(L)) for L in s.lead_time),
+                              "dp_applies": B4_POLICIES[0] in policies, "g_star": gain,
+                              "train_iterations": int(train_iterations),
+                              "train_seconds": train_seconds}])
+    return {"peaks": peaks[peaks.policy.isin(main)].reset_index(drop=True),
+            "cross_correlation": lags[lags.policy.isin(main)].reset_index(drop=True),
+            "diagnostics": diagnostics, "instance": instance}

@@ -38,6 +38,7 @@ import json
 import keyword
 import sys
 import time
+from concurrent.futures import FIRST_COMPLETED, ThreadPoolExecutor, wait
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -304,14 +305,26 @@ def _short_error(exc: Exception) -> str:
     return " | ".join(lines[-3:]) if lines else type(exc).__name__
 
 
+JOBS = {"smoke": 2, "paper": 1}
+"""Notebooks run at once per profile by default: the paper profile's notebooks use both cores
+themselves (their sweeps run two workers), the smoke profile's mostly wait on kernel start-up
+and imports."""
+
+
 def reproduce(profile: str = "paper", only=None, force: bool = False, manifest: Path = MANIFEST,
-              root: Path = REPO_DIR, echo=print) -> list[Outcome]:
+              root: Path = REPO_DIR, echo=print, jobs: int | None = None) -> list[Outcome]:
     """Run the manifest's notebooks for ``profile``; ``only`` restricts to some ids.
 
     ``root`` is where the profile's folders are (the repository; a temporary folder in tests).
+    ``jobs``: notebooks run at once (default :data:`JOBS` of the profile); a notebook starts
+    once every notebook it ``depends_on`` has finished, and is skipped if one failed.
+    Outcomes come back in the manifest's order.
     """
     if profile not in PROFILES:
         raise ReproduceError(f"unknown profile {profile!r}; choose one of {', '.join(PROFILES)}")
+    jobs = JOBS[profile] if jobs is None else jobs
+    if isinstance(jobs, bool) or not isinstance(jobs, int) or jobs < 1:
+        raise ReproduceError(f"jobs: a whole number >= 1, got {jobs!r}")
     entries = load_manifest(manifest)
     if only:
         unknown = set(only) - {e.id for e in entries}
@@ -320,25 +333,48 @@ def reproduce(profile: str = "paper", only=None, force: bool = False, manifest: 
                                  f"{', '.join(e.id for e in entries)}")
         entries = [e for e in entries if e.id in set(only)]
     layout = Layout.for_profile(profile, Path(root))
-    outcomes, failed = [], set()
-    for n, entry in enumerate(entries, 1):
-        echo(f"[{n}/{len(entries)}] {entry.id} {entry.path}: {entry.title} ...")
-        blocked = [d for d in entry.depends_on if d in failed]
-        if blocked:
-            outcome = Outcome(entry, "skipped", error=f"depends on failed {blocked}")
-        else:
-            outcome = run_notebook(entry, profile, layout, force)
-        if outcome.status in ("failed", "skipped"):
-            failed.add(entry.id)
-        echo(f"      {outcome.status} in {outcome.seconds:.1f} s"
-             + (f": {outcome.error}" if outcome.error else ""))
-        outcomes.append(outcome)
-    echo(summary(outcomes, layout))
+    selected = {e.id for e in entries}
+    outcomes: dict = {}
+    failed: set = set()
+    pending = list(entries)
+    running: dict = {}
+    with ThreadPoolExecutor(max_workers=jobs) as pool:
+        while pending or running:
+            for entry in list(pending):
+                needs = [d for d in entry.depends_on if d in selected]
+                blocked = [d for d in needs if d in failed]
+                if blocked:
+                    pending.remove(entry)
+                    outcomes[entry.id] = Outcome(entry, "skipped",
+                                                 error=f"depends on failed {blocked}")
+                    failed.add(entry.id)
+                    echo(f"[{len(outcomes)}/{len(entries)}] {entry.id}: skipped "
+                         f"(depends on failed {blocked})")
+                elif len(running) < jobs and all(d in outcomes for d in needs):
+                    pending.remove(entry)
+                    echo(f"      start {entry.id} {entry.path}: {entry.title} ...")
+                    running[pool.submit(run_notebook, entry, profile, layout, force)] = entry
+            if not running:
+                if pending:                 # nothing runs and nothing can start: a cycle
+                    raise ReproduceError(f"notebooks wait on each other: "
+                                         f"{[e.id for e in pending]}")
+                continue
+            done, _ = wait(running, return_when=FIRST_COMPLETED)
+            for future in done:
+                entry = running.pop(future)
+                outcome = future.result()
+                outcomes[entry.id] = outcome
+                if outcome.status in ("failed", "skipped"):
+                    failed.add(entry.id)
+                echo(f"[{len(outcomes)}/{len(entries)}] {entry.id} {outcome.status} in "
+                     f"{outcome.seconds:.1f} s" + (f": {outcome.error}" if outcome.error else ""))
+    ordered = [outcomes[e.id] for e in entries]
+    echo(summary(ordered, layout))
     if profile == "paper":
         readme = Path(root) / "README.md"
         if readme.is_file() and update_readme(readme, load_readme_items(manifest), layout):
             echo(f"updated the results section of {readme}")
-    return outcomes
+    return ordered
 
 
 README_START, README_END = "<!-- results:start -->", "<!-- results:end -->"
@@ -416,12 +452,15 @@ def cli(argv) -> int:
     parser.add_argument("--only", default="",
                         help="comma-separated notebook ids of notebooks/manifest.yaml, e.g. "
                              "E1,E3; default: all")
+    parser.add_argument("--jobs", type=int, default=None,
+                        help="notebooks run at once (default: 2 for smoke, 1 for paper, whose "
+                             "notebooks use both cores themselves)")
     parser.add_argument("--force", action="store_true",
                         help="run notebooks even if their cached results are up to date")
     args = parser.parse_args(argv)
     only = [s.strip() for s in args.only.split(",") if s.strip()] or None
     try:
-        outcomes = reproduce(args.profile, only, args.force)
+        outcomes = reproduce(args.profile, only, args.force, jobs=args.jobs)
     except ReproduceError as exc:
         print(f"coordlib reproduce: {exc}", file=sys.stderr)
         return 2
