@@ -22,6 +22,7 @@ from ..model.scenarios import get as get_scenario
 from ..model.simulator import Simulator
 from ..model.variants import scenario_variant
 from ..policies.firms import firm
+from .parameters import ParameterError
 
 
 def b3_slopes(traj: dict) -> pd.DataFrame:
@@ -271,9 +272,10 @@ def b4_side_by_side(scenario, learned: Optional[Policy] = None, train_iterations
     ``firm(scenario, "coordinated", seed)``; the learned policy is ``learned`` or, when None,
     MTMA trained on the scenario (``config_for("mtma", iterations=train_iterations,
     seed=train_seed)``). Every policy is simulated on the same ``replications`` x ``periods``
-    periods after ``warmup``, seed ``seed``. With ``swaps``, two mixed firms are added to the
-    diagnostics: the learned orders with the heuristic's exposures, and the heuristic's orders
-    with the learned exposures.
+    periods after ``warmup``, seed ``seed``. With ``swaps``, mixed firms (:class:`MixedPolicy`)
+    are added to the diagnostics: the learned orders with the DP's (where it applies) and with
+    the heuristic's exposures, and the DP's and the heuristic's orders with the learned
+    exposures, to tell which department sets the lag.
 
     Returns DataFrames: ``peaks`` (policy, product, lead_time, peak_lag, peak_correlation,
     profit: the side-by-side B4 table), ``cross_correlation`` (policy, product, lead_time, lag,
@@ -301,9 +303,13 @@ def b4_side_by_side(scenario, learned: Optional[Policy] = None, train_iterations
             learned, train_seconds = result.policy, float(result.summary["train_seconds"])
         policies[B4_POLICIES[2]] = learned
         if swaps:
-            heuristic = policies[B4_POLICIES[1]]
-            policies["learned orders + heuristic exposure"] = MixedPolicy(learned, heuristic)
-            policies["heuristic orders + learned exposure"] = MixedPolicy(heuristic, learned)
+            for other in B4_POLICIES[:2]:
+                if other in policies:
+                    short = other.split()[0] if other == B4_POLICIES[0] else "heuristic"
+                    policies[f"learned orders + {short} exposure"] = MixedPolicy(
+                        learned, policies[other])
+                    policies[f"{short} orders + learned exposure"] = MixedPolicy(
+                        policies[other], learned)
         lags, diagnostics, profits = [], [], {}
         for label, policy in policies.items():
             traj = decision_trajectories(s, policy, replications, periods, warmup, seed)
@@ -328,3 +334,109 @@ def b4_side_by_side(scenario, learned: Optional[Policy] = None, train_iterations
     return {"peaks": peaks[peaks.policy.isin(main)].reset_index(drop=True),
             "cross_correlation": lags[lags.policy.isin(main)].reset_index(drop=True),
             "diagnostics": diagnostics, "instance": instance}
+
+
+B4_RULES = {"anticipates_min_lag": 1, "weak_reaction_fraction": 0.5, "static_target_sd": 0.05,
+            "replaces_sales_corr": 0.95, "visible_r2": 0.1}
+"""The decision rules of :func:`b4_verdict`, fixed before any number is seen.
+
+``anticipates_min_lag``: a policy's orders lead its exposure (B4) when the peak lag is at
+least this. ``weak_reaction_fraction``: hypothesis (a), the learned recommender barely
+reacts to stock, holds when its B3 slope on own stock is below this fraction of the
+reference's (the DP where it applies, else the coordinated heuristic). ``static_target_sd``
+[units] and ``replaces_sales_corr``: hypothesis (b), the learned replenisher only reacts,
+holds when its order-up-to target IP_i + q_i varies by less than this and its order tracks
+last period's sales at least this closely (a fixed base-stock rule: q_i(t) = s_i(t - 1), so
+its order follows the exposure that caused those sales). ``visible_r2``: the exposure to come
+is visible in the replenisher's view when a linear reading of the view explains at least
+this share of its variance (so anticipation is not ruled out by what the view holds)."""
+
+
+def b4_verdict(result: dict, rules: Optional[dict] = None) -> pd.DataFrame:
+    """The verdict of :func:`b4_side_by_side` per product of the learned policy, by :data:`B4_RULES`.
+
+    Columns: ``scenario``, ``product``, ``lead_time``, ``dp_peak_lag`` (NaN without a DP),
+    ``heuristic_peak_lag``, ``learned_peak_lag``, ``learned_anticipates``, ``reference``,
+    ``slope_ratio`` (learned slope_own / reference's), ``weak_reaction`` (hypothesis a),
+    ``fixed_base_stock`` (hypothesis b), ``exposure_visible``, ``lag: <swap>`` (the peak lag
+    of each mixed firm of the result), ``verdict`` (a sentence).
+    """
+    rules = {**B4_RULES, **(rules or {})}
+    d = result["diagnostics"].set_index(["policy", "product"])
+    name = result["instance"]["scenario"].iloc[0]
+    has_dp = B4_POLICIES[0] in d.index.get_level_values(0)
+    reference = B4_POLICIES[0] if has_dp else B4_POLICIES[1]
+    swaps = [label for label in dict.fromkeys(d.index.get_level_values(0))
+             if " orders + " in label]
+    rows = []
+    for product in sorted(d.loc[B4_POLICIES[2]].index):
+        me, ref = d.loc[(B4_POLICIES[2], product)], d.loc[(reference, product)]
+        ratio = (float(me.slope_own / ref.slope_own) if ref.slope_own != 0 else float("nan"))
+        weak = bool(ratio < rules["weak_reaction_fraction"])
+        fixed = bool(me.target_sd < rules["static_target_sd"]
+                     and me.corr_last_sales >= rules["replaces_sales_corr"])
+        visible = bool(me.r2_view_at_arrival >= rules["visible_r2"])
+        anticipates = bool(me.peak_lag >= rules["anticipates_min_lag"])
+        dp_lag = float(d.loc[(B4_POLICIES[0], product), "peak_lag"]) if has_dp else float("nan")
+        text = (f"{name}, product {product} (L = {int(me.lead_time)}): learned peak lag "
+                f"{_lag(me.peak_lag)}" + (f", DP {_lag(dp_lag)}" if has_dp else "")
+                + f", heuristic {_lag(d.loc[(B4_POLICIES[1], product), 'peak_lag'])}; "
+                f"(a) learned recommender's stock slope {me.slope_own:.3f} = {ratio:.0%} of the "
+                f"{reference}'s: {'supported' if weak else 'refuted'}; (b) order-up-to target "
+                f"sd {me.target_sd:.2f} units, corr(q(t), s(t-1)) {me.corr_last_sales:.2f}: "
+                + ("a fixed base-stock rule, its order replaces the sales exposure caused"
+                   if fixed else "the target moves with the state")
+                + f"; R^2 of the exposure at arrival from its view {me.r2_view_at_arrival:.2f}"
+                + (" (visible: the view holds it)" if visible else " (not visible linearly)")
+                + "".join(f"; {label}: peak lag {_lag(d.loc[(label, product), 'peak_lag'])}"
+                          for label in swaps))
+        rows.append({"scenario": name, "product": int(product), "lead_time": int(me.lead_time),
+                     "dp_peak_lag": dp_lag,
+                     "heuristic_peak_lag": float(d.loc[(B4_POLICIES[1], product), "peak_lag"]),
+                     "learned_peak_lag": float(me.peak_lag), "learned_anticipates": anticipates,
+                     "reference": reference, "slope_ratio": ratio, "weak_reaction": weak,
+                     "fixed_base_stock": fixed, "exposure_visible": visible,
+                     **{f"lag: {label}": float(d.loc[(label, product), "peak_lag"])
+                        for label in swaps}, "verdict": text})
+    return pd.DataFrame(rows)
+
+
+def _lag(value) -> str:
+    """A peak lag as text: signed, or "n/a" where the product is never ordered."""
+    return "n/a" if pd.isna(value) else f"{int(value):+d}"
+
+
+def b4_summary(verdict: pd.DataFrame) -> str:
+    """One sentence per instance from :func:`b4_verdict`: how many products each rule holds for."""
+    n = len(verdict)
+    name = verdict["scenario"].iloc[0]
+    dp = verdict["dp_peak_lag"]
+    dp_part = (f"the DP's orders lead on {int((dp >= B4_RULES['anticipates_min_lag']).sum())}/{n}"
+               if dp.notna().all() else "no DP")
+    return (f"{name}: the learned orders lead exposure (peak lag >= "
+            f"{B4_RULES['anticipates_min_lag']}) on {int(verdict.learned_anticipates.sum())}/{n} "
+            f"products, {dp_part}; (a) weak stock reaction of the learned recommender on "
+            f"{int(verdict.weak_reaction.sum())}/{n}; (b) fixed base-stock replenisher on "
+            f"{int(verdict.fixed_base_stock.sum())}/{n}; exposure at arrival visible in the "
+            f"replenisher's view on {int(verdict.exposure_visible.sum())}/{n}.")
+
+
+def check_b4_parameters(b4_scenarios, b4_long_lead_max_inventory, b4_iterations) -> None:
+    """E6's B4 parameters: a non-empty list of instance names (:func:`b4_instance`), a cap
+    >= 1 or None, and a whole number of training iterations >= 1; ParameterError otherwise."""
+    if isinstance(b4_scenarios, str) or not b4_scenarios:
+        raise ParameterError(f"b4_scenarios: expected a non-empty list of instance names, "
+                             f"got {b4_scenarios!r}")
+    for name in b4_scenarios:
+        try:
+            b4_instance(name, b4_long_lead_max_inventory)
+        except (ValueError, KeyError) as error:
+            raise ParameterError(f"b4_scenarios: {name!r} is not an instance ({error})") from None
+    cap = b4_long_lead_max_inventory
+    if cap is not None and (isinstance(cap, bool) or not isinstance(cap, (int, np.integer))
+                            or cap < 1):
+        raise ParameterError(f"b4_long_lead_max_inventory: expected a whole number >= 1 or "
+                             f"None, got {cap!r}")
+    if isinstance(b4_iterations, bool) or not isinstance(b4_iterations, (int, np.integer)) \
+            or b4_iterations < 1:
+        raise ParameterError(f"b4_iterations: expected a whole number >= 1, got {b4_iterations!r}")
