@@ -113,12 +113,12 @@ def scalability(scenarios, seeds, iterations, cache_dir, configs=tuple(LEARNERS)
     scenarios = [str(s) for s in scenarios]
     counts = iterations_by_scenario(iterations, scenarios)
     root = cache_folder(cache_dir, "studies", "e7")
+    runs_dir = root / "runs"
     frames, curves = [], []
     by_count: dict = {}
     for name in scenarios:
         by_count.setdefault(counts[name] if isinstance(counts, dict) else counts, []).append(name)
     for count, names in by_count.items():
-        runs_dir = root / "runs"
         grid = {"name": f"e7-{count}it",
                 "experiment": "coordlib.experiments.e7_scalability.learner_run",
                 "fixed": {"iterations": int(count), "runs_dir": str(runs_dir),
@@ -142,9 +142,7 @@ def scalability(scenarios, seeds, iterations, cache_dir, configs=tuple(LEARNERS)
             "fixed": dict(baseline_budget or {}), "axes": {"scenario": scenarios},
             "seeds": [0]}
     baselines = cached_sweep(grid, root / "baselines", workers)
-    optimum = dp_gains([scenario_for(n) for n in scenarios if _RANDOM.match(n) is None]
-                       + [scenario_for(n) for n in scenarios if _RANDOM.match(n)],
-                       cache_dir=root / "dp")
+    optimum = dp_gains([scenario_for(n) for n in scenarios], cache_dir=root / "dp")
     baselines = baselines.merge(optimum[["scenario", "gain"]].rename(columns={"gain": "optimum"}),
                                 on="scenario", how="left")
     curves = (pd.concat(curves, ignore_index=True) if curves else
