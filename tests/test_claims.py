@@ -13,25 +13,44 @@ def _write(folder, name, rows):
     pd.DataFrame(rows).to_csv(folder / f"{name}.csv", index=False)
 
 
-def _e5(mtma, reversed_, single):
-    return [{"scenario": "tiny-margin", "variant": label, "seeds": 3, "profit": m,
-             "profit_lo": m - h, "profit_hi": m + h}
-            for label, (m, h) in (("mtma (recommender fast)", mtma),
-                                  ("reversed (replenisher fast)", reversed_),
-                                  ("single timescale", single))]
+def _e5(mtma, reversed_, single, spreads=(0.1, 0.2, 0.3), recovery=None):
+    rows = []
+    for i, (label, (m, h)) in enumerate((("mtma (recommender fast)", mtma),
+                                         ("reversed (replenisher fast)", reversed_),
+                                         ("single timescale", single))):
+        row = {"scenario": "tiny-margin", "variant": label, "seeds": 3, "profit": m,
+               "profit_lo": m - h, "profit_hi": m + h, "seed_spread": spreads[i],
+               "tail_std": spreads[i]}
+        if recovery is not None:
+            r, w = recovery[i]
+            row.update(recovery=r, recovery_lo=r - w, recovery_hi=r + w)
+        rows.append(row)
+    return rows
 
 
-@pytest.mark.parametrize("mtma, reversed_, single, verdict", [
-    ((17.9, 0.05), (17.6, 0.1), (17.1, 0.2), "supported"),       # interval above both
-    ((17.7, 0.2), (17.6, 0.2), (17.1, 0.2), "partly"),            # means above, intervals overlap
-    ((17.47, 0.03), (17.61, 0.23), (17.13, 0.55), "not supported"),  # reversed ahead (as measured)
+FAST = [(5, 1), (20, 2), (30, 3)]           # MTMA recovers first, intervals apart
+SLOWER = [(25, 1), (20, 2), (30, 3)]        # the reversed ordering recovers first
+
+
+@pytest.mark.parametrize("table, verdict", [
+    (_e5((17.9, 0.05), (17.6, 0.1), (17.1, 0.2), recovery=FAST), "supported"),
+    # no worse, steadier, but recovery not measured: at most partly
+    (_e5((17.7, 0.2), (17.6, 0.2), (17.1, 0.2)), "partly"),
+    # steadier and faster on means only (intervals overlap)
+    (_e5((17.7, 0.2), (17.6, 0.2), (17.1, 0.2), recovery=[(18, 5), (20, 5), (30, 3)]), "partly"),
+    # reversed ahead on profit (as once measured): not supported however steady
+    (_e5((17.47, 0.03), (17.61, 0.23), (17.13, 0.55), recovery=FAST), "not supported"),
+    # no worse on profit but neither steadier nor faster
+    (_e5((17.6, 0.2), (17.6, 0.2), (17.1, 0.2), spreads=(0.3, 0.2, 0.1), recovery=SLOWER),
+     "not supported"),
 ])
-def test_e5_rule_needs_mtma_above_reversed_and_single_timescale(tmp_path, mtma, reversed_, single,
-                                                              verdict):
-    _write(tmp_path, "e5_timescales", _e5(mtma, reversed_, single))
+def test_e5_rule_weighs_profit_stability_and_recovery_against_both_variants(tmp_path, table,
+                                                                            verdict):
+    _write(tmp_path, "e5_timescales", table)
     finding = claims.assess(_claim("C6"), tmp_path)
     assert finding.verdict == verdict
     assert "[" in finding.evidence  # the evidence carries the intervals
+    assert ("recovery not measured" in finding.evidence) == ("recovery" not in table[0])
 
 
 def test_a_missing_table_is_not_yet_measured_and_the_ledger_says_so(tmp_path):

@@ -18,8 +18,10 @@ def _baselines(scenario, n, optimum=float("nan")):
     return row
 
 
-def _learners(scenario, profits, config="mtma"):
+def _learners(scenario, profits, config="mtma", credit="firm"):
+    method = e7_scalability.LEARNERS[config]
     return pd.DataFrame({"scenario": scenario, "config": config, "seed": range(len(profits)),
+                         "method": method, "credit": credit,
                          "profit": profits, "iterations": 5, "train_seconds": 2.0,
                          "steps_per_second": 100.0, "product_steps_per_second": 100.0 * 2,
                          "parameters": 321})
@@ -58,7 +60,7 @@ def test_figure_gives_every_method_its_own_saturated_colour():
     learners = pd.concat([_learners(s, [10.0, 10.2]) for s in ("small", "big")]
                          + [_learners(s, [9.0, 9.2], "siloed") for s in ("small", "big")])
     table = e7_scalability.scalability_table(learners, baselines)
-    curves = pd.DataFrame({"scenario": "big", "config": "mtma", "seed": 0,
+    curves = pd.DataFrame({"scenario": "big", "config": "mtma", "method": "MTMA", "seed": 0,
                            "iteration": [1, 2, 3], "profit": [8.0, 9.0, 9.5]})
     fig = e7_scalability.plot_scalability(table, curves)
     colours = {tuple(np.round(c.get_color() if isinstance(c.get_color(), tuple)
@@ -72,3 +74,32 @@ def test_figure_gives_every_method_its_own_saturated_colour():
 def test_scenario_for_rejects_a_bad_size():
     with pytest.raises(ValueError, match="N and K"):
         e7_scalability.scenario_for("random-N0-K2")
+
+
+def test_credit_ablation_trains_mtma_with_the_other_credit_beside_the_learners(tmp_path):
+    learners, baselines, curves = e7_scalability.scalability(
+        ["tiny"], [0], 1, tmp_path, configs=["mtma", "siloed"],
+        settings={"n_envs": 4, "rollout_length": 4, "eval_replications": 2, "eval_periods": 20,
+                  "eval_warmup": 4},
+        baseline_budget={"replications": 2, "periods": 20, "warmup": 4,
+                         "tuning": {"replications": 2, "periods": 20, "warmup": 4}},
+        workers=1, scenario_settings={"tiny": {"replenisher_credit": "firm"}},
+        credit_ablation=["tiny"])
+    methods = dict(zip(learners["method"], learners["credit"]))
+    assert methods == {"MTMA": "firm", "siloed learner": "firm", "MTMA, product credit": "product"}
+    assert set(curves["method"]) == set(methods)
+    table = e7_scalability.scalability_table(learners, baselines)
+    learned = table[table["kind"] == "learner"]["method"].tolist()
+    assert learned == ["MTMA", "siloed learner", "MTMA, product credit"]
+    assert e7_scalability.scale_checks(table).empty          # N = 2 < SCALE_SIZE
+
+
+@pytest.mark.parametrize("argument, message", [
+    ({"scenario_settings": {"medium": {"n_envs": 4}}}, "scenario_settings: \\['medium'\\]"),
+    ({"credit_ablation": ["medium"]}, "credit_ablation: \\['medium'\\]"),
+    ({"scenario_settings": {"tiny": {"replenisher_credit": "segment"}}}, "replenisher_credit on tiny"),
+])
+def test_scalability_names_a_bad_setting_before_training(tmp_path, argument, message):
+    with pytest.raises(ValueError, match=message):
+        e7_scalability.scalability(["tiny"], [0], 1, tmp_path, **argument)
+    assert not any(tmp_path.rglob("*.json"))                   # nothing was trained

@@ -155,10 +155,13 @@ def _stockpyl_reference(mu, co, cu):
 def b1_table(scenario: Scenario, share: float, settings: E1Settings) -> pd.DataFrame:
     """B1 beside its checks, per product and system, at a static split ``share``.
 
-    Columns: closed-form normal (fractile, z, S*, profit), exact Poisson (S*, profit),
-    stockpyl's normal and Poisson newsvendor (S*, profit = m mu - cost), and the simulator at
-    the Poisson S* (mean, 95% interval, standard error ``mc_se``; :func:`check_columns`).
-    Each system is simulated on its own stream (:func:`check_stream`).
+    Columns: closed-form normal (``fractile``, ``z_normal`` = Phi^-1(fractile), the
+    standardized stock (S* - mu) / sigma, ``stock_normal``, ``profit_normal``), exact Poisson
+    (S*, profit), stockpyl's normal and Poisson newsvendor (S*, profit = m mu - cost), and the
+    simulator at the Poisson S* (mean, 95% interval, standard error ``mc_se``), with the check
+    columns of :func:`check_columns`, whose ``z`` is the agreement statistic
+    (mc_mean - profit_poisson) / mc_se, as in E1's other check tables. Each system is
+    simulated on its own stream (:func:`check_stream`).
     """
     mu = demand_rates(scenario, [share])[0]
     x = np.array([[share, 1.0 - share]])
@@ -179,7 +182,8 @@ def b1_table(scenario: Scenario, share: float, settings: E1Settings) -> pd.DataF
             (sn, cn), (sp_, cp) = _stockpyl_reference(mu[i], co, cu)
             row = mc.iloc[i]
             rows.append({"system": system, "product": i + 1, "mu": mu[i],
-                         "fractile": float(nrm["critical_fractile"]), "z": float(nrm["z"]),
+                         "fractile": float(nrm["critical_fractile"]),
+                         "z_normal": float(nrm["z"]),
                          "stock_normal": float(nrm["stock"]),
                          "profit_normal": float(nrm["optimal_profit"]),
                          "stock_poisson": int(poi["stock"]),

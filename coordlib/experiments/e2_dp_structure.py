@@ -160,3 +160,202 @@ def e2_instances(settings) -> dict:
                else settings.get("max_inventory"))
         out[name] = (s, cap)
     return out
+
+
+# ---- the sentences of the notebook, built from its tables ------------------------------------
+TOLERANCE = 1e-9
+"""Differences smaller than this (profit per period, shares, units) count as zero in the text."""
+
+READINGS = ("current", "arrival", "protection")
+"""The three readings of B3's order statement, in the words of :func:`b3_report`'s rows."""
+
+
+def _holds(ok: bool) -> str:
+    return "holds" if ok else "fails"
+
+
+def _visited_pairs(frame: pd.DataFrame, column: str):
+    """Differences of ``column`` along the other product's stock (inventory_2) between
+    neighbouring stock pairs that the optimal system both visits (probability > 0)."""
+    visited = frame[frame["probability"] > 0]
+    grid = visited.pivot(index="inventory_1", columns="inventory_2", values=column)
+    grid = grid.reindex(columns=range(int(frame.inventory_2.min()), int(frame.inventory_2.max()) + 1))
+    diff = np.diff(grid.to_numpy(float), axis=1)
+    return diff[~np.isnan(diff)]
+
+
+def exposure_map_text(maps: dict) -> str:
+    """What the exposure heatmaps show, per instance, from ``{instance: policy_map frame}``: the
+    stationary mean share of exposure on product 1 (``exposure_1`` weighted by
+    ``probability``) and how that share moves with product 2's stock between neighbouring
+    visited pairs (falls, stays, rises: "recommend what you stock" wants it never to rise)."""
+    lines = []
+    for name, frame in maps.items():
+        prob = frame["probability"].fillna(0).to_numpy(float)
+        mean = float(np.nansum(prob * frame["exposure_1"].to_numpy(float)) / prob.sum())
+        d = _visited_pairs(frame, "exposure_1")
+        up, down = int((d > TOLERANCE).sum()), int((d < -TOLERANCE).sum())
+        lines.append(
+            f"- `{name}`: product 1 gets {mean:.2f} of the exposure on average over the "
+            f"stationary distribution (product 2 {1 - mean:.2f}); one more unit of product 2 "
+            f"lowers product 1's share at {down}, leaves it unchanged at {len(d) - up - down} and "
+            f"raises it at {up} of {len(d)} neighbouring visited stock pairs"
+            f" ({'never rises: recommend what you stock' if up == 0 else 'it sometimes rises'}).")
+    return "\n".join(lines)
+
+
+def order_map_text(maps: dict) -> str:
+    """What the order heatmaps show, per instance: how product 1's optimal order moves with
+    product 2's stock (at fixed own stock) between neighbouring visited pairs. A siloed
+    replenisher's order does not depend on the other product at all."""
+    lines = []
+    for name, frame in maps.items():
+        d = _visited_pairs(frame, "order_1")
+        up, down = int((d > TOLERANCE).sum()), int((d < -TOLERANCE).sum())
+        same = len(d) - up - down
+        verdict = ("does not depend on the other product's stock" if up + down == 0 else
+                   "depends on the other product's stock, mostly falling with it" if down > up
+                   else "depends on the other product's stock, mostly rising with it" if up > down
+                   else "depends on the other product's stock, in both directions")
+        lines.append(f"- `{name}`: at fixed own stock, product 1's order {verdict}: one more "
+                     f"unit of product 2 lowers it at {down}, leaves it at {same} and raises it "
+                     f"at {up} of {len(d)} neighbouring visited pairs.")
+    return "\n".join(lines)
+
+
+def picture_text(frame: pd.DataFrame, level: float, name: str) -> str:
+    """The right panel of the B3 picture in words: of the lines drawn (one per own stock A_1,
+    states with ``probability >= level``), how many rise throughout with the expected exposure
+    (order non-decreasing, ties in the exposure ignored), and where the others dip."""
+    typical = frame[frame["probability"] >= level]
+    rising, dips = 0, []
+    for a1, sub in typical.groupby("inventory_1"):
+        sub = sub.sort_values("expected_exposure_1")
+        x, q = sub["expected_exposure_1"].to_numpy(float), sub["order_1"].to_numpy(float)
+        drop = [(q[j] - q[j + 1]) for j in range(len(q) - 1)
+                if q[j + 1] < q[j] - TOLERANCE and x[j + 1] > x[j] + TOLERANCE]
+        if drop:
+            dips.append(f"A_1 = {int(a1)} (largest dip {max(drop):g} units)")
+        else:
+            rising += 1
+    total = rising + len(dips)
+    text = (f"On `{name}`, {rising} of {total} lines drawn on the right rise (or stay level) "
+            f"throughout with the expected exposure")
+    return text + (": stock what you recommend holds on every line." if not dips else
+                   f"; the order dips on {len(dips)}: " + ", ".join(dips) +
+                   " (see the exceptions of section 5).")
+
+
+def _reading(statement: str) -> str:
+    return next((r for r in READINGS if f"its {r} exposure" in statement), "")
+
+
+def b3_text(summary: pd.DataFrame, profile: pd.DataFrame) -> str:
+    """What B3 shows, from ``e2_b3_summary`` and ``e2_b3_order_profile``: per instance, whether
+    "recommend what you stock" holds per segment and for the arrival-weighted exposure
+    (``segment`` "all", where there is more than one segment), and per reading of "stock what
+    you recommend" whether it holds, else its exceptions of comparisons per product, the
+    stationary mass involved, the share with the other product at 2 units or fewer and the
+    other product's stock above which no exception is left."""
+    out = []
+    exposure = summary[summary["statement"].str.startswith("exposure")]
+    seg = exposure["segment"].astype(str)
+    lines = []
+    for name, sub in exposure.groupby("instance", sort=False):
+        per = sub[seg.loc[sub.index] != "all"]
+        pooled = sub[seg.loc[sub.index] == "all"]
+        e, c = int(per["exceptions"].sum()), int(per["comparisons"].sum())
+        if e == 0:
+            text = f"holds with no exception ({c} comparisons)"
+        else:
+            text = (f"fails at {e} of {c} comparisons ({int(per['strict_exceptions'].sum())} "
+                    f"strict), in states holding {per['stationary_mass'].max():.2%} of the "
+                    f"stationary mass")
+        if len(pooled):
+            pe = int(pooled["exceptions"].sum())
+            text += ("; for the arrival-weighted exposure of each product it holds with no "
+                     "exception" if pe == 0 else
+                     f"; for the arrival-weighted exposure it fails at {pe} comparisons")
+        lines.append(f"  - `{name}`: {text}.")
+    out.append("* *Recommend what you stock* (exposure statements, per segment):\n" +
+               "\n".join(lines))
+    orders = summary[summary["statement"].str.startswith("order")].copy()
+    orders["reading"] = orders["statement"].map(_reading)
+    prof = profile.copy() if len(profile) else pd.DataFrame(
+        columns=["instance", "statement", "product", "share_other_low", "other_inventory_high_max"])
+    prof["reading"] = prof["statement"].map(_reading)
+    for reading in READINGS:
+        lines = []
+        for name, sub in orders[orders["reading"] == reading].groupby("instance", sort=False):
+            sub = sub.sort_values("product")
+            if int(sub["exceptions"].sum()) == 0:
+                lines.append(f"  - `{name}`: holds with no exception "
+                             f"({int(sub['comparisons'].iloc[0])} comparisons per product).")
+                continue
+            counts = " and ".join(f"{int(r.exceptions)}" for r in sub.itertuples())
+            share = " and ".join(f"{r.exceptions / r.comparisons:.1%}" for r in sub.itertuples())
+            mass = " and ".join(f"{r.stationary_mass:.1%}" for r in sub.itertuples())
+            text = (f"fails at {counts} of {int(sub['comparisons'].iloc[0])} comparisons "
+                    f"(products {' and '.join(str(int(p)) for p in sub['product'])}; {share}), "
+                    f"in states holding {mass} of the stationary mass")
+            pr = prof[(prof["instance"] == name) & (prof["reading"] == reading)]
+            if len(pr):
+                low = " and ".join(f"{v:.0%}" for v in pr.sort_values("product")["share_other_low"])
+                top = int(pr["other_inventory_high_max"].max())
+                text += (f"; {low} of the exceptions have the other product at 2 units or fewer "
+                         f"in the state with the higher exposure, and none has it above {top}, "
+                         f"so the statement holds over every pair where the other product has "
+                         f"at least {top + 1} units there")
+            lines.append(f"  - `{name}`: {text}.")
+        out.append(f"* *Stock what you recommend*, {reading} reading:\n" + "\n".join(lines))
+    return "\n".join(out)
+
+
+def b4_text(peaks: pd.DataFrame, cross: pd.DataFrame) -> str:
+    """What B4 shows, from ``e2_b4_peak_lags`` and ``e2_b4_cross_correlation``: per instance and
+    product the lag of the peak correlation against the lead time ("holds" when they are
+    equal), the peak and the lag-0 correlation; then the count over all products."""
+    if peaks.empty:
+        return "No instance of this run has a lead time: B4 is not checked."
+    lines = []
+    for r in peaks.itertuples():
+        zero = cross[(cross["instance"] == r.instance) & (cross["product"] == r.product)
+                     & (cross["lag"] == 0)]["correlation"]
+        lag0 = (f"; at lag 0 it is {float(zero.iloc[0]):+.3f}"
+                if len(zero) and int(r.peak_lag) != 0 else "")
+        ok = int(r.peak_lag) == int(r.lead_time)
+        lines.append(f"- `{r.instance}`, product {int(r.product)} (L = {int(r.lead_time)}): the "
+                     f"correlation peaks at lag {int(r.peak_lag)} ({r.peak_correlation:+.3f})"
+                     f"{lag0}: B4 {_holds(ok)}.")
+    ok = int((peaks["peak_lag"].astype(int) == peaks["lead_time"].astype(int)).sum())
+    return ("\n".join(lines) + f"\n\nThe peak lies at the lead time, as B4 says, for {ok} of "
+            f"{len(peaks)} products.")
+
+
+def b5_text(gains: pd.DataFrame) -> str:
+    """What B5 shows, from ``e2_gains``: per instance the value of coordination g* - g_siloed
+    (also in percent of g*), its static part and the dynamic parts (ordering, exposure), and
+    how much of it the coordinated heuristic captures (or that it is worse than siloed)."""
+    lines = []
+    for r in gains.itertuples():
+        if abs(r.total) <= 1e-6:
+            head = (f"the siloed firm is already optimal (total {r.total:.2g}, within 1e-6 of "
+                    f"g* = {r.g_star:.2f})")
+        else:
+            main = "static" if abs(r.static_part) >= abs(r.ordering_part + r.exposure_part) \
+                else "dynamic"
+            head = (f"value of coordination {r.total:.2f} per period ({100 * r.total / r.g_star:.1f}% "
+                    f"of g*), mostly {main}: static {r.static_part:.2f}, dynamic "
+                    f"{r.ordering_part + r.exposure_part:.2f} (ordering {r.ordering_part:.2f}, "
+                    f"inventory-aware exposure {r.exposure_part:.2f})")
+        if r.g_coordinated < r.g_siloed - TOLERANCE:
+            tail = (f"the coordinated heuristic is worse than the siloed firm "
+                    f"({r.g_coordinated:.2f} against {r.g_siloed:.2f})")
+        elif abs(r.total) > 1e-6:
+            tail = (f"the coordinated heuristic captures "
+                    f"{(r.g_coordinated - r.g_siloed) / r.total:.0%} of it "
+                    f"({r.g_coordinated:.2f}, g* {r.g_star:.2f})")
+        else:
+            tail = f"the coordinated heuristic earns {r.g_coordinated:.2f}"
+        lines.append(f"- `{r.instance}`: {head}; {tail}.")
+    return "\n".join(lines)

@@ -14,8 +14,10 @@ import numpy as np
 import pandas as pd
 
 from ..learning import convergence
+from ..model.evaluation import mean_ci
+from ..model.variants import scenario_variant
 from ..pipeline.sweep import cache_folder, cached_sweep
-from .learners import across_seeds, run_name, train_evaluate
+from .learners import across_seeds, run_metrics, run_name, train_run
 
 # ---- E5: timescale ablation -----------------------------------------------------------------
 BASE_VARIANTS = {
@@ -50,36 +52,115 @@ def variant(label: str) -> tuple:
 
 
 def variant_run(scenario: str, variant_label: str, seed: int = 0, iterations: int = 20,
-                runs_dir=None, **settings) -> dict:
+                runs_dir=None, shift=None, shift_iterations: int = 0, **settings) -> dict:
     """Train and evaluate one E5 variant (see :func:`coordlib.experiments.learners.train_evaluate`);
-    its learning curve goes to ``runs_dir / <scenario>--<variant>--s<seed>/curve.csv``."""
+    its learning curve goes to ``runs_dir / <variant>/<run>/curve.csv``.
+
+    With ``shift = [factor, value]`` (a factor of :func:`coordlib.model.variants.scenario_variant`)
+    and ``shift_iterations > 0``, the learner then goes on training for ``shift_iterations``
+    iterations in the shifted world (:meth:`coordlib.learning.mtma.Learner.retarget`: an
+    unannounced change, same networks, optimizers and step sizes); that part of the curve goes
+    to ``shift_curve.csv`` beside the curve, and :func:`recovery` of it is added to the
+    metrics (``recovery_iterations``, ``shift_low``, ``shift_final``, ``pre_shift``)."""
 
     config, overrides = variant(variant_label)
     slug = re.sub(r"[^a-z0-9.]+", "-", variant_label.lower()).strip("-")
     out = None if runs_dir is None else Path(runs_dir) / f"{slug}"
-    return train_evaluate(scenario, config, seed, iterations, runs_dir=out,
-                          **{**settings, **overrides})
+    result = train_run(scenario, config, seed, iterations, runs_dir=out,
+                       **{**settings, **overrides})
+    metrics = run_metrics(result)
+    if shift is None or not int(shift_iterations):
+        return metrics
+    factor, value = shift
+    learner = result.learner
+    start = len(learner.curve)
+    learner.retarget(scenario_variant(scenario, factor, value))
+    for _ in range(int(shift_iterations)):
+        learner.iterate()
+    after = pd.DataFrame(learner.curve[start:])
+    if result.out_dir is not None:
+        after.to_csv(Path(result.out_dir) / "shift_curve.csv", index=False)
+    before = pd.DataFrame(learner.curve[:start])["profit"].to_numpy(float)
+    return {**metrics, **recovery(before, after["profit"].to_numpy(float))}
+
+
+RECOVERY_WINDOW = 5
+"""Iterations of the rolling mean that :func:`recovery` reads (the rollout profit is noisy)."""
+RECOVERY_SHARE = 0.9
+"""Recovered: the rolling mean has climbed back this share of the way from its low after the
+shift to the level it ends at."""
+RECOVERY_TAIL = 0.2
+"""The final level after the shift: the mean over this last share of the post-shift curve."""
+
+
+def recovery(before, after) -> dict:
+    """How fast a learner recovers from a shift, from the rollout profit per iteration before
+    and after it. Rule (stated before the runs): with r_k the rolling mean over
+    :data:`RECOVERY_WINDOW` iterations after the shift, ``shift_low`` its lowest value in the
+    first half of the post-shift iterations and ``shift_final`` the mean over the last
+    :data:`RECOVERY_TAIL` of them, ``recovery_iterations`` is the first k after the low at which
+    r_k >= low + :data:`RECOVERY_SHARE` (final - low); 0 when the curve does not drop (final <=
+    low). ``pre_shift`` is the mean over the last :data:`RECOVERY_TAIL` before the shift."""
+    before, after = np.asarray(before, float), np.asarray(after, float)
+    n = after.size
+    if n < 2 * RECOVERY_WINDOW:
+        raise ValueError(f"recovery: needs at least {2 * RECOVERY_WINDOW} iterations after the "
+                         f"shift, got {n}")
+    rolling = pd.Series(after).rolling(RECOVERY_WINDOW, min_periods=1).mean().to_numpy()
+    tail = max(1, int(round(RECOVERY_TAIL * n)))
+    final = float(after[-tail:].mean())
+    first = max(1, n // 2)
+    k_low = int(np.argmin(rolling[:first]))
+    low = float(rolling[k_low])
+    if final <= low:
+        k = 0
+    else:
+        above = np.flatnonzero(rolling[k_low:] >= low + RECOVERY_SHARE * (final - low))
+        k = int(k_low + above[0] + 1) if above.size else n
+    pre = float(before[-max(1, int(round(RECOVERY_TAIL * before.size))):].mean()) \
+        if before.size else float("nan")
+    return {"recovery_iterations": k, "shift_low": low, "shift_final": final, "pre_shift": pre}
 
 
 def timescale_ablation(scenarios, seeds, iterations: int, cache_dir, ratios=(0.1, 1.0),
-                       settings: dict | None = None, workers: int = 2):
-    """Train every variant of :func:`timescale_variants` on every scenario and seed, in one
-    :mod:`coordlib.pipeline.sweep` (cached under ``cache_dir`` by configuration and code version).
+                       settings: dict | None = None, workers: int = 2, shifts: dict | None = None,
+                       shift_iterations: int = 0):
+    """Train every variant of :func:`timescale_variants` on every scenario and seed, in
+    :mod:`coordlib.pipeline.sweep` sweeps (cached under ``cache_dir`` by configuration and code
+    version).
 
     ``settings`` are TrainConfig overrides shared by all variants (e.g. ``n_envs``,
-    ``eval_replications``). Returns ``(runs, curves)``: one row per run (evaluated profit per
-    period [r_t averaged] with its CI, training time) and the stacked learning curves, both
-    with a ``variant`` column.
+    ``eval_replications``). ``shifts``: per scenario, the demand shift ``[factor, value]`` that
+    the runs then train through for ``shift_iterations`` iterations (:func:`variant_run`).
+    Returns ``(runs, curves)``: one row per run (evaluated profit per period [r_t averaged]
+    with its CI, training time, the recovery metrics with a shift) and the stacked learning
+    curves, both with a ``variant`` column; ``phase`` tells the curve rows before the shift
+    (``"training"``) from those after it (:data:`AFTER_SHIFT`, iterations counted on).
     """
 
     labels = list(timescale_variants(ratios))
+    shifts = {str(k): list(v) for k, v in (shifts or {}).items()}
+    stray = sorted(set(shifts) - set(map(str, scenarios)))
+    if stray:
+        raise ValueError(f"shifts: {stray} not among the scenarios {list(scenarios)}")
+    for name, (factor, value) in shifts.items():
+        scenario_variant(name, factor, value)             # a bad shift fails before training
+    if shifts and int(shift_iterations) < 2 * RECOVERY_WINDOW:
+        raise ValueError(f"shift_iterations: at least {2 * RECOVERY_WINDOW} to measure a "
+                         f"recovery, got {shift_iterations!r}")
     root = cache_folder(cache_dir, "studies", "e5")
-    grid = {"name": "e5", "experiment": "coordlib.experiments.e5_timescales.variant_run",
-            "fixed": {"iterations": int(iterations), "runs_dir": str(root / "runs"),
-                      **(settings or {})},
-            "axes": {"scenario": [str(s) for s in scenarios], "variant_label": labels},
-            "seeds": [int(s) for s in seeds]}
-    runs = cached_sweep(grid, root, workers).rename(columns={"variant_label": "variant"})
+    frames = []
+    for name in map(str, scenarios):
+        shift = ({"shift": shifts[name], "shift_iterations": int(shift_iterations)}
+                 if name in shifts else {})
+        grid = {"name": f"e5-{name}",
+                "experiment": "coordlib.experiments.e5_timescales.variant_run",
+                "fixed": {"iterations": int(iterations), "runs_dir": str(root / "runs"),
+                          **(settings or {}), **shift},
+                "axes": {"scenario": [name], "variant_label": labels},
+                "seeds": [int(s) for s in seeds]}
+        frames.append(cached_sweep(grid, root / name, workers))
+    runs = pd.concat(frames, ignore_index=True).rename(columns={"variant_label": "variant"})
     runs = runs[runs["variant"].isin(labels) & runs["scenario"].isin(list(scenarios))
                 & runs["seed"].isin(list(seeds))].reset_index(drop=True)
     curves = []
@@ -89,10 +170,18 @@ def timescale_ablation(scenarios, seeds, iterations: int, cache_dir, ratios=(0.1
         path = (root / "runs" / slug
                 / run_name(row.scenario, config, row.seed, {**(settings or {}), **overrides})
                 / "curve.csv")
-        curve = pd.read_csv(path)
-        curve["scenario"], curve["variant"], curve["seed"] = row.scenario, row.variant, row.seed
-        curves.append(curve)
+        for phase, file in (("training", path), (AFTER_SHIFT, path.with_name("shift_curve.csv"))):
+            if phase == "training" or file.is_file():
+                curve = pd.read_csv(file)
+                curve["scenario"], curve["variant"], curve["seed"] = (row.scenario, row.variant,
+                                                                      row.seed)
+                curve["phase"] = phase
+                curves.append(curve)
     return runs, pd.concat(curves, ignore_index=True)
+
+
+AFTER_SHIFT = "after the shift"
+"""The ``phase`` of the curve rows trained after the demand shift (the others: ``"training"``)."""
 
 
 def curve_stationarity(series, tail: float = 0.5, batches: int = 6) -> dict:
@@ -118,8 +207,10 @@ def curve_stability(curves: pd.DataFrame, by=("scenario", "variant", "seed"),
     under the learning curve per iteration: the mean of ``column`` over all iterations) and,
     where the curve records them (``kl_<agent>``), ``tail_kl_<agent>``: the mean KL divergence
     between successive policies of each agent over the last ``tail``, how much the policy still
-    moves (oscillates) at the end of training."""
+    moves (oscillates) at the end of training. Rows after a demand shift are left out."""
     rows = []
+    if "phase" in curves.columns:
+        curves = curves[curves["phase"] != AFTER_SHIFT]
     for key, g in curves.groupby(list(by), sort=False):
         g = g.sort_values("iteration")
         x = g[column].to_numpy(float)
@@ -138,7 +229,9 @@ def ablation_table(runs: pd.DataFrame, stability: pd.DataFrame) -> pd.DataFrame:
     the evaluated profit across seeds; NaN with one seed), mean tail std of the curve, the share
     of runs whose curve tail is stationary (NaN when the curves are too short to test), and
     the means over seeds of ``auc`` and ``tail_kl_<agent>`` when :func:`curve_stability` has
-    them."""
+    them; with a demand shift (:func:`variant_run`), ``recovery`` (mean iterations to recover,
+    with a 95% t-interval across seeds: ``recovery_lo``, ``recovery_hi``), and the means of
+    ``pre_shift``, ``shift_low`` and ``shift_final`` (rollout profit per period)."""
     table = across_seeds(runs, by=("scenario", "variant"))
     spread = runs.groupby(["scenario", "variant"], sort=False)["profit"].agg(
         lambda v: float(np.std(v, ddof=1)) if len(v) >= 2 else float("nan"))
@@ -150,4 +243,15 @@ def ablation_table(runs: pd.DataFrame, stability: pd.DataFrame) -> pd.DataFrame:
     agg = stab.groupby(["scenario", "variant"], sort=False).agg(
         tail_std=("tail_std", "mean"), stationary_share=("stationary", "mean"),
         **extra).reset_index()
-    return table.merge(agg, on=["scenario", "variant"], how="left")
+    table = table.merge(agg, on=["scenario", "variant"], how="left")
+    if "recovery_iterations" in runs.columns:
+        rec = []
+        for (scenario, label), g in runs.groupby(["scenario", "variant"], sort=False):
+            mean, lo, hi = mean_ci(g["recovery_iterations"].to_numpy(float))
+            rec.append({"scenario": scenario, "variant": label, "recovery": mean,
+                        "recovery_lo": lo, "recovery_hi": hi,
+                        "pre_shift": float(g["pre_shift"].mean()),
+                        "shift_low": float(g["shift_low"].mean()),
+                        "shift_final": float(g["shift_final"].mean())})
+        table = table.merge(pd.DataFrame(rec), on=["scenario", "variant"], how="left")
+    return table

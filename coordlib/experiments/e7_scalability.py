@@ -20,6 +20,8 @@ For each scenario (shipped, such as the coordination-rich ``family-100`` and ``f
 """
 from __future__ import annotations
 
+import hashlib
+import json
 import re
 from pathlib import Path
 
@@ -35,7 +37,7 @@ from ..pipeline.sweep import cache_folder, cached_sweep
 from .coordination_scale import coordination_measures
 from .e3_main_table import dp_gains
 from .learners import evaluation_seed, run_name
-from .parameters import iterations_by_scenario
+from .parameters import iterations_by_scenario, seeds_by_scenario
 
 _RANDOM = re.compile(r"^random-N(\d+)-K(\d+)$")
 LEARNERS = {"mtma": "MTMA", "siloed": "siloed learner", "centralized": "centralized learner"}
@@ -98,43 +100,81 @@ def baseline_run(scenario: str, seed: int = 0, replications: int = 10, periods: 
     return m
 
 
+CREDITS = ("firm", "product")
+"""The replenisher credits of :class:`coordlib.learning.config.TrainConfig` (``replenisher_credit``)."""
+
+
+def _digest(settings: dict) -> str:
+    """A short name for one set of learner settings (the sweep folders of :func:`scalability`)."""
+    return hashlib.sha256(json.dumps(settings, sort_keys=True).encode()).hexdigest()[:8]
+
+
 def scalability(scenarios, seeds, iterations, cache_dir, configs=tuple(LEARNERS),
                 settings: dict | None = None, baseline_budget: dict | None = None,
-                workers: int = 2):
+                workers: int = 2, scenario_settings: dict | None = None,
+                credit_ablation=()):
     """Every learner of ``configs`` on every scenario and seed, and the baselines once per
-    scenario, as two cached :mod:`coordlib.pipeline.sweep` sweeps under ``cache_dir``.
+    scenario, as cached :mod:`coordlib.pipeline.sweep` sweeps under ``cache_dir``.
 
-    ``iterations``: one count, or a mapping scenario -> count. ``settings``: TrainConfig
-    overrides shared by the learners (``n_envs``, ``eval_replications``, ...).
-    ``baseline_budget``: arguments of :func:`baseline_run`. Returns ``(learners, baselines,
-    curves)``: one row per learner run, one row per scenario, and the learners' stacked
-    learning curves (columns ``scenario``, ``config``, ``seed``, ``iteration``, ``profit``).
+    ``seeds``: one list, or a mapping scenario -> list. ``iterations``: one count, or a
+    mapping scenario -> count. ``settings``: TrainConfig overrides shared by the learners
+    (``n_envs``, ``eval_replications``, ...); ``scenario_settings``: per scenario, overrides on top of them for every learner there (e.g.
+    ``{"family-1000": {"n_envs": 8, "replenisher_credit": "product"}}``). On each scenario of
+    ``credit_ablation`` MTMA also trains with the other replenisher credit, same budget, as the
+    method "MTMA, <credit> credit". ``baseline_budget``: arguments of :func:`baseline_run`.
+    Returns ``(learners, baselines, curves)``: one row per learner run (with its ``method``
+    and ``credit``), one row per scenario, and the learners' stacked learning curves (columns
+    ``scenario``, ``config``, ``method``, ``seed``, ``iteration``, ``profit``).
     """
     scenarios = [str(s) for s in scenarios]
     counts = iterations_by_scenario(iterations, scenarios)
+    seed_lists = seeds_by_scenario(seeds, scenarios) if isinstance(seeds, dict) else None
+    per_scenario = {str(k): dict(v) for k, v in (scenario_settings or {}).items()}
+    stray = sorted(set(per_scenario) - set(scenarios))
+    if stray:
+        raise ValueError(f"scenario_settings: {stray} not among the scenarios {scenarios}")
+    stray = sorted(set(map(str, credit_ablation)) - set(scenarios))
+    if stray:
+        raise ValueError(f"credit_ablation: {stray} not among the scenarios {scenarios}")
     root = cache_folder(cache_dir, "studies", "e7")
     runs_dir = root / "runs"
-    frames, curves = [], []
-    by_count: dict = {}
+    groups: dict = {}   # one sweep per (iterations, overrides, configs, ablation)
     for name in scenarios:
-        by_count.setdefault(counts[name] if isinstance(counts, dict) else counts, []).append(name)
-    for count, names in by_count.items():
-        grid = {"name": f"e7-{count}it",
+        count = counts[name] if isinstance(counts, dict) else counts
+        these = tuple(int(x) for x in (seed_lists[name] if seed_lists else seeds))
+        fixed = {**(settings or {}), **per_scenario.get(name, {})}
+        credit = fixed.get("replenisher_credit", config_for("mtma").replenisher_credit)
+        if credit not in CREDITS:
+            raise ValueError(f"replenisher_credit on {name}: {credit!r}; known: {CREDITS}")
+        jobs = [(tuple(configs), fixed, False)]
+        if name in map(str, credit_ablation):
+            other = next(c for c in CREDITS if c != credit)
+            jobs.append((("mtma",), {**fixed, "replenisher_credit": other}, True))
+        for job_configs, job_fixed, ablation in jobs:
+            key = (int(count), repr(sorted(job_fixed.items())), job_configs, ablation, these)
+            groups.setdefault(key, (job_fixed, []))[1].append(name)
+    frames, curves = [], []
+    for (count, _, job_configs, ablation, these), (fixed, names) in groups.items():
+        credit = fixed.get("replenisher_credit", config_for("mtma").replenisher_credit)
+        tag = (f"{count}it-{_digest(fixed)}-s{'-'.join(map(str, these))}"
+               + ("-ablation" if ablation else ""))
+        grid = {"name": f"e7-{tag}",
                 "experiment": "coordlib.experiments.e7_scalability.learner_run",
-                "fixed": {"iterations": int(count), "runs_dir": str(runs_dir),
-                          **(settings or {})},
-                "axes": {"scenario": names, "config": list(configs)},
-                "seeds": [int(s) for s in seeds]}
-        frame = cached_sweep(grid, root / f"learners-{count}it", workers)
-        frame["iterations"] = int(count)
+                "fixed": {"iterations": count, "runs_dir": str(runs_dir), **fixed},
+                "axes": {"scenario": names, "config": list(job_configs)},
+                "seeds": list(these)}
+        frame = cached_sweep(grid, root / f"learners-{tag}", workers)
+        frame["iterations"], frame["credit"] = count, credit
+        frame["method"] = [LEARNERS.get(c, c) + (f", {credit} credit" if ablation else "")
+                           for c in frame["config"]]
         frames.append(frame)
         for row in frame.itertuples():
             path = runs_dir / run_name(row.scenario, row.config, int(row.seed),
-                                       dict(settings or {})) / "curve.csv"
+                                       dict(fixed)) / "curve.csv"
             if path.is_file():
                 curve = pd.read_csv(path, usecols=["iteration", "profit"])
-                curve["scenario"], curve["config"], curve["seed"] = (row.scenario, row.config,
-                                                                     int(row.seed))
+                curve["scenario"], curve["config"], curve["method"], curve["seed"] = (
+                    row.scenario, row.config, row.method, int(row.seed))
                 curves.append(curve)
     learners = pd.concat(frames, ignore_index=True)
     grid = {"name": "e7-baselines",
@@ -146,19 +186,25 @@ def scalability(scenarios, seeds, iterations, cache_dir, configs=tuple(LEARNERS)
     baselines = baselines.merge(optimum[["scenario", "gain"]].rename(columns={"gain": "optimum"}),
                                 on="scenario", how="left")
     curves = (pd.concat(curves, ignore_index=True) if curves else
-              pd.DataFrame(columns=["iteration", "profit", "scenario", "config", "seed"]))
+              pd.DataFrame(columns=["iteration", "profit", "scenario", "config", "method",
+                                    "seed"]))
     return learners, baselines, curves
 
 
 def scalability_table(learners: pd.DataFrame, baselines: pd.DataFrame) -> pd.DataFrame:
     """E7's table: one row per (scenario, method), sizes ascending.
 
-    Columns: scenario, N, K, method, kind (learner / baseline / bound), profit and its 95% CI
+    Columns: scenario, N, K, method, kind (learner / baseline / bound), ``credit`` (the
+    learners' replenisher credit), profit and its 95% CI
     (learners: across seeds of the evaluated profits, each seed on its own stream; baselines:
     across replications), ``bound`` (g* where the exact DP applies, otherwise the tightest LP
     bound), ``gap_bound_pct`` = 100 (profit / bound - 1), ``gap_best_pct`` = 100 (profit /
     best baseline - 1), training seconds, steps and product-steps per second, parameters.
     """
+    if "method" not in learners.columns:
+        learners = learners.assign(method=learners["config"].map(lambda c: LEARNERS.get(c, c)))
+    if "credit" not in learners.columns:
+        learners = learners.assign(credit=np.nan)
     rows = []
     for _, b in baselines.iterrows():
         bound = min(b["bound_fluid"], b["bound_newsvendor"])
@@ -180,9 +226,10 @@ def scalability_table(learners: pd.DataFrame, baselines: pd.DataFrame) -> pd.Dat
                 rows.append({**common, "method": label, "kind": "bound", "profit": float(value),
                              "profit_lo": float(value), "profit_hi": float(value)})
         part = learners[learners["scenario"] == b["scenario"]]
-        for config, runs in part.groupby("config", sort=False):
+        for method, runs in part.groupby("method", sort=False):
             mean, lo, hi = mean_ci(runs["profit"].to_numpy(float))
-            rows.append({**common, "method": LEARNERS.get(config, config), "kind": "learner",
+            rows.append({**common, "method": method, "kind": "learner",
+                         "credit": runs["credit"].iloc[0],
                          "profit": mean, "profit_lo": lo, "profit_hi": hi,
                          "count": len(runs), "iterations": int(runs["iterations"].iloc[0]),
                          "train_seconds": float(runs["train_seconds"].mean()),
@@ -193,9 +240,10 @@ def scalability_table(learners: pd.DataFrame, baselines: pd.DataFrame) -> pd.Dat
     table = pd.DataFrame(rows)
     table["gap_bound_pct"] = 100 * (table["profit"] / table["bound"] - 1)
     table["gap_best_pct"] = 100 * (table["profit"] / table["best_baseline"] - 1)
+    ablations = [m for m in dict.fromkeys(learners["method"]) if m not in LEARNERS.values()]
     order = {m: i for i, m in enumerate(list(BASELINES.values())
                                         + ["static-coordination optimum (exact)"]
-                                        + list(LEARNERS.values())
+                                        + list(LEARNERS.values()) + ablations
                                         + ["DP optimum g*", "newsvendor bound", "fluid bound"])}
     table["_order"] = table["method"].map(order).fillna(len(order))
     return (table.sort_values(["N", "K", "scenario", "_order"]).drop(columns="_order")
@@ -216,7 +264,7 @@ def plot_scalability(table: pd.DataFrame, curves: pd.DataFrame):
     methods = [m for m in dict.fromkeys(table["method"]) if not m.endswith("bound")
                and m != "DP optimum g*" and not m.endswith("(exact)")]
     palette = dict(zip(methods, sns.color_palette("colorblind", n_colors=len(methods))))
-    markers = dict(zip(methods, "osD^vP*X"))
+    markers = dict(zip(methods, "osD^vP*Xhd<>"))
     sizes = sorted(table["N"].unique())
     position = {n: i for i, n in enumerate(sizes)}
     fig, axes = plt.subplots(1, 3, figsize=(15.5, 4.4))
@@ -237,8 +285,7 @@ def plot_scalability(table: pd.DataFrame, curves: pd.DataFrame):
     ax = axes[1]
     if len(curves):
         bound = table.drop_duplicates("scenario").set_index("scenario")["bound"]
-        data = curves.assign(share=curves["profit"] / curves["scenario"].map(bound),
-                             method=curves["config"].map(LEARNERS))
+        data = curves.assign(share=curves["profit"] / curves["scenario"].map(bound))
         sns.lineplot(data=data, x="iteration", y="share", hue="scenario", style="method",
                      errorbar=None, ax=ax, palette="colorblind")
         ax.legend(fontsize="x-small")

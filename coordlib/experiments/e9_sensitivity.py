@@ -124,3 +124,101 @@ def heuristic_sensitivity(base, factors: Mapping[str, Sequence[float]], replicat
             rows.append({"base": base.name, "factor": factor, "value": float(value),
                          "arrival_cv": float(1 / np.sqrt(s.arrival_rate.sum())), **row})
     return pd.DataFrame(rows)
+
+
+# ---- the sentences of the notebook, built from its tables ------------------------------------
+PARTS = {"static_part": "static part", "exposure_part": "inventory-aware part",
+         "total": "value of coordination", "total_percent": "value of coordination in percent"}
+"""The columns of ``e9_exact`` that :func:`exact_text` follows along each factor."""
+
+TOLERANCE = 5e-4
+"""Changes smaller than this (profit per period, or percent) count as no change in the text
+(half the last digit the text shows)."""
+
+UNCERTAINTY_FALLS_WITH = {"arrival_rate"}
+"""Factors along which demand uncertainty falls: B5's parts should fall along them."""
+
+
+def trend(values: Sequence[float], xs: Sequence[float]) -> str:
+    """How a sequence moves along increasing ``xs``: "grows", "falls", "stays at ..." when
+    monotone, else "rises to a peak at x = ..., then falls" (or "... dips to ...")."""
+    v = np.asarray(values, float)
+    x = np.asarray(xs, float)
+    d = np.diff(v)
+    if len(v) < 2 or np.all(np.abs(d) <= TOLERANCE):
+        return f"stays at {v[0]:.3g}"
+    if np.all(d >= -TOLERANCE):
+        return "grows"
+    if np.all(d <= TOLERANCE):
+        return "falls"
+    top, low = int(np.argmax(v)), int(np.argmin(v))
+    if 0 < top < len(v) - 1:
+        return f"is not monotone: it peaks at {x[top]:g}"
+    return f"is not monotone: its lowest is at {x[low]:g}"
+
+
+def exact_text(exact: pd.DataFrame) -> str:
+    """What the exact rows of E9 show, from ``e9_exact``: per base and factor the static part,
+    the inventory-aware part, the total (per period) and the total in percent of the siloed
+    profit at the smallest and the largest value, how each moves (:func:`trend`), and B5's
+    "grows with the factor" (holds when the static and the inventory-aware part both never
+    fall); then the range of the ordering part and the rows whose best static exposure is
+    interior."""
+    lines = []
+    for (base, factor), sub in exact.sort_values("value").groupby(["base", "factor"], sort=False):
+        xs = sub["value"].to_numpy(float)
+        parts = []
+        for col, label in PARTS.items():
+            v = sub[col].to_numpy(float)
+            unit = "%" if col == "total_percent" else ""
+            parts.append(f"the {label} {trend(v, xs)} ({v[0]:.3f}{unit} at {xs[0]:g}, "
+                         f"{v[-1]:.3f}{unit} at {xs[-1]:g})")
+        want = "falls" if factor in UNCERTAINTY_FALLS_WITH else "grows"
+        grows = all(trend(sub[c].to_numpy(float), xs) == want or
+                    trend(sub[c].to_numpy(float), xs).startswith("stays")
+                    for c in ("static_part", "exposure_part"))
+        rule = ("each part grows with demand uncertainty, i.e. falls with the arrival rate"
+                if want == "falls" else "each part grows")
+        lines.append(f"- `{base}`, {factor.replace('_', ' ')}: " + "; ".join(parts) +
+                     f". B5's \"{rule}\" (static and inventory-aware parts) "
+                     f"{'holds' if grows else 'fails'} here.")
+    o = exact["ordering_part"].to_numpy(float)
+    lines.append(f"\nThe ordering part (optimal ordering beyond base-stock, not a coordination "
+                 f"effect) lies between {o.min():.3f} and {o.max():.3f} per period.")
+    shares = exact["static_share_1"].astype(str).str.strip("[]").str.split(",")
+    interior = [(r.base, r.factor, r.value, s) for r, s in zip(exact.itertuples(), shares)
+                if any(0 < float(x) < 1 for x in s if x.strip())]
+    if interior:
+        lines.append("The best static exposure is interior (not all on one product) on "
+                     + ", ".join(f"`{b}` {f.replace('_', ' ')} = {v:g} "
+                                 f"(share of product 1: {', '.join(x.strip() for x in s)})"
+                                 for b, f, v, s in interior) + ".")
+    else:
+        lines.append("The best static exposure is extreme (all on one product) on every row.")
+    return "\n".join(lines)
+
+
+def simulation_text(simulated: pd.DataFrame) -> str:
+    """What the simulation rows of E9 show, from ``e9_simulation``: per factor the gain of the
+    coordinated heuristic over the siloed one at every value, with its 95% interval and
+    percent, and whether it is above, below or not distinguishable from zero."""
+    if simulated.empty:
+        return "The simulation check was skipped in this run."
+    lines = []
+    for factor, sub in simulated.sort_values("value").groupby("factor", sort=False):
+        cells = []
+        for r in sub.itertuples():
+            word = ("above zero" if r.gain_lo > 0 else "below zero" if r.gain_hi < 0
+                    else "exactly zero" if abs(r.gain_hi - r.gain_lo) <= TOLERANCE
+                    and abs(r.gain) <= TOLERANCE else "not distinguishable from zero")
+            cells.append(f"{r.value:g}: {r.gain:+.2f} [{r.gain_lo:+.2f}, {r.gain_hi:+.2f}] "
+                         f"({r.gain_percent:+.1f}%), {word}")
+        lines.append(f"- {factor.replace('_', ' ')}: the mean gain {trend(sub['gain'], sub['value'])}."
+                     f" By value: " + "; ".join(cells) + ".")
+    losses = simulated[simulated["gain_hi"] < 0]
+    lines.append("" if losses.empty else
+                 f"\nThe coordinated heuristic loses to the siloed firm at {len(losses)} of "
+                 f"{len(simulated)} values. The exact value of coordination is never negative "
+                 "(g* >= g_siloed: the optimum can copy the siloed firm), so a loss is a limit of "
+                 "the heuristic, not of coordination.")
+    return "\n".join(lines).rstrip()

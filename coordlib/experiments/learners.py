@@ -48,11 +48,22 @@ def train_evaluate(scenario="tiny", config: str = "mtma", seed: int = 0, iterati
     environment steps, steps per second, parameter count.
     """
 
+    return run_metrics(train_run(scenario, config, seed, iterations, runs_dir, **overrides))
+
+
+def train_run(scenario="tiny", config: str = "mtma", seed: int = 0, iterations: int = 300,
+              runs_dir=None, **overrides):
+    """The training of :func:`train_evaluate`: its :class:`coordlib.learning.training.TrainResult`
+    (the learner included, to train on from there)."""
     cfg = config_for(config, seed=int(seed), iterations=int(iterations),
                      **{"eval_seed": evaluation_seed(seed), **overrides})
     out = None if runs_dir is None else Path(runs_dir) / run_name(scenario, config, seed, overrides)
-    result = train(scenario, cfg, out_dir=out, progress=False)
-    s = result.summary
+    return train(scenario, cfg, out_dir=out, progress=False)
+
+
+def run_metrics(result) -> dict:
+    """The flat metrics of :func:`train_evaluate` from a :class:`~coordlib.learning.training.TrainResult`."""
+    cfg, s = result.learner.config, result.summary
     n = int(cfg.eval_replications)
     se = (float(s["profit_ci_high"]) - float(s["profit"])) / stats.t.ppf(0.975, n - 1) \
         if n > 1 else float("nan")

@@ -44,7 +44,8 @@ def check_parameters(**params) -> Parameters:
     """Validate a notebook's ``parameters`` cell; raise :class:`ParameterError` naming the culprit.
 
     Known names are checked by their meaning: ``profile`` (smoke or paper), ``seed`` (whole
-    number >= 0), ``seeds`` (list of them, or a count >= 1), ``scenario``/``scenarios``
+    number >= 0), ``seeds`` (list of them, a count >= 1, or a mapping scenario -> list;
+    :func:`seeds_by_scenario`), ``scenario``/``scenarios``
     (shipped names or YAML paths), counts such as ``replications``, ``periods``,
     ``iterations`` (whole numbers >= 1), ``warmup`` (>= 0, below ``periods``), and folders
     ending in ``_dir`` (created).
@@ -58,16 +59,7 @@ def check_parameters(**params) -> Parameters:
         _whole("seed", params["seed"], 0)
     if "seeds" in params:
         seeds = params["seeds"]
-        if isinstance(seeds, (int, np.integer)) and not isinstance(seeds, bool):
-            _whole("seeds", seeds, 1)
-            out["seeds"] = list(range(int(seeds)))
-        elif isinstance(seeds, (list, tuple)) and seeds:
-            for s in seeds:
-                _whole("seeds", s, 0)
-            out["seeds"] = [int(s) for s in seeds]
-        else:
-            raise ParameterError(f"seeds: expected a count >= 1 or a non-empty list of seeds, "
-                                 f"got {seeds!r}")
+        out["seeds"] = seeds_by_scenario(seeds, params.get("scenarios"))
     for key in ("scenario", "scenarios"):
         if key in params:
             values = params[key] if key == "scenarios" else [params[key]]
@@ -107,15 +99,43 @@ def iterations_by_scenario(iterations, scenarios=None):
         return int(iterations)
     for name, count in iterations.items():
         _whole(f"iterations[{name!r}]", count, 1)
-    if scenarios is not None and not isinstance(scenarios, str):
-        missing = [s for s in scenarios if s not in iterations]
-        extra = [s for s in iterations if s not in scenarios]
-        if missing or extra:
-            raise ParameterError(
-                "iterations: a mapping needs one count per scenario"
-                + (f"; missing {missing}" if missing else "")
-                + (f"; not in scenarios {extra}" if extra else ""))
+    _names_every_scenario("iterations", "one count", iterations, scenarios)
     return {str(k): int(v) for k, v in iterations.items()}
+
+
+def seeds_by_scenario(seeds, scenarios=None):
+    """Check ``seeds``: one list (or count) for every scenario, or a mapping scenario -> list
+    that names every scenario of ``scenarios`` (when given) and nothing else (e.g. fewer seeds
+    on the largest instance). Returns the list, or the mapping of lists."""
+    if not isinstance(seeds, dict):
+        return _seed_list("seeds", seeds)
+    out = {str(k): _seed_list(f"seeds[{k!r}]", v) for k, v in seeds.items()}
+    _names_every_scenario("seeds", "one list", seeds, scenarios)
+    return out
+
+
+def _seed_list(name, seeds) -> list[int]:
+    if isinstance(seeds, (int, np.integer)) and not isinstance(seeds, bool):
+        _whole(name, seeds, 1)
+        return list(range(int(seeds)))
+    if isinstance(seeds, (list, tuple)) and seeds:
+        for s in seeds:
+            _whole(name, s, 0)
+        return [int(s) for s in seeds]
+    raise ParameterError(f"{name}: expected a count >= 1 or a non-empty list of seeds, "
+                         f"got {seeds!r}")
+
+
+def _names_every_scenario(name, what, mapping, scenarios):
+    if scenarios is None or isinstance(scenarios, str):
+        return
+    missing = [s for s in scenarios if s not in mapping]
+    extra = [s for s in mapping if s not in scenarios]
+    if missing or extra:
+        raise ParameterError(
+            f"{name}: a mapping needs {what} per scenario"
+            + (f"; missing {missing}" if missing else "")
+            + (f"; not in scenarios {extra}" if extra else ""))
 
 
 def _whole(name, value, low):

@@ -181,6 +181,19 @@ class Learner:
         det = self.config.eval_deterministic if deterministic is None else deterministic
         return LearnedPolicy(copy.deepcopy(self.agents), det, self.device, name=self.config.name)
 
+    def retarget(self, scenario: Scenario) -> None:
+        """Go on training on ``scenario`` from here: a change of the world the learner lives in
+        (a demand shift, E5). Networks, optimizers, step-size schedules, the iteration count,
+        the average rewards and the memory carry on, and so does every copy's state
+        (:meth:`coordlib.model.simulator.Simulator.carried_to`); from the next period on,
+        demand follows ``scenario``, on a new random stream. The change is unannounced: the
+        networks go on reading the features of the scenario they started on, so the learner
+        can only find the change in what it observes."""
+        seed = int(np.random.SeedSequence([self.config.seed, self.iteration, 7])
+                   .generate_state(1)[0])
+        self.sim = self.sim.carried_to(scenario, seed)
+        self.observation = self.sim.observation
+
     # ---- one iteration ----------------------------------------------------------------
     def iterate(self) -> dict:
         start = time.perf_counter()

@@ -291,6 +291,28 @@ class Simulator:
         self._observation = self._observe()
         return self._observation
 
+    def carried_to(self, scenario: Scenario, seed: Optional[int] = None) -> "Simulator":
+        """A simulator of ``scenario`` in this one's state: stock, pipeline, backlog, period and
+        last period's flows, on the random stream ``seed``. From the next step on the world
+        follows ``scenario`` (a demand shift, say). ``scenario`` must have this one's products,
+        segments, lead times, capacities, review period and backlogging."""
+        old = self.scenario
+        same = (scenario.n_products == old.n_products and scenario.n_segments == old.n_segments
+                and np.array_equal(scenario.lead_time, old.lead_time)
+                and np.array_equal(scenario.capacity, old.capacity)
+                and scenario.review_period == old.review_period
+                and scenario.backlog == old.backlog)
+        if not same:
+            raise ValueError(f"carried_to: {scenario.name!r} differs from {old.name!r} in its "
+                             "products, segments, lead times, capacities, review period or "
+                             "backlogging")
+        new = Simulator(scenario, batch_size=self.batch_size, seed=seed, validate=self.validate)
+        new.t, new.on_hand, new.backlog = self.t, self.on_hand.copy(), self.backlog.copy()
+        new._due = [d.copy() for d in self._due]
+        new._last = tuple(x.copy() for x in self._last)
+        new._observation = new._observe()
+        return new
+
     # ---- dynamics ------------------------------------------------------------------------
     def step(self, orders, exposure) -> StepResult:
         """Advance every copy by one period (MODEL.md section 3).

@@ -24,7 +24,7 @@ def margin_spread_scenario(base: Scenario, spread: float) -> Scenario:
 
 
 FACTORS = ("lift", "lift_scale", "margin_spread", "margin_scale", "lead_time",
-           "lead_time_shift", "arrival_rate", "arrival_scale")
+           "lead_time_shift", "arrival_rate", "arrival_scale", "tastes_reversed")
 """The factors of B5 and E9 that :func:`scenario_variant` knows (see there)."""
 
 
@@ -39,7 +39,10 @@ def scenario_variant(base, factor: str, value) -> Scenario:
     total arrival rate sum_k lambda_k = value, each segment scaled in proportion.
     ``arrival_scale``: every lambda_k times value. With Poisson demand the variance equals the
     mean, so the arrival rate is also the knob of demand variability: a product's demand in a
-    period has coefficient of variation 1 / sqrt(mu_i).
+    period has coefficient of variation 1 / sqrt(mu_i). ``tastes_reversed``: value 1 reverses
+    each segment's attractions across the products (v_kj becomes v_k,N+1-j: the product a
+    segment liked most becomes the one it likes least; the products' economics stay), value 0
+    keeps them: the demand shift of E5.
     """
     base = get_scenario(base)
     if factor not in FACTORS:
@@ -47,6 +50,8 @@ def scenario_variant(base, factor: str, value) -> Scenario:
     value = float(value)
     if factor in ("lift", "lift_scale", "margin_scale", "arrival_rate", "arrival_scale") and value < 0:
         raise ValueError(f"{factor}: must be >= 0, got {value}")
+    if factor == "tastes_reversed" and value not in (0.0, 1.0):
+        raise ValueError(f"tastes_reversed: must be 0 or 1, got {value:g}")
     if factor in ("lead_time", "lead_time_shift") and value != int(value):
         raise ValueError(f"{factor}: must be a whole number, got {value}")
     if factor == "lift":
@@ -70,6 +75,9 @@ def scenario_variant(base, factor: str, value) -> Scenario:
         if np.any(lead < 0):
             raise ValueError(f"{factor} {value}: would give a negative lead time")
         s = base.replace(lead_time=lead.tolist())
+    elif factor == "tastes_reversed":
+        s = base.replace(attraction=(base.attraction[:, ::-1] if value else base.attraction)
+                         .tolist())
     else:
         total = base.arrival_rate.sum()
         scale = value / total if factor == "arrival_rate" else value

@@ -1,0 +1,91 @@
+"""A demand shift: the simulator carried into another world, the learner trained on through it,
+and E5's recovery rule, checked on curves whose answer is known."""
+from __future__ import annotations
+
+import numpy as np
+import pytest
+
+from coordlib.experiments import e5_timescales
+from coordlib.learning.config import config_for
+from coordlib.learning.mtma import Learner
+from coordlib.model.scenarios import get
+from coordlib.model.simulator import Simulator
+from coordlib.model.variants import scenario_variant
+
+
+def test_tastes_reversed_flips_each_segment_across_products_and_keeps_the_economics():
+    base = get("seasonal")
+    s = scenario_variant(base, "tastes_reversed", 1)
+    assert np.array_equal(s.attraction, base.attraction[:, ::-1])
+    assert np.array_equal(s.price, base.price) and np.array_equal(s.lead_time, base.lead_time)
+    assert np.array_equal(scenario_variant(base, "tastes_reversed", 0).attraction, base.attraction)
+    with pytest.raises(ValueError, match="tastes_reversed: must be 0 or 1"):
+        scenario_variant(base, "tastes_reversed", 0.5)
+
+
+def test_a_carried_simulator_keeps_every_copys_state_and_then_follows_the_new_world():
+    base, shifted = get("seasonal"), scenario_variant("seasonal", "tastes_reversed", 1)
+    sim = Simulator(base, batch_size=3, seed=1)
+    rng = np.random.default_rng(0)
+    for _ in range(5):
+        sim.step(rng.integers(0, 8, (3, 4)), np.full((3, 2, 4), 0.25))
+    moved = sim.carried_to(shifted, seed=2)
+    a, b = sim.observation, moved.observation
+    for field in ("t", "on_hand", "pipeline", "backlog", "last_sales", "last_lost_sales",
+                  "last_customers", "last_demand"):
+        assert np.array_equal(getattr(a, field), getattr(b, field)), field
+    # from here on, demand follows the shifted tastes: segment 0 now favours product 4
+    exposure = np.full((3, 2, 4), 0.25)
+    totals = np.zeros(4)
+    for _ in range(200):
+        totals += moved.step(np.full((3, 4), 8), exposure).demand.sum(axis=(0, 1))
+    assert totals[3] > totals[1]
+    with pytest.raises(ValueError, match="carried_to: 'tiny' differs from 'seasonal'"):
+        sim.carried_to(get("tiny"))
+
+
+def test_retarget_trains_on_in_the_shifted_world_with_the_same_networks_and_schedules():
+    cfg = config_for("mtma", n_envs=4, rollout_length=4, iterations=2, seed=0)
+    learner = Learner(get("seasonal"), cfg)
+    learner.iterate()
+    before = learner.parameters_of("recommender")
+    lr = {g: o.param_groups[0]["lr"] for g, o in learner.optimizers.items()}
+    learner.retarget(scenario_variant("seasonal", "tastes_reversed", 1))
+    assert np.array_equal(learner.sim.scenario.attraction, get("seasonal").attraction[:, ::-1])
+    assert learner.iteration == 1 and learner.parameters_of("recommender").equal(before)
+    assert {g: o.param_groups[0]["lr"] for g, o in learner.optimizers.items()} == lr
+    row = learner.iterate()
+    assert row["iteration"] == 2 and np.isfinite(row["profit"])
+
+
+def test_recovery_counts_the_iterations_back_to_ninety_percent_of_the_way_up():
+    before = np.full(50, 10.0)
+    after = np.concatenate([np.full(10, 4.0), np.linspace(4.0, 9.0, 21)[1:], np.full(30, 9.0)])
+    r = e5_timescales.recovery(before, after)
+    assert r["shift_low"] == pytest.approx(4.0) and r["shift_final"] == pytest.approx(9.0)
+    assert r["pre_shift"] == pytest.approx(10.0)
+    # the 5-iteration rolling mean first reaches 4 + 0.9 * 5 = 8.5 at iteration 30
+    rolling = np.convolve(after, np.ones(5) / 5)[:after.size]
+    rolling[:4] = [after[:k + 1].mean() for k in range(4)]
+    assert r["recovery_iterations"] == int(np.flatnonzero(rolling >= 8.5)[0]) + 1 == 30
+    flat = e5_timescales.recovery(before, np.full(40, 10.0))
+    assert flat["recovery_iterations"] == 0               # no drop, nothing to recover
+    never = e5_timescales.recovery(before, np.concatenate([np.full(30, 4.0), np.full(10, 9.0)]))
+    assert never["recovery_iterations"] > 30              # recovers only in the last part
+    with pytest.raises(ValueError, match="at least 10 iterations"):
+        e5_timescales.recovery(before, np.ones(6))
+
+
+def test_the_ablation_names_a_bad_shift_before_training(tmp_path):
+    with pytest.raises(ValueError, match="shifts: \\['medium'\\]"):
+        e5_timescales.timescale_ablation(["tiny"], [0], 1, tmp_path,
+                                         shifts={"medium": ["tastes_reversed", 1]},
+                                         shift_iterations=10)
+    with pytest.raises(ValueError, match="factor: unknown factor"):
+        e5_timescales.timescale_ablation(["tiny"], [0], 1, tmp_path,
+                                         shifts={"tiny": ["taste", 1]}, shift_iterations=10)
+    with pytest.raises(ValueError, match="shift_iterations: at least 10"):
+        e5_timescales.timescale_ablation(["tiny"], [0], 1, tmp_path,
+                                         shifts={"tiny": ["arrival_scale", 1.5]},
+                                         shift_iterations=3)
+    assert not any(tmp_path.rglob("*.json"))
