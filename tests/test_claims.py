@@ -82,6 +82,21 @@ def test_e8_rule_checks_conditions_and_consequences(tmp_path, table, verdict):
     assert claims.assess(_claim("C7"), tmp_path).verdict == verdict
 
 
+def test_e8_rule_reads_the_exposure_distance_where_it_is_recorded(tmp_path):
+    # the parameters drift apart tenfold, the policies do not: the policy reading decides
+    table = _e8(first=0.048, last=0.480) + [
+        {"check": "tracking: exposure distance, first record", "value": 0.02},
+        {"check": "tracking: exposure distance, last record", "value": 0.021}]
+    _write(tmp_path, "e8_diagnostics", table)
+    finding = claims.assess(_claim("C7"), tmp_path)
+    assert finding.verdict == "supported" and "exposure distance 0.020 -> 0.021" in finding.evidence
+    growing = _e8() + [{"check": "tracking: exposure distance, first record", "value": 0.02},
+                       {"check": "tracking: exposure distance, last record", "value": 0.2},
+                       {"check": "tracking: exposure noise floor, last record", "value": 0.05}]
+    _write(tmp_path, "e8_diagnostics", growing)
+    assert claims.assess(_claim("C7"), tmp_path).verdict == "partly"
+
+
 def _e3_row(scenario, method, profit, half, gap_dp=float("nan")):
     return {"scenario": scenario, "kind": "learner" if "learner" in method else "heuristic",
             "method": method, "profit": profit, "profit_lo": profit - half,

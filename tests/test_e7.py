@@ -103,3 +103,15 @@ def test_scalability_names_a_bad_setting_before_training(tmp_path, argument, mes
     with pytest.raises(ValueError, match=message):
         e7_scalability.scalability(["tiny"], [0], 1, tmp_path, **argument)
     assert not any(tmp_path.rglob("*.json"))                   # nothing was trained
+
+
+def test_credit_text_compares_the_profiles_credit_with_the_other_where_both_ran():
+    baselines = pd.DataFrame([_baselines("big", 200)])
+    mtma = _learners("big", [10.4, 10.6, 10.5], credit="product")
+    other = _learners("big", [8.0, 8.2, 8.1]).assign(method="MTMA, firm credit")
+    table = e7_scalability.scalability_table(pd.concat([mtma, other]), baselines)
+    text = e7_scalability.credit_text(table)
+    assert "MTMA with product credit 10.50" in text and "with firm credit 8.10" in text
+    assert "above it, intervals apart" in text
+    assert "replenisher's credit" in e7_scalability.verdict_text(table)
+    assert e7_scalability.credit_text(e7_scalability.scalability_table(mtma, baselines)) == ""

@@ -202,3 +202,11 @@ def test_parallel_notebooks_wait_for_what_they_depend_on(tmp_path, monkeypatch):
     assert events.index(("start", "c")) > events.index(("end", "a"))
     with pytest.raises(reproduce.ReproduceError, match="jobs"):
         reproduce.reproduce("smoke", manifest=manifest, root=tmp_path, jobs=0)
+
+
+def test_only_repeated_on_the_command_line_adds_up(monkeypatch):
+    asked = []
+    monkeypatch.setattr(reproduce, "reproduce",
+                        lambda profile, only, force, jobs=None: asked.append(only) or [])
+    assert reproduce.cli(["--profile", "smoke", "--only", "E3,E4", "--only", "E6"]) == 0
+    assert asked == [["E3", "E4", "E6"]]

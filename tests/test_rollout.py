@@ -5,7 +5,9 @@ import numpy as np
 import pytest
 
 from coordlib import Simulator, evaluate, policies, scenarios
-from coordlib.model.rollout import policy_rng, rollout, trajectories
+from coordlib.learning.config import config_for
+from coordlib.learning.mtma import Learner
+from coordlib.model.rollout import exposures_on, policy_rng, rollout, trajectories, visited
 
 
 def _firm():
@@ -53,3 +55,18 @@ def test_policy_rng_takes_the_simulator_seeds():
     a, b = policy_rng(3), np.random.default_rng([3, 1])
     assert a.integers(1 << 40) == b.integers(1 << 40)
     assert policy_rng([3, 5]).integers(1 << 40) == np.random.default_rng([3, 5, 1]).integers(1 << 40)
+
+
+def test_exposures_on_a_fixed_path_compare_two_policies_state_by_state():
+    s = scenarios.get("tiny")
+    learner = Learner(s, config_for("mtma", n_envs=4, rollout_length=4, seed=0))
+    policy = learner.policy(True)
+    path = visited(s, policy, batch_size=3, periods=12, warmup=2, seed=5)
+    assert len(path) == 10 and path[0].on_hand.shape == (3, 2)
+    assert [o.t for o in path] == list(range(2, 12))
+    a = exposures_on(s, policy, path)
+    assert a.shape == (10, 3, 1, 2) and np.allclose(a.sum(-1), 1.0)
+    assert np.array_equal(a, exposures_on(s, learner.policy(True), path))   # same policy, same path
+    learner.iterate()
+    b = exposures_on(s, learner.policy(True), path)                         # one update later
+    assert b.shape == a.shape and not np.array_equal(a, b)

@@ -280,6 +280,11 @@ E8_TRACKING = ("tracking: relative parameter distance, first record",
                "tracking: relative parameter distance, last record")
 E8_RATIO_LAST = "slow/fast step ratio at the last update (recorded)"
 E8_NOISE_FLOOR = "tracking: best-response noise floor, last record"
+E8_POLICY_TRACKING = ("tracking: exposure distance, first record",
+                      "tracking: exposure distance, last record")
+E8_POLICY_FLOOR = "tracking: exposure noise floor, last record"
+"""Tracking in policy space (:func:`coordlib.experiments.e8_convergence.tracking_study`): where
+E8 records it, C7 reads it in place of the parameter distance (weights are not identifiable)."""
 SEPARATION_RATIO = 0.1
 """alpha_slow / alpha_fast at the run's last update at most this: the timescales are separated
 within the run (when E8 records the ratio)."""
@@ -297,11 +302,15 @@ def decide_convergence(t: dict) -> Finding:
         ratio = float(values[E8_RATIO_LAST])
         conditions = conditions and ratio <= SEPARATION_RATIO
         notes.append(f"ratio at the last update {ratio:.3f} (separated: <= {SEPARATION_RATIO:g})")
-    first, last = (float(values[k]) for k in E8_TRACKING)
+    policy = all(k in values for k in E8_POLICY_TRACKING)
+    keys, floor_key = ((E8_POLICY_TRACKING, E8_POLICY_FLOOR) if policy
+                       else (E8_TRACKING, E8_NOISE_FLOOR))
+    first, last = (float(values[k]) for k in keys)
     tracks = last <= TRACKING_GROWTH * first
-    label = f"tracking distance {first:.3f} -> {last:.3f} not growing"
-    if E8_NOISE_FLOOR in values:
-        floor = float(values[E8_NOISE_FLOOR])
+    label = (f"tracking {'exposure' if policy else 'parameter'} distance {first:.3f} -> "
+             f"{last:.3f} not growing")
+    if floor_key in values:
+        floor = float(values[floor_key])
         tracks = tracks or last <= floor
         label += f" or within the best response's noise floor {floor:.3f}"
     consequences = {"learning curve stationary": _true(values[E8_CURVE]),
@@ -409,7 +418,9 @@ CLAIMS = (
     Claim("C7", "we further establish the asymptotic convergence of the proposed algorithm", "E8",
           f"The theorem's step-size conditions hold (with alpha_slow / alpha_fast at most "
           f"{SEPARATION_RATIO:g} at the run's last update) and all its consequences are observed: "
-          f"stationary learning curve, stationary iterates, a tracking distance that does not "
+          f"stationary learning curve, stationary iterates, a tracking distance (between the "
+          f"exposures of the fast agent and of its best response on a fixed path of states, "
+          f"where recorded; else between their parameters) that does not "
           f"grow (last record at most {TRACKING_GROWTH:g} x the first) or lies within the best "
           f"response's own noise floor (supported); the "
           f"conditions and some consequences (partly).",

@@ -20,8 +20,6 @@ For each scenario (shipped, such as the coordination-rich ``family-100`` and ``f
 """
 from __future__ import annotations
 
-import hashlib
-import json
 import re
 from pathlib import Path
 
@@ -36,7 +34,7 @@ from ..model.scenarios import get
 from ..pipeline.sweep import cache_folder, cached_sweep
 from .coordination_scale import coordination_measures
 from .e3_main_table import dp_gains
-from .learners import evaluation_seed, run_name
+from .learners import evaluation_seed, run_name, settings_digest
 from .parameters import iterations_by_scenario, seeds_by_scenario
 
 _RANDOM = re.compile(r"^random-N(\d+)-K(\d+)$")
@@ -104,11 +102,6 @@ CREDITS = ("firm", "product")
 """The replenisher credits of :class:`coordlib.learning.config.TrainConfig` (``replenisher_credit``)."""
 
 
-def _digest(settings: dict) -> str:
-    """A short name for one set of learner settings (the sweep folders of :func:`scalability`)."""
-    return hashlib.sha256(json.dumps(settings, sort_keys=True).encode()).hexdigest()[:8]
-
-
 def scalability(scenarios, seeds, iterations, cache_dir, configs=tuple(LEARNERS),
                 settings: dict | None = None, baseline_budget: dict | None = None,
                 workers: int = 2, scenario_settings: dict | None = None,
@@ -156,7 +149,7 @@ def scalability(scenarios, seeds, iterations, cache_dir, configs=tuple(LEARNERS)
     frames, curves = [], []
     for (count, _, job_configs, ablation, these), (fixed, names) in groups.items():
         credit = fixed.get("replenisher_credit", config_for("mtma").replenisher_credit)
-        tag = (f"{count}it-{_digest(fixed)}-s{'-'.join(map(str, these))}"
+        tag = (f"{count}it-{settings_digest(fixed)}-s{'-'.join(map(str, these))}"
                + ("-ablation" if ablation else ""))
         grid = {"name": f"e7-{tag}",
                 "experiment": "coordlib.experiments.e7_scalability.learner_run",
@@ -358,4 +351,25 @@ def verdict_text(table: pd.DataFrame) -> str:
     beats = checks["above_siloed"].sum()
     return ("\n".join(lines) + f"\n\n**Verdict:** by the rules above, MTMA {scales} at this "
             f"budget; its interval lies above the siloed firm's on {beats} of {len(checks)} "
-            f"scenarios with N >= {SCALE_SIZE}.")
+            f"scenarios with N >= {SCALE_SIZE}." + credit_text(table))
+
+
+def credit_text(table: pd.DataFrame) -> str:
+    """The credit ablation in words: on each scenario with a row "MTMA, <credit> credit", MTMA
+    with the profile's credit against it, intervals and whether they are apart. Empty when the
+    run has no ablation."""
+    lines = []
+    for scenario, part in table[table["kind"] == "learner"].groupby("scenario", sort=False):
+        by = part.set_index("method")
+        other = [m for m in by.index if m.startswith("MTMA, ")]
+        if "MTMA" not in by.index or not other:
+            continue
+        m, o = by.loc["MTMA"], by.loc[other[0]]
+        apart = ("above it, intervals apart" if m["profit_lo"] > o["profit_hi"] else
+                 "below it, intervals apart" if m["profit_hi"] < o["profit_lo"] else
+                 "intervals overlapping")
+        lines.append(f"- **{scenario}**: MTMA with {m['credit']} credit {m['profit']:.2f} "
+                     f"[{m['profit_lo']:.2f}, {m['profit_hi']:.2f}], with {o['credit']} credit "
+                     f"{o['profit']:.2f} [{o['profit_lo']:.2f}, {o['profit_hi']:.2f}]: {apart}.")
+    return ("\n\n**The replenisher's credit** (the profile's choice against the other, same "
+            "budget):\n" + "\n".join(lines)) if lines else ""

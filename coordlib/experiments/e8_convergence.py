@@ -38,6 +38,7 @@ import pandas as pd
 from ..learning import convergence, schedules
 from ..learning.config import config_for
 from ..learning.training import train
+from ..model.rollout import exposures_on, visited
 
 # ---- E8: convergence diagnostics ----------------------------------------------------------------
 SEPARATED_SCHEDULE = {"timescale_ratio": 0.1, "decay_start": 10.0}
@@ -143,6 +144,14 @@ def tracking_study(scenario, iterations: int, branch_at: int, seed: int = 0,
     ``tracking["noise_floor"]`` is then the relative distance between the two frozen runs'
     recommenders: the error of the best response itself, below which the joint run's distance
     cannot be told from zero.
+
+    The same comparison in policy space: ``tracking["exposure_distance"]`` is the mean total
+    variation distance, 1/2 sum_i |x_ki - x'_ki| averaged over segments, copies and periods,
+    between the exposures the joint and the frozen recommender choose on one fixed path of
+    states (:func:`coordlib.model.rollout.visited` by the snapshot's policy), and
+    ``exposure_noise_floor`` the same between the two frozen runs. Parameters are not
+    identifiable (different weights can make the same policy), so the distance of the policies
+    is the one the theorem's lambda(y) speaks of; it is in [0, 1] on every scenario.
     """
 
     if not 1 <= branch_at < iterations:
@@ -150,12 +159,17 @@ def tracking_study(scenario, iterations: int, branch_at: int, seed: int = 0,
     settings = dict(settings or {})
     joint_params, norms, snapshot = [], [], {}
 
+    joint_exposures = []
+
     def record_joint(learner, row):
         if learner.iteration == branch_at:
             snapshot["state"] = {k: v.detach().clone()
                                  for k, v in learner.agents.state_dict().items()}
+            snapshot["path"] = visited(scenario, learner.policy(True), seed=seed + 4099)
         if learner.iteration > branch_at:
             joint_params.append(learner.parameters_of("recommender").numpy())
+            joint_exposures.append(exposures_on(scenario, learner.policy(True),
+                                                snapshot["path"]))
         norms.append({"iteration": learner.iteration,
                       **{g: float(learner.parameters_of(g).norm()) for g in learner.groups}})
 
@@ -165,30 +179,44 @@ def tracking_study(scenario, iterations: int, branch_at: int, seed: int = 0,
         raise ValueError(f"replicate_seed must differ from seed {seed}, got {replicate_seed}")
 
     def frozen_run(run_seed):
-        params = []
+        params, exposures = [], []
+
+        def record(learner, row):
+            params.append(learner.parameters_of("recommender").numpy())
+            exposures.append(exposures_on(scenario, learner.policy(True), snapshot["path"]))
+
         result = train(scenario, config_for("mtma", seed=run_seed,
                                             iterations=iterations - branch_at,
                                             frozen=("replenisher",), **settings),
                        progress=False, init_from=snapshot["state"], evaluate_policy=False,
-                       callback=lambda learner, row: params.append(
-                           learner.parameters_of("recommender").numpy()))
-        return result, params
+                       callback=record)
+        return result, params, exposures
 
-    frozen, frozen_params = frozen_run(seed)
+    frozen, frozen_params, frozen_exposures = frozen_run(seed)
     frozen_curve = frozen.curve.assign(iteration=frozen.curve["iteration"] + branch_at)
     its = np.arange(branch_at + 1, iterations + 1)
     params = convergence.tracking_error(np.array(joint_params), np.array(frozen_params),
                                         iterations=its, metric="l2", relative=True)
     profit = convergence.curve_tracking_error(joint.curve, frozen_curve, "profit")
     tracking = pd.DataFrame({"iteration": its, "parameter_distance": params.errors,
-                             "profit_gap": profit.errors})
+                             "profit_gap": profit.errors,
+                             "exposure_distance": _exposure_distance(joint_exposures,
+                                                                     frozen_exposures)})
     if replicate_seed is not None:
-        _, replicate_params = frozen_run(int(replicate_seed))
+        _, replicate_params, replicate_exposures = frozen_run(int(replicate_seed))
         tracking["noise_floor"] = convergence.tracking_error(
             np.array(replicate_params), np.array(frozen_params), iterations=its, metric="l2",
             relative=True).errors
+        tracking["exposure_noise_floor"] = _exposure_distance(replicate_exposures,
+                                                              frozen_exposures)
     return {"joint": joint.curve, "frozen": frozen_curve, "tracking": tracking,
             "iterates": pd.DataFrame(norms), "parameter_error": params, "profit_error": profit}
+
+
+def _exposure_distance(a, b) -> np.ndarray:
+    """Per record, the mean total variation distance between two lists of exposures
+    (T, B, K, N) chosen on the same path."""
+    return np.array([0.5 * np.abs(x - y).sum(axis=-1).mean() for x, y in zip(a, b)])
 
 
 # ---- E8's figures ------------------------------------------------------------------------------

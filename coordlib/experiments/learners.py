@@ -85,13 +85,19 @@ def evaluation_seed(seed: int) -> int:
     return int(np.random.SeedSequence([int(seed), 104729]).generate_state(1)[0] % 2**31)
 
 
+def settings_digest(settings: dict) -> str:
+    """A short name for one set of TrainConfig overrides (in the names of sweep folders)."""
+    return hashlib.sha256(json.dumps(settings, sort_keys=True).encode()).hexdigest()[:8]
+
+
 def learner_sweep(name: str, scenarios, configs, seeds, iterations, cache_dir,
                   axes: dict | None = None, workers: int = 2, scheduler=None,
-                  progress: bool = False) -> pd.DataFrame:
+                  progress: bool = False, settings: dict | None = None) -> pd.DataFrame:
     """Train every (scenario, configuration, seed, axes value) with :mod:`coordlib.pipeline.sweep`.
 
     ``iterations`` is one count for every scenario or a mapping scenario -> count (see
-    :func:`iterations_by_scenario`). Runs in parallel local processes (or on a Dask cluster
+    :func:`iterations_by_scenario`); ``settings``: TrainConfig overrides of every run (e.g.
+    ``{"n_envs": 16}``). Runs in parallel local processes (or on a Dask cluster
     given ``scheduler``); results and runs (curves, checkpoints) are kept under ``cache_dir``
     in a folder named after the sweep, the iteration count and the code version
     (``NAME-300it-VERSION``), so a re-run with unchanged code trains nothing. Returns one
@@ -103,17 +109,18 @@ def learner_sweep(name: str, scenarios, configs, seeds, iterations, cache_dir,
     for s in scenarios:
         groups.setdefault(counts[s] if isinstance(counts, dict) else counts, []).append(s)
     return pd.concat([_learner_sweep(name, group, configs, seeds, count, cache_dir, axes,
-                                     workers, scheduler, progress)
+                                     workers, scheduler, progress, dict(settings or {}))
                       for count, group in groups.items()], ignore_index=True)
 
 
 def _learner_sweep(name, scenarios, configs, seeds, iterations, cache_dir, axes, workers,
-                   scheduler, progress) -> pd.DataFrame:
+                   scheduler, progress, settings) -> pd.DataFrame:
 
-    name = f"{name}-{iterations}it"
+    name = f"{name}-{iterations}it" + (f"-{settings_digest(settings)}" if settings else "")
     root = cache_folder(cache_dir, "learners", name)
     grid = {"name": name, "experiment": "coordlib.experiments.learners.train_evaluate",
-            "fixed": {"iterations": int(iterations), "runs_dir": str(root / "runs")},
+            "fixed": {"iterations": int(iterations), "runs_dir": str(root / "runs"),
+                      **settings},
             "axes": {"scenario": list(scenarios), "config": list(configs), **(axes or {})},
             "seeds": [int(s) for s in seeds]}
     frame = cached_sweep(grid, root, workers, scheduler, progress)
@@ -128,9 +135,7 @@ def learning_curves(runs: pd.DataFrame) -> pd.DataFrame:
     """
     frames = []
     for row in runs.itertuples():
-        overrides = {k: getattr(row, k) for k in runs.columns
-                     if k not in _RUN_COLUMNS and not k.startswith(("profit", "train_", "env_",
-                                                                    "steps_", "parameters"))}
+        overrides = run_overrides(runs, row)
         path = Path(row.runs_dir) / run_name(row.scenario, row.config, row.seed,
                                               overrides or None) / "curve.csv"
         curve = pd.read_csv(path)
@@ -141,7 +146,7 @@ def learning_curves(runs: pd.DataFrame) -> pd.DataFrame:
     return pd.concat(frames, ignore_index=True)
 
 
-_RUN_COLUMNS = {"job_id", "experiment", "scenario", "config", "seed", "iterations", "runs_dir",
+_RUN_COLUMNS = {"job_id", "experiment", "scenario", "config", "seed", "iterations", "runs_dir", "run_dir",
                 "elapsed_s", "status", "evaluated_replications", "evaluation_stream"}
 
 
@@ -188,10 +193,24 @@ def across_seeds(runs: pd.DataFrame, by=("scenario", "config"), column: str = "p
     return pd.DataFrame(rows)
 
 
+def run_overrides(runs: pd.DataFrame, row) -> dict:
+    """The TrainConfig overrides of one run (a row of :func:`learner_sweep`'s frame): its
+    columns that are neither the run's identity nor its metrics, as plain Python values."""
+    out = {}
+    for k in runs.columns:
+        if k in _RUN_COLUMNS or k.startswith(("profit", "train_", "env_", "steps_",
+                                              "parameters")):
+            continue
+        value = getattr(row, k) if not isinstance(row, pd.Series) else row[k]
+        out[k] = value.item() if isinstance(value, np.generic) else value
+    return out
+
+
 def run_dirs(runs: pd.DataFrame) -> pd.Series:
     """The folder of each run of :func:`learner_sweep` (curve.csv, checkpoint.pt, summary.json)."""
-    return runs.apply(lambda r: str(Path(r["runs_dir"]) / run_name(r["scenario"], r["config"],
-                                                                   int(r["seed"]))), axis=1)
+    return pd.Series([str(Path(row.runs_dir) / run_name(row.scenario, row.config, int(row.seed),
+                                                         run_overrides(runs, row) or None))
+                      for row in runs.itertuples()], index=runs.index)
 
 
 def load_policy(run_dir, deterministic: bool | None = None):

@@ -41,6 +41,32 @@ def rollout(scenario, policy, batch_size: int, periods: int, seed: int = 0, warm
             yield t, result
 
 
+def visited(scenario, policy, batch_size: int = 8, periods: int = 50, seed: int = 0,
+            warmup: int = 10) -> list:
+    """The observations that ``policy`` meets at the start of periods ``warmup..periods - 1``
+    on ``batch_size`` copies: a fixed path of states on which two policies can be compared
+    (:func:`exposures_on`)."""
+    path = []
+    scenario = get_scenario(scenario)
+    sim = Simulator(scenario, batch_size=batch_size, seed=seed)
+    observation = sim.reset()
+    policy.reset(scenario, batch_size, policy_rng(seed))
+    for t in range(periods):
+        if t >= warmup:
+            path.append(observation)
+        action = policy.act(observation)
+        observation = sim.step(action.orders, action.exposure).observation
+    return path
+
+
+def exposures_on(scenario, policy, path, seed: int = 0) -> np.ndarray:
+    """The exposures (len(path), B, K, N) that ``policy`` chooses when it is shown the
+    observations of ``path`` in order (its memory follows that path, not its own)."""
+    scenario = get_scenario(scenario)
+    policy.reset(scenario, path[0].on_hand.shape[0], policy_rng(seed))
+    return np.stack([np.asarray(policy.act(o).exposure, float) for o in path])
+
+
 def trajectories(scenario, policy, replications: int = 32, periods: int = 600, warmup: int = 100,
                  seed: int = 0) -> dict:
     """Trajectories of any policy after a warm-up (for the B3 and B4 measures).

@@ -449,16 +449,16 @@ def cli(argv) -> int:
     parser.add_argument("--profile", default="paper", choices=("smoke", "paper"),
                         help="smoke: every notebook at a tiny budget into build/smoke/; paper: "
                              "the committed results")
-    parser.add_argument("--only", default="",
+    parser.add_argument("--only", action="append", default=[],
                         help="comma-separated notebook ids of notebooks/manifest.yaml, e.g. "
-                             "E1,E3; default: all")
+                             "E1,E3 (or the option repeated); default: all")
     parser.add_argument("--jobs", type=int, default=None,
                         help="notebooks run at once (default: 2 for smoke, 1 for paper, whose "
                              "notebooks use both cores themselves)")
     parser.add_argument("--force", action="store_true",
                         help="run notebooks even if their cached results are up to date")
     args = parser.parse_args(argv)
-    only = [s.strip() for s in args.only.split(",") if s.strip()] or None
+    only = [s.strip() for part in args.only for s in part.split(",") if s.strip()] or None
     try:
         outcomes = reproduce(args.profile, only, args.force, jobs=args.jobs)
     except ReproduceError as exc:
