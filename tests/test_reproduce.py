@@ -142,6 +142,16 @@ def test_readme_results_block_is_rewritten_from_the_regenerated_tables(tmp_path)
     assert text.startswith("intro\n") and text.endswith("after\n")
     assert not reproduce.update_readme(readme, items, layout)  # unchanged the second time
     assert reproduce.load_readme_items()  # the shipped manifest's items are well formed
+    layout.provenance.mkdir(parents=True)
+    for name, seconds, version in (("a.ipynb", 600, "v1"), ("b.ipynb", 1800, "v2"),
+                                   ("c.ipynb", 60, "v2")):
+        (layout.provenance / f"{name}.json").write_text(json.dumps(
+            {"notebook": name, "seconds": seconds, "code_version": version}))
+    (layout.provenance / "broken.json").write_text("{ half")
+    assert reproduce.update_readme(readme, items, layout)
+    assert ("took 41 minutes of computing" in readme.read_text()
+            and "slowest: b.ipynb 30 min, a.ipynb 10 min, c.ipynb 1 min), from 2 code versions"
+            in readme.read_text())
 
 
 def test_a_parameter_the_notebook_does_not_declare_fails_it_before_it_runs(tmp_path):
