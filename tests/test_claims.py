@@ -23,34 +23,37 @@ def _e5(mtma, reversed_, single, spreads=(0.1, 0.2, 0.3), recovery=None):
                "tail_std": spreads[i]}
         if recovery is not None:
             r, w = recovery[i]
-            row.update(recovery=r, recovery_lo=r - w, recovery_hi=r + w)
+            row.update(adaptation=r, adaptation_lo=r - w, adaptation_hi=r + w)
         rows.append(row)
     return rows
 
 
-FAST = [(5, 1), (20, 2), (30, 3)]           # MTMA recovers first, intervals apart
-SLOWER = [(25, 1), (20, 2), (30, 3)]        # the reversed ordering recovers first
+FAST = [(0.95, 0.01), (0.85, 0.02), (0.80, 0.03)]     # MTMA keeps the most, intervals apart
+SLOWER = [(0.80, 0.01), (0.85, 0.02), (0.90, 0.03)]   # the others keep more
 
 
 @pytest.mark.parametrize("table, verdict", [
     (_e5((17.9, 0.05), (17.6, 0.1), (17.1, 0.2), recovery=FAST), "supported"),
     # no worse, steadier, but recovery not measured: at most partly
     (_e5((17.7, 0.2), (17.6, 0.2), (17.1, 0.2)), "partly"),
-    # steadier and faster on means only (intervals overlap)
-    (_e5((17.7, 0.2), (17.6, 0.2), (17.1, 0.2), recovery=[(18, 5), (20, 5), (30, 3)]), "partly"),
-    # reversed ahead on profit (as once measured): not supported however steady
+    # steadier and more adaptable on means only (intervals overlap)
+    (_e5((17.7, 0.2), (17.6, 0.2), (17.1, 0.2), recovery=[(0.9, 0.05), (0.88, 0.05), (0.8, 0.03)]),
+     "partly"),
+    # clearly more adaptable but not steadier: partly
+    (_e5((17.7, 0.2), (17.6, 0.2), (17.1, 0.2), spreads=(0.3, 0.2, 0.1), recovery=FAST), "partly"),
+    # reversed ahead on profit: not supported however steady
     (_e5((17.47, 0.03), (17.61, 0.23), (17.13, 0.55), recovery=FAST), "not supported"),
     # no worse on profit but neither steadier nor faster
     (_e5((17.6, 0.2), (17.6, 0.2), (17.1, 0.2), spreads=(0.3, 0.2, 0.1), recovery=SLOWER),
      "not supported"),
 ])
-def test_e5_rule_weighs_profit_stability_and_recovery_against_both_variants(tmp_path, table,
+def test_e5_rule_weighs_profit_stability_and_adaptation_against_both_variants(tmp_path, table,
                                                                             verdict):
     _write(tmp_path, "e5_timescales", table)
     finding = claims.assess(_claim("C6"), tmp_path)
     assert finding.verdict == verdict
     assert "[" in finding.evidence  # the evidence carries the intervals
-    assert ("recovery not measured" in finding.evidence) == ("recovery" not in table[0])
+    assert ("adaptation not measured" in finding.evidence) == ("adaptation" not in table[0])
 
 
 def test_a_missing_table_is_not_yet_measured_and_the_ledger_says_so(tmp_path):

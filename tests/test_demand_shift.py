@@ -3,6 +3,7 @@ and E5's recovery rule, checked on curves whose answer is known."""
 from __future__ import annotations
 
 import numpy as np
+import pandas as pd
 import pytest
 
 from coordlib.experiments import e5_timescales
@@ -49,31 +50,55 @@ def test_retarget_trains_on_in_the_shifted_world_with_the_same_networks_and_sche
     learner = Learner(get("seasonal"), cfg)
     learner.iterate()
     before = learner.parameters_of("recommender")
-    lr = {g: o.param_groups[0]["lr"] for g, o in learner.optimizers.items()}
     learner.retarget(scenario_variant("seasonal", "tastes_reversed", 1))
     assert np.array_equal(learner.sim.scenario.attraction, get("seasonal").attraction[:, ::-1])
     assert learner.iteration == 1 and learner.parameters_of("recommender").equal(before)
-    assert {g: o.param_groups[0]["lr"] for g, o in learner.optimizers.items()} == lr
     row = learner.iterate()
     assert row["iteration"] == 2 and np.isfinite(row["profit"])
 
 
-def test_recovery_counts_the_iterations_back_to_ninety_percent_of_the_way_up():
+def test_recovery_scores_a_collapse_low_and_a_quick_return_high():
     before = np.full(50, 10.0)
-    after = np.concatenate([np.full(10, 4.0), np.linspace(4.0, 9.0, 21)[1:], np.full(30, 9.0)])
-    r = e5_timescales.recovery(before, after)
-    assert r["shift_low"] == pytest.approx(4.0) and r["shift_final"] == pytest.approx(9.0)
-    assert r["pre_shift"] == pytest.approx(10.0)
-    # the 5-iteration rolling mean first reaches 4 + 0.9 * 5 = 8.5 at iteration 30
-    rolling = np.convolve(after, np.ones(5) / 5)[:after.size]
-    rolling[:4] = [after[:k + 1].mean() for k in range(4)]
-    assert r["recovery_iterations"] == int(np.flatnonzero(rolling >= 8.5)[0]) + 1 == 30
-    flat = e5_timescales.recovery(before, np.full(40, 10.0))
-    assert flat["recovery_iterations"] == 0               # no drop, nothing to recover
-    never = e5_timescales.recovery(before, np.concatenate([np.full(30, 4.0), np.full(10, 9.0)]))
-    assert never["recovery_iterations"] > 30              # recovers only in the last part
+    quick = np.concatenate([np.full(5, 4.0), np.full(45, 10.0)])
+    slow = np.concatenate([np.full(5, 4.0), np.linspace(4.0, 10.0, 31)[1:], np.full(15, 10.0)])
+    stays = np.full(50, 4.0)                          # drops and never comes back
+    declines = np.linspace(9.0, 3.0, 50)              # drifts down after the shift
+    areas = {name: e5_timescales.recovery(before, after)["shift_area"]
+             for name, after in (("quick", quick), ("slow", slow), ("stays", stays),
+                                 ("declines", declines))}
+    assert areas["quick"] > areas["slow"] > areas["declines"] > areas["stays"]
+    assert areas["quick"] == pytest.approx((5 * 4 + 45 * 10) / 50 / 10)
+    r = e5_timescales.recovery(before, slow)
+    assert r["pre_shift"] == pytest.approx(10.0) and r["shift_final"] == pytest.approx(10.0)
+    assert r["shift_low"] == pytest.approx(4.0)
+    # settling: the 5-iteration rolling mean starts at 4.0 and first covers 90% of the way to
+    # 10 (>= 9.4) in the window ending at iteration 34
+    rolling = np.convolve(slow, np.ones(5) / 5, mode="valid")
+    assert r["settling_iterations"] == int(np.flatnonzero(rolling >= 9.4)[0]) + 5 == 34
+    assert e5_timescales.recovery(before, stays)["settling_iterations"] == 0   # nothing moves
+    noisy = 10 + np.random.default_rng(0).normal(0, 0.02, 50)
+    assert e5_timescales.recovery(before, noisy)["settling_iterations"] == 0   # within 1%
+    never = np.concatenate([np.full(40, 4.0), np.full(10, 9.0)])
+    assert e5_timescales.recovery(before, never)["settling_iterations"] == 45   # 4 + 4.5 at 45
     with pytest.raises(ValueError, match="at least 10 iterations"):
         e5_timescales.recovery(before, np.ones(6))
+
+
+def test_shift_summary_reads_only_the_runs_that_went_through_a_shift():
+    rows = []
+    for seed, low in ((0, 4.0), (1, 6.0)):
+        rows += [{"scenario": "s", "variant": "v", "seed": seed, "iteration": i + 1,
+                  "profit": 10.0, "phase": "training"} for i in range(20)]
+        rows += [{"scenario": "s", "variant": "v", "seed": seed, "iteration": 21 + i,
+                  "profit": low if i < 5 else 10.0, "phase": e5_timescales.AFTER_SHIFT}
+                 for i in range(20)]
+    rows += [{"scenario": "t", "variant": "v", "seed": 0, "iteration": i + 1, "profit": 1.0,
+              "phase": "training"} for i in range(20)]
+    summary = e5_timescales.shift_summary(pd.DataFrame(rows))
+    assert list(summary["scenario"]) == ["s", "s"]
+    assert summary["shift_area"].tolist() == pytest.approx([(5 * 4 + 150) / 200,
+                                                            (5 * 6 + 150) / 200])
+    assert e5_timescales.shift_summary(pd.DataFrame(rows).drop(columns="phase")).empty
 
 
 def test_the_ablation_names_a_bad_shift_before_training(tmp_path):

@@ -149,7 +149,7 @@ def test_readme_results_block_is_rewritten_from_the_regenerated_tables(tmp_path)
             {"notebook": name, "seconds": seconds, "code_version": version}))
     (layout.provenance / "broken.json").write_text("{ half")
     assert reproduce.update_readme(readme, items, layout)
-    assert ("took 41 minutes of computing" in readme.read_text()
+    assert ("took 41 minutes of wall time" in readme.read_text()
             and "slowest: b.ipynb 30 min, a.ipynb 10 min, c.ipynb 1 min), from 2 code versions"
             in readme.read_text())
 

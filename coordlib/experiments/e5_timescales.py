@@ -17,7 +17,7 @@ from ..learning import convergence
 from ..model.evaluation import mean_ci
 from ..model.variants import scenario_variant
 from ..pipeline.sweep import cache_folder, cached_sweep
-from .learners import across_seeds, run_metrics, run_name, train_run
+from .learners import across_seeds, run_metrics, run_name, settings_digest, train_run
 
 # ---- E5: timescale ablation -----------------------------------------------------------------
 BASE_VARIANTS = {
@@ -51,21 +51,34 @@ def variant(label: str) -> tuple:
     return timescale_variants([float(m.group(1))])[label]
 
 
+def _slug(text: str) -> str:
+    return re.sub(r"[^a-z0-9.]+", "-", str(text).lower()).strip("-")
+
+
+def _variant_folder(runs_dir, variant_label: str, shift=None, shift_iterations: int = 0):
+    """The folder of a variant's runs: one per variant, and per demand shift when there is one
+    (so that the curves after a shift are never read for another shift, or for none)."""
+    if runs_dir is None:
+        return None
+    tag = "" if shift is None or not int(shift_iterations) else \
+        f"--shift-{settings_digest({'shift': list(shift), 'iterations': int(shift_iterations)})}"
+    return Path(runs_dir) / f"{_slug(variant_label)}{tag}"
+
+
 def variant_run(scenario: str, variant_label: str, seed: int = 0, iterations: int = 20,
                 runs_dir=None, shift=None, shift_iterations: int = 0, **settings) -> dict:
     """Train and evaluate one E5 variant (see :func:`coordlib.experiments.learners.train_evaluate`);
-    its learning curve goes to ``runs_dir / <variant>/<run>/curve.csv``.
+    its learning curve goes to ``curve.csv`` in the run's folder under ``runs_dir``.
 
     With ``shift = [factor, value]`` (a factor of :func:`coordlib.model.variants.scenario_variant`)
     and ``shift_iterations > 0``, the learner then goes on training for ``shift_iterations``
     iterations in the shifted world (:meth:`coordlib.learning.mtma.Learner.retarget`: an
     unannounced change, same networks, optimizers and step sizes); that part of the curve goes
-    to ``shift_curve.csv`` beside the curve, and :func:`recovery` of it is added to the
-    metrics (``recovery_iterations``, ``shift_low``, ``shift_final``, ``pre_shift``)."""
+    to ``shift_curve.csv`` beside the curve (:func:`shift_summary` reads it). The metrics are
+    those of the evaluation after the budget, before the shift."""
 
     config, overrides = variant(variant_label)
-    slug = re.sub(r"[^a-z0-9.]+", "-", variant_label.lower()).strip("-")
-    out = None if runs_dir is None else Path(runs_dir) / f"{slug}"
+    out = _variant_folder(runs_dir, variant_label, shift, shift_iterations)
     result = train_run(scenario, config, seed, iterations, runs_dir=out,
                        **{**settings, **overrides})
     metrics = run_metrics(result)
@@ -77,49 +90,69 @@ def variant_run(scenario: str, variant_label: str, seed: int = 0, iterations: in
     learner.retarget(scenario_variant(scenario, factor, value))
     for _ in range(int(shift_iterations)):
         learner.iterate()
-    after = pd.DataFrame(learner.curve[start:])
     if result.out_dir is not None:
-        after.to_csv(Path(result.out_dir) / "shift_curve.csv", index=False)
-    before = pd.DataFrame(learner.curve[:start])["profit"].to_numpy(float)
-    return {**metrics, **recovery(before, after["profit"].to_numpy(float))}
+        pd.DataFrame(learner.curve[start:]).to_csv(Path(result.out_dir) / "shift_curve.csv",
+                                                   index=False)
+    return metrics
 
 
 RECOVERY_WINDOW = 5
 """Iterations of the rolling mean that :func:`recovery` reads (the rollout profit is noisy)."""
 RECOVERY_SHARE = 0.9
-"""Recovered: the rolling mean has climbed back this share of the way from its low after the
+"""Settled: the rolling mean has covered this share of the way from where it starts after the
 shift to the level it ends at."""
 RECOVERY_TAIL = 0.2
 """The final level after the shift: the mean over this last share of the post-shift curve."""
+RECOVERY_FLAT = 0.01
+"""A change after the shift smaller than this share of the final level counts as none."""
 
 
 def recovery(before, after) -> dict:
-    """How fast a learner recovers from a shift, from the rollout profit per iteration before
-    and after it. Rule (stated before the runs): with r_k the rolling mean over
-    :data:`RECOVERY_WINDOW` iterations after the shift, ``shift_low`` its lowest value in the
-    first half of the post-shift iterations and ``shift_final`` the mean over the last
-    :data:`RECOVERY_TAIL` of them, ``recovery_iterations`` is the first k after the low at which
-    r_k >= low + :data:`RECOVERY_SHARE` (final - low); 0 when the curve does not drop (final <=
-    low). ``pre_shift`` is the mean over the last :data:`RECOVERY_TAIL` before the shift."""
+    """What a learner does after a demand shift, from its rollout profit per iteration before
+    and after it. ``pre_shift``: the mean over the last :data:`RECOVERY_TAIL` before the shift;
+    ``shift_area``: the mean profit over every iteration after it, as a share of ``pre_shift``
+    (the adaptability measure of C6: it is high when the learner loses little and regains
+    fast, and low when it collapses or is slow); ``shift_low``: the lowest rolling mean (over
+    :data:`RECOVERY_WINDOW` iterations, full windows only); ``shift_final``: the mean over the
+    last :data:`RECOVERY_TAIL` after the shift; ``settling_iterations``: the first iteration
+    after the shift at which the rolling mean has covered :data:`RECOVERY_SHARE` of the way
+    from its first full window to ``shift_final`` (0 when that way is under
+    :data:`RECOVERY_FLAT` of the final level: nothing to adapt)."""
     before, after = np.asarray(before, float), np.asarray(after, float)
     n = after.size
     if n < 2 * RECOVERY_WINDOW:
         raise ValueError(f"recovery: needs at least {2 * RECOVERY_WINDOW} iterations after the "
                          f"shift, got {n}")
-    rolling = pd.Series(after).rolling(RECOVERY_WINDOW, min_periods=1).mean().to_numpy()
-    tail = max(1, int(round(RECOVERY_TAIL * n)))
-    final = float(after[-tail:].mean())
-    first = max(1, n // 2)
-    k_low = int(np.argmin(rolling[:first]))
-    low = float(rolling[k_low])
-    if final <= low:
-        k = 0
+    if before.size == 0:
+        raise ValueError("recovery: needs the curve before the shift")
+    pre = float(before[-max(1, int(round(RECOVERY_TAIL * before.size))):].mean())
+    rolling = np.convolve(after, np.ones(RECOVERY_WINDOW) / RECOVERY_WINDOW, mode="valid")
+    final = float(after[-max(1, int(round(RECOVERY_TAIL * n))):].mean())
+    start = float(rolling[0])
+    way = final - start
+    if abs(way) <= RECOVERY_FLAT * abs(final):
+        settle = 0
     else:
-        above = np.flatnonzero(rolling[k_low:] >= low + RECOVERY_SHARE * (final - low))
-        k = int(k_low + above[0] + 1) if above.size else n
-    pre = float(before[-max(1, int(round(RECOVERY_TAIL * before.size))):].mean()) \
-        if before.size else float("nan")
-    return {"recovery_iterations": k, "shift_low": low, "shift_final": final, "pre_shift": pre}
+        reached = np.flatnonzero((rolling - start) / way >= RECOVERY_SHARE)
+        settle = int(reached[0] + RECOVERY_WINDOW) if reached.size else n
+    return {"pre_shift": pre, "shift_area": float(after.mean() / pre) if pre else float("nan"),
+            "shift_low": float(rolling.min()), "shift_final": final,
+            "settling_iterations": settle}
+
+
+def shift_summary(curves: pd.DataFrame, by=("scenario", "variant", "seed")) -> pd.DataFrame:
+    """:func:`recovery` of every run of ``curves`` (:func:`timescale_ablation`'s) that trained
+    through a demand shift, one row per run; empty without shifts."""
+    if "phase" not in curves.columns or not (curves["phase"] == AFTER_SHIFT).any():
+        return pd.DataFrame(columns=list(by))
+    rows = []
+    for key, g in curves.groupby(list(by), sort=False):
+        after = g[g["phase"] == AFTER_SHIFT].sort_values("iteration")["profit"]
+        if after.empty:
+            continue
+        before = g[g["phase"] != AFTER_SHIFT].sort_values("iteration")["profit"]
+        rows.append({**dict(zip(by, key)), **recovery(before, after)})
+    return pd.DataFrame(rows)
 
 
 def timescale_ablation(scenarios, seeds, iterations: int, cache_dir, ratios=(0.1, 1.0),
@@ -159,17 +192,17 @@ def timescale_ablation(scenarios, seeds, iterations: int, cache_dir, ratios=(0.1
                           **(settings or {}), **shift},
                 "axes": {"scenario": [name], "variant_label": labels},
                 "seeds": [int(s) for s in seeds]}
-        frames.append(cached_sweep(grid, root / name, workers))
+        frames.append(cached_sweep(grid, root / _slug(name), workers))
     runs = pd.concat(frames, ignore_index=True).rename(columns={"variant_label": "variant"})
     runs = runs[runs["variant"].isin(labels) & runs["scenario"].isin(list(scenarios))
                 & runs["seed"].isin(list(seeds))].reset_index(drop=True)
     curves = []
     for row in runs.itertuples():
         config, overrides = variant(row.variant)
-        slug = re.sub(r"[^a-z0-9.]+", "-", row.variant.lower()).strip("-")
-        path = (root / "runs" / slug
-                / run_name(row.scenario, config, row.seed, {**(settings or {}), **overrides})
-                / "curve.csv")
+        folder = _variant_folder(root / "runs", row.variant, shifts.get(row.scenario),
+                                 shift_iterations)
+        path = (folder / run_name(row.scenario, config, row.seed,
+                                  {**(settings or {}), **overrides}) / "curve.csv")
         for phase, file in (("training", path), (AFTER_SHIFT, path.with_name("shift_curve.csv"))):
             if phase == "training" or file.is_file():
                 curve = pd.read_csv(file)
@@ -224,14 +257,15 @@ def curve_stability(curves: pd.DataFrame, by=("scenario", "variant", "seed"),
     return pd.DataFrame(rows)
 
 
-def ablation_table(runs: pd.DataFrame, stability: pd.DataFrame) -> pd.DataFrame:
+def ablation_table(runs: pd.DataFrame, stability: pd.DataFrame,
+                   shifted: pd.DataFrame | None = None) -> pd.DataFrame:
     """E5's table: profit with a 95% CI across seeds, ``seed_spread`` (the standard deviation of
     the evaluated profit across seeds; NaN with one seed), mean tail std of the curve, the share
     of runs whose curve tail is stationary (NaN when the curves are too short to test), and
     the means over seeds of ``auc`` and ``tail_kl_<agent>`` when :func:`curve_stability` has
-    them; with a demand shift (:func:`variant_run`), ``recovery`` (mean iterations to recover,
-    with a 95% t-interval across seeds: ``recovery_lo``, ``recovery_hi``), and the means of
-    ``pre_shift``, ``shift_low`` and ``shift_final`` (rollout profit per period)."""
+    them; given ``shifted`` (:func:`shift_summary`), ``adaptation``: the mean over seeds of
+    ``shift_area`` with a 95% t-interval (``adaptation_lo``, ``adaptation_hi``), and the means
+    of ``settling_iterations``, ``pre_shift``, ``shift_low`` and ``shift_final``."""
     table = across_seeds(runs, by=("scenario", "variant"))
     spread = runs.groupby(["scenario", "variant"], sort=False)["profit"].agg(
         lambda v: float(np.std(v, ddof=1)) if len(v) >= 2 else float("nan"))
@@ -244,14 +278,13 @@ def ablation_table(runs: pd.DataFrame, stability: pd.DataFrame) -> pd.DataFrame:
         tail_std=("tail_std", "mean"), stationary_share=("stationary", "mean"),
         **extra).reset_index()
     table = table.merge(agg, on=["scenario", "variant"], how="left")
-    if "recovery_iterations" in runs.columns:
-        rec = []
-        for (scenario, label), g in runs.groupby(["scenario", "variant"], sort=False):
-            mean, lo, hi = mean_ci(g["recovery_iterations"].to_numpy(float))
-            rec.append({"scenario": scenario, "variant": label, "recovery": mean,
-                        "recovery_lo": lo, "recovery_hi": hi,
-                        "pre_shift": float(g["pre_shift"].mean()),
-                        "shift_low": float(g["shift_low"].mean()),
-                        "shift_final": float(g["shift_final"].mean())})
-        table = table.merge(pd.DataFrame(rec), on=["scenario", "variant"], how="left")
+    if shifted is not None and len(shifted):
+        rows = []
+        for (scenario, label), g in shifted.groupby(["scenario", "variant"], sort=False):
+            mean, lo, hi = mean_ci(g["shift_area"].to_numpy(float))
+            rows.append({"scenario": scenario, "variant": label, "adaptation": mean,
+                         "adaptation_lo": lo, "adaptation_hi": hi,
+                         **{c: float(g[c].mean()) for c in ("settling_iterations", "pre_shift",
+                                                            "shift_low", "shift_final")}})
+        table = table.merge(pd.DataFrame(rows), on=["scenario", "variant"], how="left")
     return table

@@ -109,7 +109,7 @@ def scalability(scenarios, seeds, iterations, cache_dir, configs=tuple(LEARNERS)
     """Every learner of ``configs`` on every scenario and seed, and the baselines once per
     scenario, as cached :mod:`coordlib.pipeline.sweep` sweeps under ``cache_dir``.
 
-    ``seeds``: one list, or a mapping scenario -> list. ``iterations``: one count, or a
+    ``seeds``: one list (or count), or a mapping scenario -> list. ``iterations``: one count, or a
     mapping scenario -> count. ``settings``: TrainConfig overrides shared by the learners
     (``n_envs``, ``eval_replications``, ...); ``scenario_settings``: per scenario, overrides on top of them for every learner there (e.g.
     ``{"family-1000": {"n_envs": 8, "replenisher_credit": "product"}}``). On each scenario of
@@ -121,7 +121,7 @@ def scalability(scenarios, seeds, iterations, cache_dir, configs=tuple(LEARNERS)
     """
     scenarios = [str(s) for s in scenarios]
     counts = iterations_by_scenario(iterations, scenarios)
-    seed_lists = seeds_by_scenario(seeds, scenarios) if isinstance(seeds, dict) else None
+    seed_lists = seeds_by_scenario(seeds, scenarios)
     per_scenario = {str(k): dict(v) for k, v in (scenario_settings or {}).items()}
     stray = sorted(set(per_scenario) - set(scenarios))
     if stray:
@@ -134,7 +134,7 @@ def scalability(scenarios, seeds, iterations, cache_dir, configs=tuple(LEARNERS)
     groups: dict = {}   # one sweep per (iterations, overrides, configs, ablation)
     for name in scenarios:
         count = counts[name] if isinstance(counts, dict) else counts
-        these = tuple(int(x) for x in (seed_lists[name] if seed_lists else seeds))
+        these = tuple(seed_lists[name] if isinstance(seed_lists, dict) else seed_lists)
         fixed = {**(settings or {}), **per_scenario.get(name, {})}
         credit = fixed.get("replenisher_credit", config_for("mtma").replenisher_credit)
         if credit not in CREDITS:

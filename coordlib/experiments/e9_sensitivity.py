@@ -141,7 +141,8 @@ UNCERTAINTY_FALLS_WITH = {"arrival_rate"}
 
 def trend(values: Sequence[float], xs: Sequence[float]) -> str:
     """How a sequence moves along increasing ``xs``: "grows", "falls", "stays at ..." when
-    monotone, else "rises to a peak at x = ..., then falls" (or "... dips to ...")."""
+    monotone, else "is not monotone: it peaks at x" (an inner maximum) or "is not monotone:
+    its lowest is at x"."""
     v = np.asarray(values, float)
     x = np.asarray(xs, float)
     d = np.diff(v)

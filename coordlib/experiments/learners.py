@@ -27,10 +27,7 @@ from .parameters import iterations_by_scenario
 def run_name(scenario: str, config: str, seed: int, overrides: dict | None = None) -> str:
     """The folder name of one training run: scenario, configuration, seed, overrides' hash."""
 
-    tag = ""
-    if overrides:
-        text = json.dumps(overrides, sort_keys=True)
-        tag = "-" + hashlib.sha256(text.encode()).hexdigest()[:8]
+    tag = f"-{settings_digest(overrides)}" if overrides else ""
     return f"{scenario}--{config}--s{seed}{tag}"
 
 
@@ -101,7 +98,8 @@ def learner_sweep(name: str, scenarios, configs, seeds, iterations, cache_dir,
     given ``scheduler``); results and runs (curves, checkpoints) are kept under ``cache_dir``
     in a folder named after the sweep, the iteration count and the code version
     (``NAME-300it-VERSION``), so a re-run with unchanged code trains nothing. Returns one
-    row per run (see :func:`coordlib.pipeline.sweep.collect`), with its ``iterations``.
+    row per run (see :func:`coordlib.pipeline.sweep.collect`), with its ``iterations``,
+    ``overrides`` (the run's TrainConfig overrides, JSON) and ``run_dir`` (its folder).
     """
     scenarios = list(scenarios)
     counts = iterations_by_scenario(iterations, scenarios)
@@ -125,29 +123,33 @@ def _learner_sweep(name, scenarios, configs, seeds, iterations, cache_dir, axes,
             "seeds": [int(s) for s in seeds]}
     frame = cached_sweep(grid, root, workers, scheduler, progress)
     frame["runs_dir"] = str(root / "runs")
+    overrides = [{**settings, **{k: _plain(row[k]) for k in (axes or {})}}
+                 for _, row in frame.iterrows()]
+    frame["overrides"] = [json.dumps(o, sort_keys=True) for o in overrides]
+    frame["run_dir"] = [str(root / "runs" / run_name(row["scenario"], row["config"],
+                                                      int(row["seed"]), o or None))
+                        for (_, row), o in zip(frame.iterrows(), overrides)]
     return frame
+
+
+def _plain(value):
+    return value.item() if isinstance(value, np.generic) else value
 
 
 def learning_curves(runs: pd.DataFrame) -> pd.DataFrame:
     """The learning curves (``curve.csv``) of the runs of :func:`learner_sweep`, stacked.
 
-    Adds the run's ``scenario``, ``config`` and ``seed`` to every row.
+    Adds the run's ``scenario``, ``config``, ``seed`` and overrides (settings, axes) to every
+    row.
     """
     frames = []
     for row in runs.itertuples():
-        overrides = run_overrides(runs, row)
-        path = Path(row.runs_dir) / run_name(row.scenario, row.config, row.seed,
-                                              overrides or None) / "curve.csv"
-        curve = pd.read_csv(path)
+        curve = pd.read_csv(Path(row.run_dir) / "curve.csv")
         curve["scenario"], curve["config"], curve["seed"] = row.scenario, row.config, row.seed
-        for k, v in overrides.items():
+        for k, v in json.loads(row.overrides).items():
             curve[k] = v
         frames.append(curve)
     return pd.concat(frames, ignore_index=True)
-
-
-_RUN_COLUMNS = {"job_id", "experiment", "scenario", "config", "seed", "iterations", "runs_dir", "run_dir",
-                "elapsed_s", "status", "evaluated_replications", "evaluation_stream"}
 
 
 def across_seeds(runs: pd.DataFrame, by=("scenario", "config"), column: str = "profit",
@@ -193,24 +195,9 @@ def across_seeds(runs: pd.DataFrame, by=("scenario", "config"), column: str = "p
     return pd.DataFrame(rows)
 
 
-def run_overrides(runs: pd.DataFrame, row) -> dict:
-    """The TrainConfig overrides of one run (a row of :func:`learner_sweep`'s frame): its
-    columns that are neither the run's identity nor its metrics, as plain Python values."""
-    out = {}
-    for k in runs.columns:
-        if k in _RUN_COLUMNS or k.startswith(("profit", "train_", "env_", "steps_",
-                                              "parameters")):
-            continue
-        value = getattr(row, k) if not isinstance(row, pd.Series) else row[k]
-        out[k] = value.item() if isinstance(value, np.generic) else value
-    return out
-
-
 def run_dirs(runs: pd.DataFrame) -> pd.Series:
     """The folder of each run of :func:`learner_sweep` (curve.csv, checkpoint.pt, summary.json)."""
-    return pd.Series([str(Path(row.runs_dir) / run_name(row.scenario, row.config, int(row.seed),
-                                                         run_overrides(runs, row) or None))
-                      for row in runs.itertuples()], index=runs.index)
+    return runs["run_dir"]
 
 
 def load_policy(run_dir, deterministic: bool | None = None):

@@ -187,8 +187,9 @@ class Learner:
         the average rewards and the memory carry on, and so does every copy's state
         (:meth:`coordlib.model.simulator.Simulator.carried_to`); from the next period on,
         demand follows ``scenario``, on a new random stream. The change is unannounced: the
-        networks go on reading the features of the scenario they started on, so the learner
-        can only find the change in what it observes."""
+        networks go on reading the features of the scenario they started on (``self.scenario``
+        stays that one, and checkpoints name it), so the learner can only find the change in
+        what it observes."""
         seed = int(np.random.SeedSequence([self.config.seed, self.iteration, 7])
                    .generate_state(1)[0])
         self.sim = self.sim.carried_to(scenario, seed)

@@ -438,14 +438,16 @@ def run_time_text(layout: Layout) -> str:
             records.append(json.loads(path.read_text()))
         except (OSError, ValueError):
             continue
-    seconds = {r.get("notebook"): float(r["seconds"]) for r in records
-               if isinstance(r, dict) and isinstance(r.get("seconds"), (int, float))}
+    records = [r for r in records
+               if isinstance(r, dict) and isinstance(r.get("seconds"), (int, float))]
+    seconds = {r.get("notebook"): float(r["seconds"]) for r in records}
     if not seconds:
         return ""
-    versions = {r.get("code_version") for r in records if isinstance(r, dict)}
+    versions = {r.get("code_version") for r in records}
     slowest = sorted(seconds.items(), key=lambda kv: -kv[1])[:3]
-    return (f" The notebooks took {sum(seconds.values()) / 60:.0f} minutes of computing in their "
-            f"last paper runs (one after the other, on the machine that ran them; slowest: "
+    return (f" The notebooks' last paper runs took {sum(seconds.values()) / 60:.0f} minutes of "
+            f"wall time one after the other on the machine that ran them (notebooks that reuse "
+            f"another's cached runs count only their own part; slowest: "
             + ", ".join(f"{name} {sec / 60:.0f} min" for name, sec in slowest)
             + f"), from {len(versions)} code version{'s' if len(versions) != 1 else ''}.")
 
