@@ -100,6 +100,8 @@ def baseline_run(scenario: str, seed: int = 0, replications: int = 10, periods: 
 
 CREDITS = ("firm", "product")
 """The replenisher credits of :class:`coordlib.learning.config.TrainConfig` (``replenisher_credit``)."""
+DEFAULT_CREDIT = config_for("mtma").replenisher_credit
+"""The credit of a learner whose settings do not name one."""
 
 
 def scalability(scenarios, seeds, iterations, cache_dir, configs=tuple(LEARNERS),
@@ -136,7 +138,7 @@ def scalability(scenarios, seeds, iterations, cache_dir, configs=tuple(LEARNERS)
         count = counts[name] if isinstance(counts, dict) else counts
         these = tuple(seed_lists[name] if isinstance(seed_lists, dict) else seed_lists)
         fixed = {**(settings or {}), **per_scenario.get(name, {})}
-        credit = fixed.get("replenisher_credit", config_for("mtma").replenisher_credit)
+        credit = fixed.get("replenisher_credit", DEFAULT_CREDIT)
         if credit not in CREDITS:
             raise ValueError(f"replenisher_credit on {name}: {credit!r}; known: {CREDITS}")
         jobs = [(tuple(configs), fixed, False)]
@@ -148,7 +150,7 @@ def scalability(scenarios, seeds, iterations, cache_dir, configs=tuple(LEARNERS)
             groups.setdefault(key, (job_fixed, []))[1].append(name)
     frames, curves = [], []
     for (count, _, job_configs, ablation, these), (fixed, names) in groups.items():
-        credit = fixed.get("replenisher_credit", config_for("mtma").replenisher_credit)
+        credit = fixed.get("replenisher_credit", DEFAULT_CREDIT)
         tag = (f"{count}it-{settings_digest(fixed)}-s{'-'.join(map(str, these))}"
                + ("-ablation" if ablation else ""))
         grid = {"name": f"e7-{tag}",

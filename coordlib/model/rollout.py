@@ -44,19 +44,13 @@ def rollout(scenario, policy, batch_size: int, periods: int, seed: int = 0, warm
 def visited(scenario, policy, batch_size: int = 8, periods: int = 50, seed: int = 0,
             warmup: int = 10) -> list:
     """The observations that ``policy`` meets at the start of periods ``warmup..periods - 1``
-    on ``batch_size`` copies: a fixed path of states on which two policies can be compared
-    (:func:`exposures_on`)."""
-    path = []
+    on ``batch_size`` copies (the path of :func:`rollout`): a fixed path of states on which two
+    policies can be compared (:func:`exposures_on`)."""
     scenario = get_scenario(scenario)
-    sim = Simulator(scenario, batch_size=batch_size, seed=seed)
-    observation = sim.reset()
-    policy.reset(scenario, batch_size, policy_rng(seed))
-    for t in range(periods):
-        if t >= warmup:
-            path.append(observation)
-        action = policy.act(observation)
-        observation = sim.step(action.orders, action.exposure).observation
-    return path
+    first = [Simulator(scenario, batch_size=batch_size, seed=seed).reset()] if warmup <= 0 else []
+    # the observation after period t is the one at the start of period t + 1
+    return first + [r.observation for _, r in rollout(scenario, policy, batch_size, periods - 1,
+                                                      seed, max(warmup - 1, 0))]
 
 
 def exposures_on(scenario, policy, path, seed: int = 0) -> np.ndarray:
