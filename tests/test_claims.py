@@ -69,8 +69,7 @@ def _e8(curve="yes", iterates="yes", first=0.05, last=0.06, robbins_monro="yes")
               "iterates (parameter norms) stationary": iterates,
               "schedules Robbins-Monro (fast, slow)": robbins_monro,
               "slow/fast step ratio -> 0": "yes",
-              "tracking: relative parameter distance, first record": first,
-              "tracking: relative parameter distance, last record": last}
+              claims.E8_TRACKING[0]: first, claims.E8_TRACKING[1]: last}
     return [{"check": k, "value": v} for k, v in values.items()]
 
 
@@ -88,14 +87,14 @@ def test_e8_rule_checks_conditions_and_consequences(tmp_path, table, verdict):
 def test_e8_rule_reads_the_exposure_distance_where_it_is_recorded(tmp_path):
     # the parameters drift apart tenfold, the policies do not: the policy reading decides
     table = _e8(first=0.048, last=0.480) + [
-        {"check": "tracking: exposure distance, first record", "value": 0.02},
-        {"check": "tracking: exposure distance, last record", "value": 0.021}]
+        {"check": claims.E8_POLICY_TRACKING[0], "value": 0.02},
+        {"check": claims.E8_POLICY_TRACKING[1], "value": 0.021}]
     _write(tmp_path, "e8_diagnostics", table)
     finding = claims.assess(_claim("C7"), tmp_path)
-    assert finding.verdict == "supported" and "exposure distance 0.020 -> 0.021" in finding.evidence
-    growing = _e8() + [{"check": "tracking: exposure distance, first record", "value": 0.02},
-                       {"check": "tracking: exposure distance, last record", "value": 0.2},
-                       {"check": "tracking: exposure noise floor, last record", "value": 0.05}]
+    assert finding.verdict == "supported" and "exposure distance (window means) 0.020 -> 0.021" in finding.evidence
+    growing = _e8() + [{"check": claims.E8_POLICY_TRACKING[0], "value": 0.02},
+                       {"check": claims.E8_POLICY_TRACKING[1], "value": 0.2},
+                       {"check": claims.E8_POLICY_FLOOR, "value": 0.05}]
     _write(tmp_path, "e8_diagnostics", growing)
     assert claims.assess(_claim("C7"), tmp_path).verdict == "partly"
 

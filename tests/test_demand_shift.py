@@ -114,3 +114,17 @@ def test_the_ablation_names_a_bad_shift_before_training(tmp_path):
                                          shifts={"tiny": ["arrival_scale", 1.5]},
                                          shift_iterations=3)
     assert not any(tmp_path.rglob("*.json"))
+
+
+def test_profits_relative_to_mtma_share_one_axis_across_scenarios():
+    table = pd.DataFrame({"scenario": ["a", "a", "b", "b"],
+                          "variant": [e5_timescales.MTMA_VARIANT, "single timescale"] * 2,
+                          "profit": [10.0, 9.0, 200.0, 202.0],
+                          "profit_lo": [9.5, 8.0, 190.0, 200.0],
+                          "profit_hi": [10.5, 10.0, 210.0, 204.0]})
+    out = e5_timescales.relative_to_mtma(table)
+    assert np.allclose(out["profit_pct"], [0.0, -10.0, 0.0, 1.0])
+    assert np.allclose(out["profit_pct_lo"], [-5.0, -20.0, -5.0, 0.0])
+    assert np.allclose(out["profit_pct_hi"], [5.0, 0.0, 5.0, 2.0])
+    with pytest.raises(ValueError, match="no 'mtma"):
+        e5_timescales.relative_to_mtma(table[table["variant"] != e5_timescales.MTMA_VARIANT])

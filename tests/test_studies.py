@@ -133,7 +133,9 @@ def test_teaching_diagnostics_read_the_known_prediction():
     paths = e8_convergence.teaching_paths(n_steps=20_000, seed=0)
     t = e8_convergence.teaching_diagnostics(paths).set_index("design")
     right = t.loc["right ordering (x fast)"]
-    assert right["tracking_last"] < right["tracking_first"] and right["slow_stationary"] is True
+    # the fast iterate's distance to lambda(y) stays at its noise level: it does not grow
+    assert right["tracking_late"] <= 2 * right["tracking_early"] and right["slow_stationary"] is True
+    assert right["tracking_late"] < 0.01 * t.loc["wrong ordering (y fast)", "tracking_late"]
     assert pd.isna(right["hit_bound"])
     for design in ("wrong ordering (y fast)", "single timescale (b = a)"):
         assert t.loc[design, "slow_stationary"] is None and t.loc[design, "hit_bound"] > 0

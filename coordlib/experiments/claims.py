@@ -20,7 +20,7 @@ from typing import Callable
 import pandas as pd
 
 from ..pipeline import reporting
-from . import e7_scalability
+from . import e7_scalability, e8_convergence
 
 SUPPORTED, PARTLY, NOT_SUPPORTED, NOT_MEASURED = ("supported", "partly", "not supported",
                                                   "not yet measured")
@@ -40,8 +40,8 @@ SCALE_GAP_PCT = e7_scalability.SCALE_GAP_PCT
 """C5: MTMA's mean within this many percent of the best baseline at every N >= 100 is partly
 supported."""
 TRACKING_GROWTH = 2.0
-"""C7: the tracking distance "does not grow" while its last record is at most this multiple of
-its first."""
+"""C7: the tracking distance "does not grow" while its mean over the last quarter of the records
+is at most this multiple of its mean over the first quarter (:func:`e8_convergence.window_means`)."""
 LAG_TOLERANCE = 0.5
 """C9: B4 holds for a learned policy when its peak lag (mean over seeds) is this close to the
 lead time."""
@@ -281,13 +281,13 @@ def _number(row, column) -> str:
 E8_CONDITIONS = ("schedules Robbins-Monro (fast, slow)", "slow/fast step ratio -> 0")
 E8_CURVE, E8_ITERATES = ("learning curve (profit) stationary",
                          "iterates (parameter norms) stationary")
-E8_TRACKING = ("tracking: relative parameter distance, first record",
-               "tracking: relative parameter distance, last record")
+E8_TRACKING = tuple(e8_convergence.tracking_label("relative parameter distance", end)
+                    for end in ("early", "late"))
 E8_RATIO_LAST = "slow/fast step ratio at the last update (recorded)"
-E8_NOISE_FLOOR = "tracking: best-response noise floor, last record"
-E8_POLICY_TRACKING = ("tracking: exposure distance, first record",
-                      "tracking: exposure distance, last record")
-E8_POLICY_FLOOR = "tracking: exposure noise floor, last record"
+E8_NOISE_FLOOR = e8_convergence.tracking_label("best-response noise floor", "late")
+E8_POLICY_TRACKING = tuple(e8_convergence.tracking_label("exposure distance", end)
+                           for end in ("early", "late"))
+E8_POLICY_FLOOR = e8_convergence.tracking_label("exposure noise floor", "late")
 """Tracking in policy space (:func:`coordlib.experiments.e8_convergence.tracking_study`): where
 E8 records it, C7 reads it in place of the parameter distance (weights are not identifiable)."""
 SEPARATION_RATIO = 0.1
@@ -312,8 +312,8 @@ def decide_convergence(t: dict) -> Finding:
                        else (E8_TRACKING, E8_NOISE_FLOOR))
     first, last = (float(values[k]) for k in keys)
     tracks = last <= TRACKING_GROWTH * first
-    label = (f"tracking {'exposure' if policy else 'parameter'} distance {first:.3f} -> "
-             f"{last:.3f} not growing")
+    label = (f"tracking {'exposure' if policy else 'parameter'} distance (window means) "
+             f"{first:.3f} -> {last:.3f} not growing")
     if floor_key in values:
         floor = float(values[floor_key])
         tracks = tracks or last <= floor
@@ -426,8 +426,10 @@ CLAIMS = (
           f"stationary learning curve, stationary iterates, a tracking distance (between the "
           f"exposures of the fast agent and of its best response on a fixed path of states, "
           f"where recorded; else between their parameters) that does not "
-          f"grow (last record at most {TRACKING_GROWTH:g} x the first) or lies within the best "
-          f"response's own noise floor (supported); the "
+          f"grow (its mean over the last {e8_convergence.WINDOW:.0%} of the records at most "
+          f"{TRACKING_GROWTH:g} x its mean over the first {e8_convergence.WINDOW:.0%}) or lies "
+          f"within the best response's own noise floor (its mean over the same last records; "
+          f"supported); the "
           f"conditions and some consequences (partly).",
           ("e8_diagnostics",), decide_convergence),
     Claim("C8", "significantly improves profitability relative to siloed decision-making "

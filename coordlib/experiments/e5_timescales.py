@@ -288,3 +288,22 @@ def ablation_table(runs: pd.DataFrame, stability: pd.DataFrame,
                                                             "shift_low", "shift_final")}})
         table = table.merge(pd.DataFrame(rows), on=["scenario", "variant"], how="left")
     return table
+
+
+MTMA_VARIANT = next(iter(BASE_VARIANTS))
+"""The label of MTMA's default ordering, the variant the others are compared with."""
+
+
+def relative_to_mtma(table: pd.DataFrame, column: str = "profit") -> pd.DataFrame:
+    """``table`` with ``<column>_pct`` (and ``_pct_lo``, ``_pct_hi`` from ``<column>_lo``,
+    ``<column>_hi``): per scenario, the percent difference from MTMA's mean there, so that
+    scenarios whose profits differ tenfold share one axis without hiding the intervals."""
+    base = table[table["variant"] == MTMA_VARIANT].set_index("scenario")[column]
+    missing = sorted(set(table["scenario"]) - set(base.index))
+    if missing:
+        raise ValueError(f"relative_to_mtma: no {MTMA_VARIANT!r} row on {missing}")
+    ref = table["scenario"].map(base)
+    out = table.copy()
+    for suffix in ("", "_lo", "_hi"):
+        out[f"{column}_pct{suffix}"] = 100 * (table[f"{column}{suffix}"] / ref - 1)
+    return out

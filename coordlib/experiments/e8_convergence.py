@@ -63,10 +63,66 @@ def teaching_paths(n_steps: int = 20_000, seed: int = 0) -> pd.DataFrame:
     return pd.concat(frames, ignore_index=True)
 
 
+WINDOW = 0.25
+"""Share of the records after the branch point that :func:`window_means` averages at each end:
+single records of a tracking distance swing with the rollout noise, means over a quarter of
+the records do not."""
+
+
+def window_means(values, share: float = WINDOW) -> dict:
+    """Mean and standard error of the first and of the last ``share`` of a series of records
+    (at least two records each, so short runs use more than ``share``): ``{"early", "early_se", "late", "late_se"}``. The standard error is
+    that of a mean of consecutive records read as independent, so it is a lower bound where
+    the records are correlated."""
+    x = np.asarray(values, dtype=float)
+    x = x[np.isfinite(x)]
+    if not 0 < share <= 0.5:
+        raise ValueError(f"share must be in (0, 0.5], got {share!r}")
+    k = max(2, int(len(x) * share))
+    if 2 * k > len(x):
+        raise ValueError(f"window_means: {len(x)} records are too few for two windows of at "
+                         f"least 2 (share {share:g})")
+    early, late = x[:k], x[-k:]
+    return {"early": float(early.mean()), "early_se": float(early.std(ddof=1) / np.sqrt(k)),
+            "late": float(late.mean()), "late_se": float(late.std(ddof=1) / np.sqrt(k))}
+
+
+TRACKED = {"parameter_distance": "relative parameter distance",
+           "noise_floor": "best-response noise floor",
+           "exposure_distance": "exposure distance",
+           "exposure_noise_floor": "exposure noise floor"}
+"""The columns of :func:`tracking_study`'s ``tracking`` frame that :func:`tracking_checks`
+summarizes, with their names in E8's diagnostics table."""
+
+
+def tracking_label(name: str, end: str, error: bool = False) -> str:
+    """The diagnostics-table label of a tracking window mean (``end`` "early" or "late")."""
+    if end not in ("early", "late"):
+        raise ValueError(f"end must be 'early' or 'late', got {end!r}")
+    where = "first" if end == "early" else "last"
+    what = "standard error of the mean" if error else "mean"
+    return f"tracking: {name}, {what} over the {where} {WINDOW:.0%} of records"
+
+
+def tracking_checks(tracking: pd.DataFrame) -> list[dict]:
+    """E8's tracking rows: for each column of :data:`TRACKED` present, the mean and standard
+    error over the first and the last :data:`WINDOW` of the records after the branch point
+    (:func:`window_means`), as ``{"check", "value"}`` rows."""
+    rows = []
+    for column, name in TRACKED.items():
+        if column in tracking:
+            m = window_means(tracking[column])
+            rows += [{"check": tracking_label(name, end, error), "value": m[end + ("_se" if error else "")]}
+                     for end in ("early", "late") for error in (False, True)]
+    return rows
+
+
 def teaching_diagnostics(paths: pd.DataFrame, branch: float = 0.5, batches: int = 6) -> pd.DataFrame:
     """The learner's diagnostics read on :func:`teaching_paths`, where lambda(y) is exact: per
-    design, the tracking distance |x_n - lambda(y_n)| at the first update after the fraction
-    ``branch`` of the run and at the last one, the final distance to the limit, and the
+    design, the tracking distance |x_n - lambda(y_n)| averaged over the first and the last
+    :data:`WINDOW` of the updates after the fraction ``branch`` of the run
+    (:func:`window_means`: ``tracking_early``, ``tracking_late``), the final distance to the
+    limit, and the
     stationarity verdict on the tail (after ``branch``) of the slow iterate y (None when the
     path was stopped by the projection bound, ``hit_bound``: a pinned iterate is not a
     stationary one)."""
@@ -78,8 +134,9 @@ def teaching_diagnostics(paths: pd.DataFrame, branch: float = 0.5, batches: int 
         after = g[g["n"] >= branch * g["n"].max()]
         bound = g["hit_bound"].dropna() if "hit_bound" in g else pd.Series(dtype=float)
         hit = int(bound.iloc[0]) if len(bound) else None
-        rows.append({"design": design, "tracking_first": float(after["tracking"].iloc[0]),
-                     "tracking_last": float(after["tracking"].iloc[-1]),
+        means = window_means(after["tracking"])
+        rows.append({"design": design, "tracking_early": means["early"],
+                     "tracking_late": means["late"],
                      "distance_last": float(g["distance"].iloc[-1]), "hit_bound": hit,
                      "slow_stationary": None if hit is not None else bool(
                          convergence.stationarity(after["y"].to_numpy(float), tail=1.0,

@@ -305,10 +305,11 @@ def _short_error(exc: Exception) -> str:
     return " | ".join(lines[-3:]) if lines else type(exc).__name__
 
 
-JOBS = {"smoke": 2, "paper": 1}
-"""Notebooks run at once per profile by default: the paper profile's notebooks use both cores
-themselves (their sweeps run two workers), the smoke profile's mostly wait on kernel start-up
-and imports."""
+JOBS = {"smoke": 2, "paper": 2}
+"""Notebooks run at once per profile by default. Two in both: the smoke profile's notebooks
+mostly wait on kernel start-up and imports; in the paper profile the learner sweeps run two
+workers each, but many notebooks (theory, exact DP, single evaluations) use one core, and
+running two at once keeps both cores busy while the sweeps only share them."""
 
 
 def reproduce(profile: str = "paper", only=None, force: bool = False, manifest: Path = MANIFEST,
