@@ -8,7 +8,13 @@ import pandas as pd
 import pytest
 
 from coordlib import scenarios
-from coordlib.bench.learner_speed import SpeedCase, compare_families, measure, speed_rows
+from coordlib.bench.learner_speed import (
+    SpeedCase,
+    compare_budget_shapes,
+    compare_families,
+    measure,
+    speed_rows,
+)
 from coordlib.learning.agents import AgentSet
 from coordlib.learning.config import config_for
 from coordlib.learning.mtma import Learner, training_bytes
@@ -70,3 +76,14 @@ def test_compare_families_trains_and_evaluates_each_family_on_one_stream():
     assert list(table.family) == ["compact", "reference"]
     assert (table.profit_lo <= table.profit).all() and (table.profit <= table.profit_hi).all()
     assert (table.cpu_seconds > 0).all()
+
+
+def test_budget_shapes_trade_copies_for_iterations_on_one_stream():
+    shapes = ("16 copies, all iterations", "32 copies, 1/2 of them")
+    table = compare_budget_shapes("tiny", iterations=2, seeds=(0,), shapes=shapes,
+                                  replications=2, periods=30, warmup=5)
+    assert list(table["shape"]) == list(shapes)
+    assert list(table["n_envs"]) == [16, 32] and list(table["iterations"]) == [2, 1]
+    assert (table.profit_lo <= table.profit).all() and (table.profit <= table.profit_hi).all()
+    with pytest.raises(ValueError, match="unknown budget shape"):
+        compare_budget_shapes("tiny", iterations=2, shapes=("many copies",))

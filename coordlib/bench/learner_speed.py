@@ -208,18 +208,50 @@ def compare_families(scenario: str, seeds=(0, 1, 2), iterations: int = 150,
                      families=tuple(FAMILIES), replications: int = 20, periods: int = 500,
                      warmup: int = 100) -> pd.DataFrame:
     """Train each family with each seed for ``iterations``; evaluate every final policy on
-    the same stream (seed 0, as E3 does); one row per run with its profit, interval and CPU
-    seconds (wall time on a shared machine is noise, CPU time much less)."""
+    the same stream (seed 0: common random numbers across the families); one row per run with
+    its profit, interval and CPU seconds (wall time on a shared machine is noise, CPU time
+    much less)."""
+    variants = {family: dict(FAMILIES[family], iterations=iterations) for family in families}
+    return _compare(scenario, variants, seeds, replications, periods, warmup) \
+        .rename(columns={"variant": "family"})
+
+
+BUDGET_SHAPES = {"16 copies, all iterations": (16, 1.0), "32 copies, 1/2 of them": (32, 1 / 2),
+                 "64 copies, 1/3 of them": (64, 1 / 3)}
+"""Shapes of one training budget compared by :func:`compare_budget_shapes`: copies per
+rollout and the share of the iterations, at about the same number of simulated periods. At
+small N an iteration costs nearly the same with 8 to 64 copies (its time is per-step
+overhead, not arithmetic), so more copies and fewer iterations is faster; whether it learns
+as well is what the comparison measures."""
+
+
+def compare_budget_shapes(scenario: str, iterations: int, seeds=(0, 1, 2),
+                          shapes=tuple(BUDGET_SHAPES), replications: int = 10,
+                          periods: int = 300, warmup: int = 60) -> pd.DataFrame:
+    """Train MTMA with each shape of :data:`BUDGET_SHAPES` (``iterations`` is the budget of the
+    16-copy shape) and each seed; evaluate on one stream (seed 0); one row per run, as
+    :func:`compare_families`, with ``n_envs`` and ``iterations``."""
+    variants = {}
+    for shape in shapes:
+        if shape not in BUDGET_SHAPES:
+            raise ValueError(f"unknown budget shape {shape!r}; known: {', '.join(BUDGET_SHAPES)}")
+        copies, share = BUDGET_SHAPES[shape]
+        variants[shape] = dict(n_envs=copies, iterations=max(1, round(iterations * share)))
+    return _compare(scenario, variants, seeds, replications, periods, warmup) \
+        .rename(columns={"variant": "shape"})
+
+
+def _compare(scenario, variants: dict, seeds, replications, periods, warmup) -> pd.DataFrame:
     rows = []
-    for family in families:
+    for name, overrides in variants.items():
         for seed in seeds:
-            config = config_for("mtma", iterations=iterations, seed=seed, eval_seed=0,
-                                eval_replications=replications, eval_periods=periods,
-                                eval_warmup=warmup, **FAMILIES[family])
+            config = config_for("mtma", seed=seed, eval_seed=0, eval_replications=replications,
+                                eval_periods=periods, eval_warmup=warmup, **overrides)
             start = time.process_time()
             run = train(scenario, config, progress=False)
-            rows.append({"scenario": scenario, "family": family, "seed": seed,
-                         "iterations": iterations, "cpu_seconds": time.process_time() - start,
+            rows.append({"scenario": scenario, "variant": name, "seed": seed,
+                         "n_envs": config.n_envs, "iterations": config.iterations,
+                         "cpu_seconds": time.process_time() - start,
                          "profit": run.summary["profit"],
                          "profit_lo": run.summary["profit_ci_low"],
                          "profit_hi": run.summary["profit_ci_high"]})
