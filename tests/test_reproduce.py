@@ -149,9 +149,25 @@ def test_readme_results_block_is_rewritten_from_the_regenerated_tables(tmp_path)
             {"notebook": name, "seconds": seconds, "code_version": version}))
     (layout.provenance / "broken.json").write_text("{ half")
     assert reproduce.update_readme(readme, items, layout)
-    assert ("took 41 minutes of wall time" in readme.read_text()
+    assert ("took 41 minutes of wall time added up notebook by notebook" in readme.read_text()
             and "slowest: b.ipynb 30 min, a.ipynb 10 min, c.ipynb 1 min), from 2 code versions"
             in readme.read_text())
+    # one run, two notebooks side by side: the span from first start to last finish
+    for name, seconds, start, end in (("a.ipynb", 600, "10:00:00", "10:10:00"),
+                                      ("b.ipynb", 1800, "10:00:00", "10:30:00"),
+                                      ("c.ipynb", 60, "10:10:00", "10:11:00")):
+        (layout.provenance / f"{name}.json").write_text(json.dumps(
+            {"notebook": name, "seconds": seconds, "code_version": "v2",
+             "started": f"2026-01-01T{start}+00:00", "finished": f"2026-01-01T{end}+00:00"}))
+    assert reproduce.update_readme(readme, items, layout)
+    assert ("took 30 minutes of wall time on the machine that ran it, notebooks side by side "
+            "(their own times add up to 41 minutes" in readme.read_text())
+    # records of runs days apart are not one run: their times are added up
+    (layout.provenance / "c.ipynb.json").write_text(json.dumps(
+        {"notebook": "c.ipynb", "seconds": 60, "code_version": "v2",
+         "started": "2026-01-03T10:10:00+00:00", "finished": "2026-01-03T10:11:00+00:00"}))
+    assert reproduce.update_readme(readme, items, layout)
+    assert "41 minutes of wall time added up notebook by notebook" in readme.read_text()
 
 
 def test_a_parameter_the_notebook_does_not_declare_fails_it_before_it_runs(tmp_path):

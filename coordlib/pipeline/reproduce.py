@@ -40,6 +40,7 @@ import sys
 import time
 from concurrent.futures import FIRST_COMPLETED, ThreadPoolExecutor, wait
 from dataclasses import dataclass, field
+from datetime import datetime, timezone
 from pathlib import Path
 
 from ..common.files import REPO_DIR, atomic_write_text, load_yaml
@@ -278,6 +279,7 @@ def run_notebook(entry: Entry, profile: str, layout: Layout, force: bool = False
     for folder in (layout.figures, layout.tables, layout.notebooks):
         folder.mkdir(parents=True, exist_ok=True)
     output = layout.notebooks / Path(entry.path).name
+    started = _now()
     start = time.perf_counter()
     try:
         papermill.execute_notebook(str(NOTEBOOK_DIR / entry.path), str(output), parameters=params,
@@ -290,6 +292,7 @@ def run_notebook(entry: Entry, profile: str, layout: Layout, force: bool = False
     if missing:
         return Outcome(entry, "failed", seconds, f"artifacts not written: {missing}")
     record = {"key": key, "notebook": entry.path, "parameters": params, "seconds": seconds,
+              "started": started, "finished": _now(),
               "artifacts": [str(p.relative_to(REPO_DIR)) if p.is_relative_to(REPO_DIR) else str(p)
                             for p in artifacts],
               **provenance(params)}
@@ -297,6 +300,10 @@ def run_notebook(entry: Entry, profile: str, layout: Layout, force: bool = False
     if layout.provenance is not None:
         atomic_write_text(layout.provenance / f"{entry.id}.json", json.dumps(record, indent=1))
     return Outcome(entry, "regenerated", seconds)
+
+
+def _now() -> str:
+    return datetime.now(timezone.utc).isoformat(timespec="seconds")
 
 
 def _short_error(exc: Exception) -> str:
@@ -430,8 +437,13 @@ def update_readme(readme: Path, items: list[dict], layout: Layout) -> bool:
 
 
 def run_time_text(layout: Layout) -> str:
-    """The README's sentence on the time the paper results take: the seconds of the last paper
-    run of every notebook, summed from the provenance records (empty when there are none)."""
+    """The README's sentence on the time the paper results take, from the provenance records
+    of the last paper run of every notebook (empty when there are none).
+
+    When every record has its start and finish time, shares one code version and the records
+    span no more time than their own seconds add up to (so they are one run, notebooks side by
+    side), the sentence gives that span: the wall time of the run. Otherwise it gives the sum
+    of the notebooks' own times, and says so."""
     folder = layout.provenance
     records = []
     for path in sorted(folder.glob("*.json")) if folder is not None and folder.is_dir() else []:
@@ -445,12 +457,29 @@ def run_time_text(layout: Layout) -> str:
     if not seconds:
         return ""
     versions = {r.get("code_version") for r in records}
-    slowest = sorted(seconds.items(), key=lambda kv: -kv[1])[:3]
-    return (f" The notebooks' last paper runs took {sum(seconds.values()) / 60:.0f} minutes of "
-            f"wall time one after the other on the machine that ran them (notebooks that reuse "
-            f"another's cached runs count only their own part; slowest: "
-            + ", ".join(f"{name} {sec / 60:.0f} min" for name, sec in slowest)
-            + f"), from {len(versions)} code version{'s' if len(versions) != 1 else ''}.")
+    slowest = ", ".join(f"{name} {sec / 60:.0f} min"
+                        for name, sec in sorted(seconds.items(), key=lambda kv: -kv[1])[:3])
+    plural = "s" if len(versions) != 1 else ""
+    total = sum(seconds.values())
+    span = _span(records)
+    if span is not None and len(versions) == 1 and span <= total + 60:
+        return (f" The last paper run took {span / 60:.0f} minutes of wall time on the machine "
+                f"that ran it, notebooks side by side (their own times add up to "
+                f"{total / 60:.0f} minutes; slowest: {slowest}), from one code version.")
+    return (f" The notebooks' last paper runs took {total / 60:.0f} minutes of wall time added "
+            f"up notebook by notebook, on the machine that ran them (notebooks that reuse "
+            f"another's cached runs count only their own part; slowest: {slowest}), from "
+            f"{len(versions)} code version{plural}.")
+
+
+def _span(records) -> float | None:
+    """Seconds from the first start to the last finish of ``records``; None if one lacks them."""
+    try:
+        starts = [datetime.fromisoformat(r["started"]) for r in records]
+        ends = [datetime.fromisoformat(r["finished"]) for r in records]
+    except (KeyError, TypeError, ValueError):
+        return None
+    return (max(ends) - min(starts)).total_seconds()
 
 
 def summary(outcomes: list[Outcome], layout: Layout) -> str:
