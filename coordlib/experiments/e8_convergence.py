@@ -71,9 +71,9 @@ the records do not."""
 
 def window_means(values, share: float = WINDOW) -> dict:
     """Mean and standard error of the first and of the last ``share`` of a series of records
-    (at least two records each, so short runs use more than ``share``): ``{"early", "early_se", "late", "late_se"}``. The standard error is
-    that of a mean of consecutive records read as independent, so it is a lower bound where
-    the records are correlated."""
+    (at least two records each, so short runs use more than ``share``): ``{"early",
+    "early_se", "late", "late_se"}``. The standard error is that of a mean of consecutive
+    records read as independent, so it is a lower bound where the records are correlated."""
     x = np.asarray(values, dtype=float)
     x = x[np.isfinite(x)]
     if not 0 < share <= 0.5:
@@ -112,7 +112,8 @@ def tracking_checks(tracking: pd.DataFrame) -> list[dict]:
     for column, name in TRACKED.items():
         if column in tracking:
             m = window_means(tracking[column])
-            rows += [{"check": tracking_label(name, end, error), "value": m[end + ("_se" if error else "")]}
+            rows += [{"check": tracking_label(name, end, error),
+                      "value": m[end + ("_se" if error else "")]}
                      for end in ("early", "late") for error in (False, True)]
     return rows
 
