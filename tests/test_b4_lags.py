@@ -88,3 +88,15 @@ def test_b4_parameters_are_checked():
     for bad in (("tiny", 6, 4), (["nope"], 6, 4), (["tiny"], 0, 4), (["tiny"], 6, 0)):
         with pytest.raises(ParameterError):
             e6_behaviour.check_b4_parameters(*bad)
+
+
+def test_learner_variants_report_the_lag_and_the_replenishers_target_per_run():
+    table = e6_behaviour.b4_learner_variants(["tiny"], seeds=(0,), iterations=1,
+                                variants=("mtma", "mtma, 3x the iterations"),
+                                replications=2, periods=40, warmup=5)
+    assert list(table["variant"]) == ["mtma", "mtma", "mtma, 3x the iterations",
+                                      "mtma, 3x the iterations"]
+    assert list(table["iterations"]) == [1, 1, 3, 3] and set(table["product"]) == {1, 2}
+    assert (table["target_sd"] >= 0).all() and table["peak_lag"].between(-6, 6).all()
+    with pytest.raises(ValueError, match="unknown learner variant"):
+        e6_behaviour.b4_learner_variants(["tiny"], variants=("mtma, bigger",))

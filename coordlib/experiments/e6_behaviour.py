@@ -440,3 +440,56 @@ def check_b4_parameters(b4_scenarios, b4_long_lead_max_inventory, b4_iterations)
     if isinstance(b4_iterations, bool) or not isinstance(b4_iterations, (int, np.integer)) \
             or b4_iterations < 1:
         raise ParameterError(f"b4_iterations: expected a whole number >= 1, got {b4_iterations!r}")
+
+
+B4_LEARNER_VARIANTS = {
+    "mtma": ("mtma", {}),
+    "mtma, 3x the iterations": ("mtma", {"iteration_factor": 3}),
+    "reversed (replenisher fast)": ("mtma", {"fast_agent": "replenisher"}),
+    "centralized (joint view)": ("centralized", {}),
+}
+"""Changes to the learner tried by :func:`b4_learner_variants`: a longer budget, the
+replenisher learning fast, one actor that sees both departments' views."""
+
+
+def b4_learner_variants(instances, seeds=(0, 1), iterations: int = 150,
+                        variants=tuple(B4_LEARNER_VARIANTS), long_lead_max_inventory: int = 8,
+                        replications: int = 16, periods: int = 600, warmup: int = 100,
+                        seed: int = 0, max_lag: int = 6) -> pd.DataFrame:
+    """Whether a change to the learner makes its orders lead its exposure (B4): each variant of
+    :data:`B4_LEARNER_VARIANTS` trained with each seed on each instance (:func:`b4_instance`),
+    then simulated on the same ``replications`` x ``periods`` after ``warmup`` (seed ``seed``).
+
+    One row per (instance, variant, seed, product): ``peak_lag``, ``target_sd`` and
+    ``corr_last_sales`` (hypothesis (b) of :func:`b4_diagnostics`: a fixed base-stock rule has
+    target sd 0 and order = last sales), ``corr_target_at_arrival``, ``slope_own``, ``profit``
+    and ``train_seconds``."""
+    unknown = [v for v in variants if v not in B4_LEARNER_VARIANTS]
+    if unknown:
+        raise ValueError(f"unknown learner variant(s) {unknown}; known: "
+                         f"{', '.join(B4_LEARNER_VARIANTS)}")
+    rows = []
+    for name in instances:
+        s = b4_instance(name, long_lead_max_inventory)
+        for label in variants:
+            preset, overrides = B4_LEARNER_VARIANTS[label]
+            overrides = dict(overrides)
+            count = int(iterations) * int(overrides.pop("iteration_factor", 1))
+            for train_seed in seeds:
+                run = train(s, config_for(preset, iterations=count, seed=int(train_seed),
+                                          **overrides), progress=False, evaluate_policy=False)
+                traj = decision_trajectories(s, run.policy, replications, periods, warmup, seed)
+                diagnostics = b4_diagnostics(traj, s.lead_time).set_index("product")
+                peaks = peak_lags(b4_lags(traj, s.lead_time, max_lag).assign(policy=label),
+                                  ["policy", "product"]).set_index("product")
+                for product, d in diagnostics.iterrows():
+                    rows.append({"instance": name, "variant": label, "seed": int(train_seed),
+                                 "iterations": count, "product": int(product),
+                                 "lead_time": int(d["lead_time"]),
+                                 "peak_lag": peaks.loc[product, "peak_lag"],
+                                 **{c: float(d[c]) for c in ("target_sd", "corr_last_sales",
+                                                             "corr_target_at_arrival",
+                                                             "slope_own")},
+                                 "profit": float(traj["profit"].mean()),
+                                 "train_seconds": float(run.summary["train_seconds"])})
+    return pd.DataFrame(rows)
