@@ -100,3 +100,35 @@ def test_learner_variants_report_the_lag_and_the_replenishers_target_per_run():
     assert (table["target_sd"] >= 0).all() and table["peak_lag"].between(-6, 6).all()
     with pytest.raises(ValueError, match="unknown learner variant"):
         e6_behaviour.b4_learner_variants(["tiny"], variants=("mtma, bigger",))
+
+
+def test_variant_summary_counts_leading_runs_and_the_profit_effect_against_mtma():
+    rows = []
+    for variant, lags, profits in (("mtma", (-1, -1), (10.0, 12.0)),
+                                   ("reversed (replenisher fast)", (2, -1), (9.0, 10.0))):
+        for seed, (lag, profit) in enumerate(zip(lags, profits)):
+            for product in (1, 2):
+                rows.append({"instance": "tiny", "variant": variant, "seed": seed,
+                             "iterations": 5, "product": product, "lead_time": 1,
+                             "peak_lag": lag, "target_sd": 0.0 if variant == "mtma" else 1.0,
+                             "corr_last_sales": 1.0, "corr_target_at_arrival": 0.0,
+                             "slope_own": 0.1, "profit": profit, "train_seconds": 1.0})
+    summary = e6_behaviour.b4_variant_summary(pd.DataFrame(rows)).set_index("variant")
+    assert summary.loc["mtma", "leads_share"] == 0.0
+    assert summary.loc["reversed (replenisher fast)", "leads_share"] == 0.5
+    assert summary.loc["mtma", "base_stock_share"] == 1.0
+    assert summary.loc["reversed (replenisher fast)", "base_stock_share"] == 0.0
+    assert summary.loc["mtma", "profit"] == 11.0 and summary.loc["mtma", "profit_vs_mtma"] == 0.0
+    assert summary.loc["reversed (replenisher fast)", "profit_vs_mtma"] == -1.5
+    text = e6_behaviour.b4_variant_text(summary.reset_index())
+    assert "orders lead exposure under reversed (replenisher fast) (50%" in text
+    only_mtma = e6_behaviour.b4_variant_summary(pd.DataFrame(rows[:4]))
+    assert "no variant's orders lead" in e6_behaviour.b4_variant_text(only_mtma)
+
+
+def test_b4_variant_parameters_are_checked():
+    e6_behaviour.check_b4_variant_parameters(["tiny", "tiny L=2"], [0, 1], 6)
+    for bad in (("tiny", [0]), (["nope"], [0]), (["tiny"], []), (["tiny"], [0, 0]),
+                (["tiny"], [-1]), (["tiny"], "0"), (["tiny"], [True])):
+        with pytest.raises(ParameterError):
+            e6_behaviour.check_b4_variant_parameters(*bad)

@@ -424,14 +424,7 @@ def b4_summary(verdict: pd.DataFrame) -> str:
 def check_b4_parameters(b4_scenarios, b4_long_lead_max_inventory, b4_iterations) -> None:
     """E6's B4 parameters: a non-empty list of instance names (:func:`b4_instance`), a cap
     >= 1 or None, and a whole number of training iterations >= 1; ParameterError otherwise."""
-    if isinstance(b4_scenarios, str) or not b4_scenarios:
-        raise ParameterError(f"b4_scenarios: expected a non-empty list of instance names, "
-                             f"got {b4_scenarios!r}")
-    for name in b4_scenarios:
-        try:
-            b4_instance(name, b4_long_lead_max_inventory)
-        except (ValueError, KeyError) as error:
-            raise ParameterError(f"b4_scenarios: {name!r} is not an instance ({error})") from None
+    _check_instances("b4_scenarios", b4_scenarios, b4_long_lead_max_inventory)
     cap = b4_long_lead_max_inventory
     if cap is not None and (isinstance(cap, bool) or not isinstance(cap, (int, np.integer))
                             or cap < 1):
@@ -440,6 +433,30 @@ def check_b4_parameters(b4_scenarios, b4_long_lead_max_inventory, b4_iterations)
     if isinstance(b4_iterations, bool) or not isinstance(b4_iterations, (int, np.integer)) \
             or b4_iterations < 1:
         raise ParameterError(f"b4_iterations: expected a whole number >= 1, got {b4_iterations!r}")
+
+
+def check_b4_variant_parameters(b4_variant_instances, b4_variant_seeds,
+                                b4_long_lead_max_inventory=None) -> None:
+    """E6's parameters of :func:`b4_learner_variants`: a non-empty list of instance names and a
+    non-empty list of distinct whole seeds >= 0; ParameterError otherwise."""
+    _check_instances("b4_variant_instances", b4_variant_instances, b4_long_lead_max_inventory)
+    seeds = b4_variant_seeds
+    if isinstance(seeds, str) or not isinstance(seeds, (list, tuple)) or not seeds or any(
+            isinstance(x, bool) or not isinstance(x, (int, np.integer)) or x < 0 for x in seeds) \
+            or len(set(seeds)) < len(seeds):
+        raise ParameterError(f"b4_variant_seeds: expected a non-empty list of distinct whole "
+                             f"numbers >= 0, got {seeds!r}")
+
+
+def _check_instances(parameter: str, names, cap) -> None:
+    if isinstance(names, str) or not isinstance(names, (list, tuple)) or not names:
+        raise ParameterError(f"{parameter}: expected a non-empty list of instance names, "
+                             f"got {names!r}")
+    for name in names:
+        try:
+            b4_instance(name, cap)
+        except (ValueError, KeyError, TypeError) as error:
+            raise ParameterError(f"{parameter}: {name!r} is not an instance ({error})") from None
 
 
 B4_LEARNER_VARIANTS = {
@@ -493,3 +510,43 @@ def b4_learner_variants(instances, seeds=(0, 1), iterations: int = 150,
                                  "profit": float(traj["profit"].mean()),
                                  "train_seconds": float(run.summary["train_seconds"])})
     return pd.DataFrame(rows)
+
+
+def b4_variant_summary(table: pd.DataFrame) -> pd.DataFrame:
+    """:func:`b4_learner_variants` per (instance, variant): the runs (seeds), the iterations,
+    the share of (run, product) pairs whose orders lead exposure (peak lag at least
+    ``B4_RULES["anticipates_min_lag"]``), the mean peak lag, the share that is a fixed base-stock
+    rule (:data:`B4_RULES`: target sd below ``static_target_sd`` and order tracking last sales at
+    least ``replaces_sales_corr``), the mean profit per period and its difference from the
+    variant ``mtma`` on the same instance (NaN where ``mtma`` was not run)."""
+    t = table.assign(
+        leads=table["peak_lag"] >= B4_RULES["anticipates_min_lag"],
+        base_stock=(table["target_sd"] < B4_RULES["static_target_sd"])
+        & (table["corr_last_sales"] >= B4_RULES["replaces_sales_corr"]))
+    runs = t.groupby(["instance", "variant", "seed"], sort=False)["profit"].first()
+    summary = t.groupby(["instance", "variant"], sort=False).agg(
+        runs=("seed", "nunique"), iterations=("iterations", "first"),
+        leads_share=("leads", "mean"), mean_peak_lag=("peak_lag", "mean"),
+        base_stock_share=("base_stock", "mean"), target_sd=("target_sd", "mean"),
+        corr_last_sales=("corr_last_sales", "mean")).reset_index()
+    profit = runs.groupby(["instance", "variant"], sort=False).mean().rename("profit")
+    summary = summary.merge(profit.reset_index(), on=["instance", "variant"])
+    reference = summary[summary["variant"] == "mtma"].set_index("instance")["profit"]
+    summary["profit_vs_mtma"] = summary["profit"] - summary["instance"].map(reference)
+    return summary
+
+
+def b4_variant_text(summary: pd.DataFrame) -> str:
+    """The reading of :func:`b4_variant_summary` in one sentence per instance."""
+    lines = []
+    for name, g in summary.groupby("instance", sort=False):
+        leading = g[g["leads_share"] > 0]
+        lead_part = ("no variant's orders lead its exposure on any product and seed" if
+                     leading.empty else "orders lead exposure under " + ", ".join(
+                         f"{r.variant} ({r.leads_share:.0%} of products x seeds, profit "
+                         f"{r.profit_vs_mtma:+.3f} against mtma)" for r in leading.itertuples()))
+        lags = ", ".join(f"{r.variant} {r.mean_peak_lag:+.1f}" for r in g.itertuples())
+        base = ", ".join(f"{r.variant} {r.base_stock_share:.0%}" for r in g.itertuples())
+        lines.append(f"{name}: {lead_part}; mean peak lag {lags}; a fixed base-stock "
+                     f"replenisher in {base} of products x seeds.")
+    return "\n".join(lines)
