@@ -230,6 +230,32 @@ def test_parallel_notebooks_wait_for_what_they_depend_on(tmp_path, monkeypatch):
         reproduce.reproduce("smoke", manifest=manifest, root=tmp_path, jobs=0)
 
 
+def test_the_longest_chain_of_last_runs_seconds_starts_first(tmp_path, monkeypatch):
+    manifest = _manifest(tmp_path, [_quickstart("a", QUICK), _quickstart("b", QUICK),
+                                    _quickstart("c", QUICK, depends_on=["a"]),
+                                    _quickstart("d", QUICK)])
+    layout = reproduce.Layout.for_profile("smoke", tmp_path)
+    layout.stamps.mkdir(parents=True)
+    for id_, seconds in (("a", 5.0), ("b", 100.0), ("c", 200.0)):
+        (layout.stamps / f"{id_}.json").write_text(json.dumps({"seconds": seconds}))
+    (layout.stamps / "d.json").write_text("[1, 2]")      # unreadable: expected 0 s
+    entries = reproduce.load_manifest(manifest)
+    assert [reproduce.expected_seconds(e, layout) for e in entries] == [5.0, 100.0, 200.0, 0.0]
+    # a heads a + c = 205 s, more than b's 100 s; d is last
+    assert [e.id for e in reproduce.start_order(entries, layout)] == ["a", "c", "b", "d"]
+    started = []
+
+    def fake(entry, profile, layout, force=False):
+        started.append(entry.id)
+        return reproduce.Outcome(entry, "regenerated", 0.1)
+
+    monkeypatch.setattr(reproduce, "run_notebook", fake)
+    out = reproduce.reproduce("smoke", manifest=manifest, root=tmp_path, echo=lambda _: None,
+                              jobs=1)
+    assert started == ["a", "c", "b", "d"]
+    assert [o.entry.id for o in out] == ["a", "b", "c", "d"]   # reported in the manifest's order
+
+
 def test_only_repeated_on_the_command_line_adds_up(monkeypatch):
     asked = []
     monkeypatch.setattr(reproduce, "reproduce",

@@ -312,6 +312,40 @@ def _short_error(exc: Exception) -> str:
     return " | ".join(lines[-3:]) if lines else type(exc).__name__
 
 
+def expected_seconds(entry: Entry, layout: Layout) -> float:
+    """The seconds of the notebook's last recorded run for this profile (its provenance record,
+    else its stamp; 0 without either)."""
+    for folder in (layout.provenance, layout.stamps):
+        if folder is None:
+            continue
+        try:
+            seconds = json.loads((folder / f"{entry.id}.json").read_text()).get("seconds")
+        except (OSError, ValueError, AttributeError):
+            continue
+        if isinstance(seconds, (int, float)) and not isinstance(seconds, bool) and seconds >= 0:
+            return float(seconds)
+    return 0.0
+
+
+def start_order(entries: list[Entry], layout: Layout) -> list[Entry]:
+    """``entries`` by the expected seconds of the longest chain each one heads (its own and
+    those of the notebooks that wait on it, :func:`expected_seconds`), longest first, the
+    manifest's order among equals: with a few notebooks at a time, starting the long chains
+    first keeps the last hour from being one long notebook running alone. The run still
+    starts a notebook only once what it depends on has finished."""
+    own = {e.id: expected_seconds(e, layout) for e in entries}
+    waiting = {e.id: [d.id for d in entries if e.id in d.depends_on] for e in entries}
+    chain: dict = {}
+
+    def length(key):
+        if key not in chain:
+            chain[key] = own[key] + max((length(d) for d in waiting[key]), default=0.0)
+        return chain[key]
+
+    rank = {e.id: i for i, e in enumerate(entries)}
+    return sorted(entries, key=lambda e: (-length(e.id), rank[e.id]))
+
+
 JOBS = {"smoke": 2, "paper": 2}
 """Notebooks run at once per profile by default. Two in both: the smoke profile's notebooks
 mostly wait on kernel start-up and imports; in the paper profile the learner sweeps run two
@@ -325,7 +359,9 @@ def reproduce(profile: str = "paper", only=None, force: bool = False, manifest: 
 
     ``root`` is where the profile's folders are (the repository; a temporary folder in tests).
     ``jobs``: notebooks run at once (default :data:`JOBS` of the profile); a notebook starts
-    once every notebook it ``depends_on`` has finished, and is skipped if one failed.
+    once every notebook it ``depends_on`` has finished, and is skipped if one failed. Of the
+    notebooks ready to start, the one heading the longest chain of expected seconds starts
+    first (:func:`start_order`).
     Outcomes come back in the manifest's order.
     """
     if profile not in PROFILES:
@@ -344,7 +380,7 @@ def reproduce(profile: str = "paper", only=None, force: bool = False, manifest: 
     selected = {e.id for e in entries}
     outcomes: dict = {}
     failed: set = set()
-    pending = list(entries)
+    pending = start_order(entries, layout)
     running: dict = {}
     with ThreadPoolExecutor(max_workers=jobs) as pool:
         while pending or running:
