@@ -254,12 +254,18 @@ def _key(entry: Entry, params: dict, layout: Layout) -> str:
     return hashlib.sha256((text + code_version()).encode()).hexdigest()[:20]
 
 
-def _stamp_key(path: Path) -> str:
+def _record(path: Path) -> dict:
+    """A stamp or provenance record; an empty dict when it is missing, unreadable or not a
+    mapping (such a record counts as none)."""
     try:
         record = json.loads(path.read_text())
-    except (OSError, UnicodeDecodeError, json.JSONDecodeError):
-        return ""
-    return str(record.get("key", "")) if isinstance(record, dict) else ""
+    except (OSError, ValueError):
+        return {}
+    return record if isinstance(record, dict) else {}
+
+
+def _stamp_key(path: Path) -> str:
+    return str(_record(path).get("key", ""))
 
 
 def run_notebook(entry: Entry, profile: str, layout: Layout, force: bool = False) -> Outcome:
@@ -318,10 +324,7 @@ def expected_seconds(entry: Entry, layout: Layout) -> float:
     for folder in (layout.provenance, layout.stamps):
         if folder is None:
             continue
-        try:
-            seconds = json.loads((folder / f"{entry.id}.json").read_text()).get("seconds")
-        except (OSError, ValueError, AttributeError):
-            continue
+        seconds = _record(folder / f"{entry.id}.json").get("seconds")
         if isinstance(seconds, (int, float)) and not isinstance(seconds, bool) and seconds >= 0:
             return float(seconds)
     return 0.0
@@ -481,14 +484,8 @@ def run_time_text(layout: Layout) -> str:
     side), the sentence gives that span: the wall time of the run. Otherwise it gives the sum
     of the notebooks' own times, and says so."""
     folder = layout.provenance
-    records = []
-    for path in sorted(folder.glob("*.json")) if folder is not None and folder.is_dir() else []:
-        try:
-            records.append(json.loads(path.read_text()))
-        except (OSError, ValueError):
-            continue
-    records = [r for r in records
-               if isinstance(r, dict) and isinstance(r.get("seconds"), (int, float))]
+    paths = sorted(folder.glob("*.json")) if folder is not None and folder.is_dir() else []
+    records = [r for r in map(_record, paths) if isinstance(r.get("seconds"), (int, float))]
     seconds = {r.get("notebook"): float(r["seconds"]) for r in records}
     if not seconds:
         return ""
