@@ -296,7 +296,21 @@ within the run (when E8 records the ratio)."""
 
 
 def decide_convergence(t: dict) -> Finding:
-    values = dict(zip(t["e8_diagnostics"]["check"], t["e8_diagnostics"]["value"]))
+    """C7 per scenario of E8 (the table's ``scenario`` column; the teaching example's rows are
+    its reference, not evidence), combined over the scenarios (:func:`combine`); a table
+    without the column is one scenario."""
+    e8 = t["e8_diagnostics"]
+    if "scenario" not in e8.columns:
+        return _convergence_on(dict(zip(e8["check"], e8["value"])))
+    parts = []
+    for scenario, rows in e8[e8["scenario"] != e8_convergence.TEACHING].groupby("scenario",
+                                                                                sort=False):
+        found = _convergence_on(dict(zip(rows["check"], rows["value"])))
+        parts.append(Finding(found.verdict, f"{scenario}: {found.evidence}"))
+    return combine(parts) if parts else Finding(NOT_MEASURED, "E8 diagnostics: no scenario rows")
+
+
+def _convergence_on(values: dict) -> Finding:
     missing = [k for k in E8_CONDITIONS + (E8_CURVE, E8_ITERATES) + E8_TRACKING
                if k not in values]
     if missing:
@@ -430,7 +444,8 @@ CLAIMS = (
           f"{TRACKING_GROWTH:g} x its mean over the first {e8_convergence.WINDOW:.0%}) or lies "
           f"within the best response's own noise floor (its mean over the same last records; "
           f"supported); the "
-          f"conditions and some consequences (partly).",
+          f"conditions and some consequences (partly); otherwise not supported. Per E8 "
+          f"scenario; scenarios combine: supported on all, not supported on all, else partly.",
           ("e8_diagnostics",), decide_convergence),
     Claim("C8", "significantly improves profitability relative to siloed decision-making "
           "frameworks", "E3, E7",

@@ -39,6 +39,7 @@ from ..learning import convergence, schedules
 from ..learning.config import config_for
 from ..learning.training import train
 from ..model.rollout import exposures_on, visited
+from .e5_timescales import curve_stationarity
 
 # ---- E8: convergence diagnostics ----------------------------------------------------------------
 SEPARATED_SCHEDULE = {"timescale_ratio": 0.1, "decay_start": 10.0}
@@ -269,6 +270,80 @@ def tracking_study(scenario, iterations: int, branch_at: int, seed: int = 0,
                                                               frozen_exposures)
     return {"joint": joint.curve, "frozen": frozen_curve, "tracking": tracking,
             "iterates": pd.DataFrame(norms), "parameter_error": params, "profit_error": profit}
+
+
+STUDY_FRAMES = ("joint", "frozen", "tracking", "iterates")
+"""The frames of :func:`tracking_study` that :func:`cached_study` keeps."""
+TEACHING = "teaching example"
+"""The ``scenario`` of the diagnostics rows read on the teaching example (:func:`diagnostics_table`)."""
+
+
+def cached_study(store, scenario: str, iterations: int, branch_at: int, seed: int,
+                 n_envs: int) -> dict:
+    """:func:`tracking_study` of ``scenario`` on :data:`SEPARATED_SCHEDULE` with a replicate
+    frozen run (seed + 1, the noise floor), computed once per code version in ``store`` (a
+    :class:`coordlib.pipeline.results.ResultStore`); the frames of :data:`STUDY_FRAMES`."""
+    settings = dict(n_envs=n_envs, **SEPARATED_SCHEDULE)
+    key = dict(study="e8-tracking", scenario=scenario, seed=seed, iterations=iterations,
+               branch_at=branch_at, replicate_seed=seed + 1, **settings)
+
+    def compute():
+        out = tracking_study(scenario, iterations, branch_at, seed=seed, settings=settings,
+                             replicate_seed=seed + 1)
+        return {k: out[k].to_dict("records") for k in STUDY_FRAMES}
+
+    record = store.cached("studies", key, compute)
+    return {k: pd.DataFrame(record[k]) for k in STUDY_FRAMES}
+
+
+def learner_checks(study: dict) -> list[dict]:
+    """The learner's rows of E8's diagnostics from one :func:`cached_study`: stationarity of
+    the learning curve and of the iterates (None where the run is too short to test), the
+    recorded schedules (Robbins-Monro, ratio -> 0, the ratio at the first and the last
+    update), the tracking window means (:func:`tracking_checks`) and the mean profit gap."""
+    joint, tracking, iterates = study["joint"], study["tracking"], study["iterates"]
+    curve = curve_stationarity(joint["profit"])
+    groups = [c for c in iterates.columns if c != "iteration"]
+    stationary = None
+    if len(iterates) // 2 // 6 >= 2:
+        stationary = convergence.iterate_stationarity(iterates[groups].to_numpy(), names=groups,
+                                                      batches=6).stationary
+    _, report = schedule_diagnostics(joint)
+    ratio = recorded_ratio(joint)
+    return [{"check": "learning curve (profit) stationary", "value": curve["stationary"]},
+            {"check": "learning curve: trend of the tail [profit per iteration]",
+             "value": curve["slope"]},
+            {"check": "iterates (parameter norms) stationary", "value": stationary},
+            {"check": "schedules Robbins-Monro (fast, slow)",
+             "value": report.fast.robbins_monro and report.slow.robbins_monro},
+            {"check": "slow/fast step ratio -> 0", "value": report.ratio_tends_to_zero},
+            {"check": "slow/fast step ratio at the first update (recorded)",
+             "value": ratio["first"]},
+            {"check": "slow/fast step ratio at the last update (recorded)",
+             "value": ratio["last"]},
+            *tracking_checks(tracking),
+            {"check": "tracking: mean |profit gap| per period",
+             "value": float(tracking["profit_gap"].mean())}]
+
+
+def shown(value):
+    """A diagnostics value as the table shows it: yes/no, a rounded number, or the reason a
+    check was not made (None: the curve was too short to test); text is kept as it is."""
+    if isinstance(value, str):
+        return value
+    if value is None:
+        return "not tested (curve too short)"
+    if isinstance(value, (bool, np.bool_)):
+        return "yes" if value else "no"
+    return round(float(value), 6)
+
+
+def diagnostics_table(rows_by_scenario: dict) -> pd.DataFrame:
+    """E8's diagnostics table: one row per (scenario, check), values as :func:`shown` gives
+    them; ``rows_by_scenario`` maps a scenario (or :data:`TEACHING`) to its ``{"check",
+    "value"}`` rows."""
+    return pd.DataFrame([{"scenario": scenario, "check": r["check"], "value": shown(r["value"])}
+                         for scenario, rows in rows_by_scenario.items() for r in rows])
 
 
 def _exposure_distance(a, b) -> np.ndarray:
