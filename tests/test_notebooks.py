@@ -46,6 +46,15 @@ def test_parameters_are_typed_and_the_manifest_budget_fills_the_ones_left_none(e
 
 
 @pytest.mark.parametrize("entry", ENTRIES, ids=lambda e: e.id)
+def test_every_cell_has_its_own_id(entry):
+    with open(reproduce.NOTEBOOK_DIR / entry.path) as f:
+        ids = [cell.get("id") for cell in json.load(f)["cells"]]
+    assert None not in ids, f"a cell of {entry.path} has no id"
+    repeated = sorted({i for i in ids if ids.count(i) > 1})
+    assert not repeated, f"cell ids used twice in {entry.path}: {repeated}"
+
+
+@pytest.mark.parametrize("entry", ENTRIES, ids=lambda e: e.id)
 def test_figure_cells_show_the_figure_not_a_dict_of_paths(entry):
     cells, _ = _cells(entry)
     for cell in cells:
