@@ -12,6 +12,8 @@ from coordlib.bench.learner_speed import (
     SpeedCase,
     compare_budget_shapes,
     compare_families,
+    crowded_cpu_seconds,
+    crowding_row,
     measure,
     speed_rows,
 )
@@ -49,6 +51,22 @@ def test_measure_reports_both_throughputs_from_one_process():
         out["learner_product_steps_per_cpu_s"] / out["simulator_product_periods_per_cpu_s"])
     assert out["learner_product_steps_per_cpu_s"] >= 0.9 * out["learner_product_steps_per_s"]
     assert out["peak_rss_gb"] > 0.05 and out["N"] == 2
+
+
+def test_crowded_learners_time_the_same_stretch_and_the_row_is_their_ratio(monkeypatch):
+    case = SpeedCase("tiny", n_envs=4, rollout_length=4, iterations=2)
+    assert 0 < crowded_cpu_seconds(case, 2) < 5
+    seen = []
+    monkeypatch.setattr("coordlib.bench.learner_speed.crowded_cpu_seconds",
+                        lambda c, processes: seen.append(processes) or 0.1 * processes)
+    row = crowding_row(case, cpus=2)
+    assert seen == [2, 4] and row["ratio"] == pytest.approx(2.0)
+    assert row["ours"] == "0.4000 s" and row["reference"] == "0.2000 s"
+
+
+def test_a_crowded_learner_that_fails_names_its_scenario():
+    with pytest.raises(RuntimeError, match="crowded no-such-scenario run failed"):
+        crowded_cpu_seconds(SpeedCase("no-such-scenario", iterations=1), 1)
 
 
 def _case(scenario, architecture, rate, threads=1, n=120, sim=3e6, rss=1.0):

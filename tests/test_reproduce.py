@@ -212,7 +212,7 @@ def test_parallel_notebooks_wait_for_what_they_depend_on(tmp_path, monkeypatch):
                                     _quickstart("c", QUICK, depends_on=["a"])])
     events, lock = [], threading.Lock()
 
-    def fake(entry, profile, layout, force=False):
+    def fake(entry, profile, layout, force=False, workers=None):
         with lock:
             events.append(("start", entry.id))
         time.sleep(0.2 if entry.id == "a" else 0.05)
@@ -245,7 +245,7 @@ def test_the_longest_chain_of_last_runs_seconds_starts_first(tmp_path, monkeypat
     assert [e.id for e in reproduce.start_order(entries, layout)] == ["a", "c", "b", "d"]
     started = []
 
-    def fake(entry, profile, layout, force=False):
+    def fake(entry, profile, layout, force=False, workers=None):
         started.append(entry.id)
         return reproduce.Outcome(entry, "regenerated", 0.1)
 
@@ -254,6 +254,46 @@ def test_the_longest_chain_of_last_runs_seconds_starts_first(tmp_path, monkeypat
                               jobs=1)
     assert started == ["a", "c", "b", "d"]
     assert [o.entry.id for o in out] == ["a", "b", "c", "d"]   # reported in the manifest's order
+
+
+def test_each_notebook_gets_its_share_of_the_cpus_as_workers(tmp_path, monkeypatch):
+    assert [reproduce.worker_share(jobs, cpus=2) for jobs in (1, 2, 3)] == [2, 1, 1]
+    assert reproduce.worker_share(2, cpus=16) == 8
+    given = []
+    monkeypatch.setattr(reproduce, "worker_share", lambda jobs: 10 + jobs)
+    monkeypatch.setattr(reproduce, "run_notebook",
+                        lambda entry, profile, layout, force=False, workers=None:
+                        given.append(workers) or reproduce.Outcome(entry, "regenerated", 0.1))
+    manifest = _manifest(tmp_path, [_quickstart("a", QUICK)])
+    reproduce.reproduce("smoke", manifest=manifest, root=tmp_path, echo=lambda _: None, jobs=2)
+    assert given == [12]
+
+
+def test_workers_reach_only_a_notebook_that_declares_them_and_leave_its_key(tmp_path,
+                                                                            monkeypatch):
+    import papermill
+
+    layout = reproduce.Layout.for_profile("smoke", tmp_path)
+    entries = {e.id: e for e in reproduce.load_manifest()}
+    passed = {}
+
+    def execute(source, output, parameters, **kw):      # writes the artifacts, runs nothing
+        entry = next(e for e in entries.values() if source.endswith(e.path))
+        passed[entry.id] = parameters
+        for artifact in entry.artifacts:
+            layout.artifact(artifact).parent.mkdir(parents=True, exist_ok=True)
+            layout.artifact(artifact).write_text("x")
+
+    monkeypatch.setattr(papermill, "execute_notebook", execute)
+    for id_ in ("E3", "E0"):
+        assert reproduce.run_notebook(entries[id_], "smoke", layout, workers=1).status \
+            == "regenerated"
+    assert passed["E3"]["workers"] == 1                 # 03_main_table declares ``workers``
+    assert "workers" not in passed["E0"]                # 00_quickstart does not
+    budget = reproduce.notebook_parameters(entries["E3"], "smoke", layout)
+    assert {k: v for k, v in passed["E3"].items() if k != "workers"} == budget
+    # another share of the CPUs changes no result, so the notebook stays cached
+    assert reproduce.run_notebook(entries["E3"], "smoke", layout, workers=2).status == "cached"
 
 
 def test_only_repeated_on_the_command_line_adds_up(monkeypatch):

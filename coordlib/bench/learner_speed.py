@@ -22,6 +22,11 @@ The compact networks with two PPO epochs (the default) and the reference network
 are measured one after the other; their ratio is the speed-up. Targets: on ``large`` the compact learner at 15 times the
 reference and at 0.05 of the simulator stepping 1,000 copies; at N = 1,000 (a generated
 scenario) 100,000 product-steps per second or more with peak memory under 4 GB.
+
+One more row, without a target: the CPU seconds per iteration of one-thread learners when
+twice as many run at once as there are CPUs, against as many as CPUs
+(:func:`crowding_row`); it is why reproduce gives each notebook running beside others its
+share of the CPUs as training processes.
 """
 from __future__ import annotations
 
@@ -31,6 +36,7 @@ import subprocess
 import sys
 import time
 from dataclasses import asdict, dataclass
+from typing import Optional
 
 import numpy as np
 import pandas as pd
@@ -42,6 +48,7 @@ from ..learning.training import train
 from ..model import scenarios
 from ..model.scenario import random_scenario
 from ..model.simulator import Simulator
+from ..pipeline.sweep import available_cpus
 from .common import SectionResult, fmt, row, yes_no
 
 GENERATED = {"random-1000": dict(n_products=1000, n_segments=5, seed=0)}
@@ -137,6 +144,66 @@ def measure_in_subprocess(case: SpeedCase, timeout: float = 1800) -> dict:
     return json.loads(done.stdout.strip().splitlines()[-1])
 
 
+def _cpu_per_iteration(case: SpeedCase) -> float:
+    """Mean CPU seconds of one timed learner iteration of ``case``, in this process: after a
+    warm-up iteration it prints ``ready`` and waits for a line on stdin, so that concurrent
+    copies time the same stretch; no simulator rounds in between."""
+    config = config_for("mtma", architecture=case.architecture, n_envs=case.n_envs,
+                        rollout_length=case.rollout_length, threads=case.threads, seed=0)
+    learner = Learner(_scenario(case.scenario), config)
+    learner.iterate()
+    print("ready", flush=True)
+    sys.stdin.readline()
+    cpu = time.process_time()
+    for _ in range(case.iterations):
+        learner.iterate()
+    return (time.process_time() - cpu) / case.iterations
+
+
+def crowded_cpu_seconds(case: SpeedCase, processes: int, timeout: float = 1800) -> float:
+    """Mean CPU seconds per iteration of ``case`` over ``processes`` fresh processes timing
+    it at once (each starts once all have warmed up)."""
+    code = ("import json, sys; from coordlib.bench.learner_speed import SpeedCase, "
+            "_cpu_per_iteration; print(_cpu_per_iteration(SpeedCase(**json.loads(sys.argv[1]))))")
+    runs = [subprocess.Popen([sys.executable, "-c", code, json.dumps(asdict(case))],
+                             stdin=subprocess.PIPE, stdout=subprocess.PIPE,
+                             stderr=subprocess.PIPE, text=True) for _ in range(processes)]
+    try:
+        for run in runs:
+            run.stdout.readline()                           # "ready", or "" if it failed
+        for run in runs:
+            try:
+                run.stdin.write("go\n")
+                run.stdin.flush()
+            except BrokenPipeError:                         # it failed: communicate says how
+                pass
+        seconds = []
+        for run in runs:
+            out, err = run.communicate(timeout=timeout)
+            if run.returncode != 0:
+                tail = (err.strip().splitlines() or ["no output"])[-1]
+                raise RuntimeError(f"learner-speed: crowded {case.scenario} run failed: {tail}")
+            seconds.append(float(out.strip().splitlines()[-1]))
+    finally:
+        for run in runs:
+            if run.poll() is None:
+                run.kill()
+    return float(np.mean(seconds))
+
+
+def crowding_row(case: SpeedCase, cpus: int) -> dict:
+    """CPU seconds per iteration with twice as many one-thread learners as CPUs at once,
+    against as many as CPUs: what a training process beyond the cores costs (why
+    :func:`coordlib.pipeline.reproduce.worker_share` gives each notebook its share of the CPUs)."""
+    fitting = crowded_cpu_seconds(case, cpus)
+    crowded = crowded_cpu_seconds(case, 2 * cpus)
+    return row("learner-speed", f"{case.scenario}: CPU-seconds per iteration, {2 * cpus} "
+               f"one-thread learners at once / {cpus} (the CPUs)", f"{crowded:.4f} s",
+               f"{fitting:.4f} s", crowded / fitting, "-", "n/a",
+               "processes beyond the cores: reproduce runs cpus // notebooks training "
+               "processes per notebook")
+
+
 DEFAULT_CASES = (
     SpeedCase("tiny"), SpeedCase("tiny", "reference", epochs=4),
     SpeedCase("medium"), SpeedCase("medium", "reference", epochs=4),
@@ -149,15 +216,23 @@ reference networks with four PPO epochs; it is not run at N = 1,000 (an iteratio
 minutes there)."""
 
 
-def learner_speed_section(cases=DEFAULT_CASES, devices=("cpu", "cuda")) -> SectionResult:
+CROWDING_CASE = SpeedCase("medium", n_envs=16, iterations=40)
+"""The learner of :func:`crowding_row`: medium at the 16 copies of the paper profile's E5."""
+
+
+def learner_speed_section(cases=DEFAULT_CASES, devices=("cpu", "cuda"),
+                          crowding: Optional[SpeedCase] = CROWDING_CASE) -> SectionResult:
     """Measure every case (on every device given, ``cuda`` where torch has it); the table and
-    the rows of the targets."""
+    the rows of the targets; then, unless ``crowding`` is None, :func:`crowding_row`."""
     cases = list(cases)
     if "cuda" in devices and torch.cuda.is_available():
         cases += [SpeedCase(**{**asdict(c), "device": "cuda"}) for c in cases
                   if c.architecture == "compact" and c.threads == 1]
     table = pd.DataFrame([measure_in_subprocess(c) for c in cases])
-    return SectionResult(table, speed_rows(table))
+    rows = speed_rows(table)
+    if crowding is not None:
+        rows.append(crowding_row(crowding, available_cpus()))
+    return SectionResult(table, rows)
 
 
 def speed_rows(table: pd.DataFrame) -> list[dict]:

@@ -79,7 +79,8 @@ QUICK = {
     "learner": dict(budgets={"tiny": LearnerBudget(env_steps=8192, checkpoints=2,
                                                    replications=8, periods=200, warmup=50)}),
     "learner-speed": dict(cases=(SpeedCase("tiny", iterations=1, n_envs=8, rollout_length=8,
-                                           simulator_copies=100),)),
+                                           simulator_copies=100),),
+                          crowding=None),
     "reproduce": {},
 }
 """Short budgets for ``--quick``: a check that every section runs, not figures to report."""

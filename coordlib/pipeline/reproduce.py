@@ -46,6 +46,7 @@ from pathlib import Path
 from ..common.files import REPO_DIR, atomic_write_text, load_yaml
 from ..common.help import HelpFormatter, plain
 from .results import code_version, provenance
+from .sweep import available_cpus
 
 NOTEBOOK_DIR = REPO_DIR / "notebooks"
 MANIFEST = NOTEBOOK_DIR / "manifest.yaml"
@@ -268,8 +269,11 @@ def _stamp_key(path: Path) -> str:
     return str(_record(path).get("key", ""))
 
 
-def run_notebook(entry: Entry, profile: str, layout: Layout, force: bool = False) -> Outcome:
-    """Execute one notebook with papermill (or report it cached)."""
+def run_notebook(entry: Entry, profile: str, layout: Layout, force: bool = False,
+                 workers: int | None = None) -> Outcome:
+    """Execute one notebook with papermill (or report it cached). ``workers``: its training
+    processes (:data:`WORKERS`), passed when the notebook declares that parameter; None
+    leaves the notebook's default."""
     # deferred: papermill takes seconds to import; only a run that executes a notebook needs it
     import papermill
 
@@ -278,6 +282,8 @@ def run_notebook(entry: Entry, profile: str, layout: Layout, force: bool = False
     if undeclared:
         return Outcome(entry, "failed", error=undeclared)
     key = _key(entry, params, layout)
+    if workers is not None and WORKERS in papermill.inspect_notebook(str(NOTEBOOK_DIR / entry.path)):
+        params = {**params, WORKERS: workers}
     stamp = layout.stamps / f"{entry.id}.json"
     artifacts = [layout.artifact(a) for a in entry.artifacts]
     if not force and all(p.is_file() for p in artifacts) and _stamp_key(stamp) == key:
@@ -351,9 +357,21 @@ def start_order(entries: list[Entry], layout: Layout) -> list[Entry]:
 
 JOBS = {"smoke": 2, "paper": 2}
 """Notebooks run at once per profile by default. Two in both: the smoke profile's notebooks
-mostly wait on kernel start-up and imports; in the paper profile the learner sweeps run two
-workers each, but many notebooks (theory, exact DP, single evaluations) use one core, and
-running two at once keeps both cores busy while the sweeps only share them."""
+mostly wait on kernel start-up and imports; in the paper profile many notebooks (theory,
+exact DP, single evaluations) use one core, and running two at once keeps both cores busy."""
+
+WORKERS = "workers"
+"""The notebook parameter that sets a notebook's parallel training processes. Reproduce gives
+each notebook that declares it its share of the CPUs (:func:`worker_share`): processes beyond
+the cores cost CPU time (the ``learner-speed`` section of ``coordlib bench`` measures it:
+twice as many one-thread learners as CPUs against as many as CPUs). It does not
+change a result (every job has its own seed), so it is not part of a notebook's cache key."""
+
+
+def worker_share(jobs: int, cpus: int | None = None) -> int:
+    """Training processes per notebook when ``jobs`` notebooks run at once on ``cpus`` CPUs
+    (default: this process's): an equal share, at least one."""
+    return max(1, (available_cpus() if cpus is None else cpus) // jobs)
 
 
 def reproduce(profile: str = "paper", only=None, force: bool = False, manifest: Path = MANIFEST,
@@ -372,6 +390,7 @@ def reproduce(profile: str = "paper", only=None, force: bool = False, manifest: 
     jobs = JOBS[profile] if jobs is None else jobs
     if isinstance(jobs, bool) or not isinstance(jobs, int) or jobs < 1:
         raise ReproduceError(f"jobs: a whole number >= 1, got {jobs!r}")
+    workers = worker_share(jobs)
     entries = load_manifest(manifest)
     if only:
         unknown = set(only) - {e.id for e in entries}
@@ -400,7 +419,8 @@ def reproduce(profile: str = "paper", only=None, force: bool = False, manifest: 
                 elif len(running) < jobs and all(d in outcomes for d in needs):
                     pending.remove(entry)
                     echo(f"      start {entry.id} {entry.path}: {entry.title} ...")
-                    running[pool.submit(run_notebook, entry, profile, layout, force)] = entry
+                    running[pool.submit(run_notebook, entry, profile, layout, force,
+                                        workers)] = entry
             if not running:
                 if pending:                 # nothing runs and nothing can start: a cycle
                     raise ReproduceError(f"notebooks wait on each other: "

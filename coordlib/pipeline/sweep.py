@@ -614,7 +614,8 @@ def _worker_init(parent: int) -> None:
         os._exit(1)
 
 
-def _default_workers() -> int:
+def available_cpus() -> int:
+    """The CPUs this process may run on (its affinity mask where the OS has one)."""
     try:
         return len(os.sched_getaffinity(0))
     except AttributeError:
@@ -802,7 +803,7 @@ def _run_locked(grid: Grid, out_dir: Path, address, workers, progress: bool, tqd
         else:  # an error left by an earlier attempt whose retry was interrupted mid-save
             _error_path(out_dir, job.id).unlink(missing_ok=True)
     skipped = len(jobs) - len(todo)
-    n_workers = _default_workers() if workers is None else int(workers)
+    n_workers = available_cpus() if workers is None else int(workers)
     backend = (f"Dask at {_describe(address)}" if address is not None
                else (f"{n_workers} local processes" if n_workers else "this process"))
     failed: list[str] = []
