@@ -3,6 +3,7 @@ error before an iteration that cannot fit, and the section's figures and targets
 from __future__ import annotations
 
 import math
+import os
 
 import pandas as pd
 import pytest
@@ -15,6 +16,7 @@ from coordlib.bench.learner_speed import (
     crowded_cpu_seconds,
     crowding_row,
     measure,
+    run_at_once,
     speed_rows,
 )
 from coordlib.learning.agents import AgentSet
@@ -53,7 +55,39 @@ def test_measure_reports_both_throughputs_from_one_process():
     assert out["peak_rss_gb"] > 0.05 and out["N"] == 2
 
 
-def test_crowded_learners_time_the_same_stretch_and_the_row_is_their_ratio(monkeypatch):
+STAGGERED = ("import sys, time; from pathlib import Path; "
+             "from coordlib.bench.learner_speed import await_start; "
+             "i = int(sys.argv[2]); time.sleep(float(sys.argv[3]) * i); ready = time.time(); "
+             "await_start(Path(sys.argv[1]), i); print(ready, time.time())")
+
+
+def test_processes_run_at_once_start_timing_only_when_all_are_ready():
+    lines = run_at_once(STAGGERED, [0.4], 3, timeout=120)
+    ready, go = zip(*(map(float, line.split()) for line in lines))
+    assert ready[2] - ready[0] > 0.6                    # they got ready at different times...
+    assert min(go) >= max(ready)                        # ...and all started after the last
+
+
+def test_a_process_that_fails_or_hangs_is_named_and_nothing_is_left_running(tmp_path):
+    fails = ("import sys; from pathlib import Path; "
+             "from coordlib.bench.learner_speed import await_start; "
+             "i = int(sys.argv[2]); "
+             "(_ for _ in ()).throw(ValueError('boom')) if i == 1 else "
+             "await_start(Path(sys.argv[1]), i)")
+    with pytest.raises(RuntimeError, match="process 2 of 2 failed before it was ready: .*boom"):
+        run_at_once(fails, [], 2, timeout=60)
+    hang = ("import os, sys, time; from pathlib import Path; "
+            "Path(sys.argv[3]).write_text(str(os.getpid())); time.sleep(600)")
+    with pytest.raises(RuntimeError, match="not every process was ready within 3 s"):
+        run_at_once(hang, [tmp_path / "pid"], 1, timeout=3)
+    pid = int((tmp_path / "pid").read_text())
+    with pytest.raises(ProcessLookupError):
+        os.kill(pid, 0)                                 # killed and reaped
+    with pytest.raises(RuntimeError, match="crowded no-such-scenario run: process 1 of 1 failed"):
+        crowded_cpu_seconds(SpeedCase("no-such-scenario", iterations=1), 1)
+
+
+def test_crowded_learners_give_cpu_seconds_and_the_row_is_their_ratio(monkeypatch):
     case = SpeedCase("tiny", n_envs=4, rollout_length=4, iterations=2)
     assert 0 < crowded_cpu_seconds(case, 2) < 5
     seen = []
@@ -62,11 +96,6 @@ def test_crowded_learners_time_the_same_stretch_and_the_row_is_their_ratio(monke
     row = crowding_row(case, cpus=2)
     assert seen == [2, 4] and row["ratio"] == pytest.approx(2.0)
     assert row["ours"] == "0.4000 s" and row["reference"] == "0.2000 s"
-
-
-def test_a_crowded_learner_that_fails_names_its_scenario():
-    with pytest.raises(RuntimeError, match="crowded no-such-scenario run failed"):
-        crowded_cpu_seconds(SpeedCase("no-such-scenario", iterations=1), 1)
 
 
 def _case(scenario, architecture, rate, threads=1, n=120, sim=3e6, rss=1.0):

@@ -1,4 +1,5 @@
 """The reproduction pipeline: manifest checks, caching, failure isolation, provenance."""
+import dataclasses
 import json
 
 import pandas as pd
@@ -264,9 +265,13 @@ def test_each_notebook_gets_its_share_of_the_cpus_as_workers(tmp_path, monkeypat
     monkeypatch.setattr(reproduce, "run_notebook",
                         lambda entry, profile, layout, force=False, workers=None:
                         given.append(workers) or reproduce.Outcome(entry, "regenerated", 0.1))
-    manifest = _manifest(tmp_path, [_quickstart("a", QUICK)])
+    manifest = _manifest(tmp_path, [_quickstart("a", QUICK), _quickstart("b", QUICK)])
     reproduce.reproduce("smoke", manifest=manifest, root=tmp_path, echo=lambda _: None, jobs=2)
-    assert given == [12]
+    assert given == [12, 12]
+    given.clear()                           # one notebook selected: it runs alone, all CPUs
+    reproduce.reproduce("smoke", manifest=manifest, root=tmp_path, echo=lambda _: None, jobs=2,
+                        only=["a"])
+    assert given == [11]
 
 
 def test_workers_reach_only_a_notebook_that_declares_them_and_leave_its_key(tmp_path,
@@ -294,6 +299,11 @@ def test_workers_reach_only_a_notebook_that_declares_them_and_leave_its_key(tmp_
     assert {k: v for k, v in passed["E3"].items() if k != "workers"} == budget
     # another share of the CPUs changes no result, so the notebook stays cached
     assert reproduce.run_notebook(entries["E3"], "smoke", layout, workers=2).status == "cached"
+    # a manifest that sets ``workers`` itself keeps its value
+    pinned = dataclasses.replace(entries["E3"], parameters={
+        "smoke": {**entries["E3"].parameters["smoke"], "workers": 3}})
+    reproduce.run_notebook(pinned, "smoke", layout, force=True, workers=1)
+    assert passed["E3"]["workers"] == 3
 
 
 def test_only_repeated_on_the_command_line_adds_up(monkeypatch):

@@ -34,8 +34,10 @@ import json
 import math
 import subprocess
 import sys
+import tempfile
 import time
 from dataclasses import asdict, dataclass
+from pathlib import Path
 from typing import Optional
 
 import numpy as np
@@ -144,16 +146,71 @@ def measure_in_subprocess(case: SpeedCase, timeout: float = 1800) -> dict:
     return json.loads(done.stdout.strip().splitlines()[-1])
 
 
-def _cpu_per_iteration(case: SpeedCase) -> float:
-    """Mean CPU seconds of one timed learner iteration of ``case``, in this process: after a
-    warm-up iteration it prints ``ready`` and waits for a line on stdin, so that concurrent
-    copies time the same stretch; no simulator rounds in between."""
+def await_start(folder: Path, index: int, timeout: float = 1800) -> None:
+    """In a process of :func:`run_at_once`: say it is ready (file ``ready-<index>`` in
+    ``folder``) and wait until every process is (file ``go``)."""
+    (folder / f"ready-{index}").touch()
+    deadline = time.monotonic() + timeout
+    while not (folder / "go").exists():
+        if time.monotonic() > deadline:
+            raise TimeoutError(f"no start signal in {folder} within {timeout:.0f} s")
+        time.sleep(0.005)
+
+
+def run_at_once(code: str, args, processes: int, timeout: float = 1800) -> list[str]:
+    """Start ``processes`` copies of ``python -c code FOLDER INDEX *args``; each calls
+    :func:`await_start` once it is ready to be timed, so all of them time the same stretch.
+    The last line each prints, in order. A process that fails or is not ready (or done)
+    within ``timeout`` seconds raises ``RuntimeError`` naming it; every process still running
+    then is killed."""
+    with tempfile.TemporaryDirectory() as tmp:
+        folder, runs = Path(tmp), []
+        deadline = time.monotonic() + timeout
+        try:
+            for i in range(processes):
+                with open(folder / f"out-{i}", "w") as out, open(folder / f"err-{i}", "w") as err:
+                    runs.append(subprocess.Popen([sys.executable, "-c", code, str(folder), str(i),
+                                                  *map(str, args)], stdout=out, stderr=err))
+            while not all((folder / f"ready-{i}").exists() for i in range(processes)):
+                for i, run in enumerate(runs):
+                    if run.poll() is not None and not (folder / f"ready-{i}").exists():
+                        raise RuntimeError(_failed(folder, i, processes, "failed before it was ready"))
+                if time.monotonic() > deadline:
+                    raise RuntimeError(f"not every process was ready within {timeout:.0f} s")
+                time.sleep(0.01)
+            (folder / "go").touch()
+            lines = []
+            for i, run in enumerate(runs):
+                try:
+                    code_ = run.wait(timeout=max(0.0, deadline - time.monotonic()))
+                except subprocess.TimeoutExpired:
+                    raise RuntimeError(f"process {i + 1} of {processes} not done within "
+                                       f"{timeout:.0f} s") from None
+                if code_ != 0:
+                    raise RuntimeError(_failed(folder, i, processes, "failed"))
+                lines.append(((folder / f"out-{i}").read_text().strip().splitlines() or [""])[-1])
+            return lines
+        finally:
+            for run in runs:
+                if run.poll() is None:
+                    run.kill()
+                    run.wait()
+
+
+def _failed(folder: Path, i: int, processes: int, what: str) -> str:
+    tail = ((folder / f"err-{i}").read_text().strip().splitlines() or ["no output"])[-1]
+    return f"process {i + 1} of {processes} {what}: {tail}"
+
+
+def _cpu_per_iteration(case: SpeedCase, folder: Path, index: int) -> float:
+    """Mean CPU seconds of one timed learner iteration of ``case``, in a process of
+    :func:`run_at_once`: a warm-up iteration, then :func:`await_start`, then the timed ones;
+    no simulator rounds in between, so the processes contend the whole time."""
     config = config_for("mtma", architecture=case.architecture, n_envs=case.n_envs,
                         rollout_length=case.rollout_length, threads=case.threads, seed=0)
     learner = Learner(_scenario(case.scenario), config)
     learner.iterate()
-    print("ready", flush=True)
-    sys.stdin.readline()
+    await_start(folder, index)
     cpu = time.process_time()
     for _ in range(case.iterations):
         learner.iterate()
@@ -162,33 +219,15 @@ def _cpu_per_iteration(case: SpeedCase) -> float:
 
 def crowded_cpu_seconds(case: SpeedCase, processes: int, timeout: float = 1800) -> float:
     """Mean CPU seconds per iteration of ``case`` over ``processes`` fresh processes timing
-    it at once (each starts once all have warmed up)."""
-    code = ("import json, sys; from coordlib.bench.learner_speed import SpeedCase, "
-            "_cpu_per_iteration; print(_cpu_per_iteration(SpeedCase(**json.loads(sys.argv[1]))))")
-    runs = [subprocess.Popen([sys.executable, "-c", code, json.dumps(asdict(case))],
-                             stdin=subprocess.PIPE, stdout=subprocess.PIPE,
-                             stderr=subprocess.PIPE, text=True) for _ in range(processes)]
+    it at once (:func:`run_at_once`)."""
+    code = ("import json, sys; from pathlib import Path; from coordlib.bench.learner_speed "
+            "import SpeedCase, _cpu_per_iteration; print(_cpu_per_iteration(SpeedCase("
+            "**json.loads(sys.argv[3])), Path(sys.argv[1]), int(sys.argv[2])))")
     try:
-        for run in runs:
-            run.stdout.readline()                           # "ready", or "" if it failed
-        for run in runs:
-            try:
-                run.stdin.write("go\n")
-                run.stdin.flush()
-            except BrokenPipeError:                         # it failed: communicate says how
-                pass
-        seconds = []
-        for run in runs:
-            out, err = run.communicate(timeout=timeout)
-            if run.returncode != 0:
-                tail = (err.strip().splitlines() or ["no output"])[-1]
-                raise RuntimeError(f"learner-speed: crowded {case.scenario} run failed: {tail}")
-            seconds.append(float(out.strip().splitlines()[-1]))
-    finally:
-        for run in runs:
-            if run.poll() is None:
-                run.kill()
-    return float(np.mean(seconds))
+        lines = run_at_once(code, [json.dumps(asdict(case))], processes, timeout)
+    except RuntimeError as exc:
+        raise RuntimeError(f"learner-speed: crowded {case.scenario} run: {exc}") from None
+    return float(np.mean([float(line) for line in lines]))
 
 
 def crowding_row(case: SpeedCase, cpus: int) -> dict:
@@ -198,8 +237,8 @@ def crowding_row(case: SpeedCase, cpus: int) -> dict:
     fitting = crowded_cpu_seconds(case, cpus)
     crowded = crowded_cpu_seconds(case, 2 * cpus)
     return row("learner-speed", f"{case.scenario}: CPU-seconds per iteration, {2 * cpus} "
-               f"one-thread learners at once / {cpus} (the CPUs)", f"{crowded:.4f} s",
-               f"{fitting:.4f} s", crowded / fitting, "-", "n/a",
+               f"one-thread learners at once / {cpus} (as many as CPUs used)",
+               f"{crowded:.4f} s", f"{fitting:.4f} s", crowded / fitting, "-", "n/a",
                "processes beyond the cores: reproduce runs cpus // notebooks training "
                "processes per notebook")
 
@@ -217,6 +256,9 @@ minutes there)."""
 
 
 CROWDING_CASE = SpeedCase("medium", n_envs=16, iterations=40)
+CROWDING_MAX_CPUS = 8
+"""At most this many CPUs in :func:`crowding_row` (twice as many learner processes, each a
+few hundred MB)."""
 """The learner of :func:`crowding_row`: medium at the 16 copies of the paper profile's E5."""
 
 
@@ -231,7 +273,7 @@ def learner_speed_section(cases=DEFAULT_CASES, devices=("cpu", "cuda"),
     table = pd.DataFrame([measure_in_subprocess(c) for c in cases])
     rows = speed_rows(table)
     if crowding is not None:
-        rows.append(crowding_row(crowding, available_cpus()))
+        rows.append(crowding_row(crowding, min(available_cpus(), CROWDING_MAX_CPUS)))
     return SectionResult(table, rows)
 
 

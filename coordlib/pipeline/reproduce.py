@@ -18,7 +18,8 @@ cache key, parameters and seconds) is kept in ``build/<profile>/stamps/``.
 
 The manifest is the one place a notebook's budget is set: this command passes it, and a notebook
 run from papermill or Jupyter fills the same values in by itself
-(:func:`coordlib.experiments.parameters.resolve`), so all three do the same work. A manifest
+(:func:`coordlib.experiments.parameters.resolve`), so all three do the same work (this command
+also sets ``workers``, the processes a notebook runs at once: :data:`WORKERS`). A manifest
 parameter that the notebook's ``parameters`` cell does not declare fails that notebook before
 it runs; parameter names must be Python identifiers and values plain data, since papermill
 writes them into the notebook as code.
@@ -271,9 +272,9 @@ def _stamp_key(path: Path) -> str:
 
 def run_notebook(entry: Entry, profile: str, layout: Layout, force: bool = False,
                  workers: int | None = None) -> Outcome:
-    """Execute one notebook with papermill (or report it cached). ``workers``: its training
-    processes (:data:`WORKERS`), passed when the notebook declares that parameter; None
-    leaves the notebook's default."""
+    """Execute one notebook with papermill (or report it cached). ``workers``: its parallel
+    processes (:data:`WORKERS`), passed when the notebook declares that parameter and the
+    manifest does not set it; None leaves the notebook's default."""
     # deferred: papermill takes seconds to import; only a run that executes a notebook needs it
     import papermill
 
@@ -282,7 +283,8 @@ def run_notebook(entry: Entry, profile: str, layout: Layout, force: bool = False
     if undeclared:
         return Outcome(entry, "failed", error=undeclared)
     key = _key(entry, params, layout)
-    if workers is not None and WORKERS in papermill.inspect_notebook(str(NOTEBOOK_DIR / entry.path)):
+    if (workers is not None and WORKERS not in params
+            and WORKERS in papermill.inspect_notebook(str(NOTEBOOK_DIR / entry.path))):
         params = {**params, WORKERS: workers}
     stamp = layout.stamps / f"{entry.id}.json"
     artifacts = [layout.artifact(a) for a in entry.artifacts]
@@ -361,11 +363,12 @@ mostly wait on kernel start-up and imports; in the paper profile many notebooks 
 exact DP, single evaluations) use one core, and running two at once keeps both cores busy."""
 
 WORKERS = "workers"
-"""The notebook parameter that sets a notebook's parallel training processes. Reproduce gives
-each notebook that declares it its share of the CPUs (:func:`worker_share`): processes beyond
-the cores cost CPU time (the ``learner-speed`` section of ``coordlib bench`` measures it:
-twice as many one-thread learners as CPUs against as many as CPUs). It does not
-change a result (every job has its own seed), so it is not part of a notebook's cache key."""
+"""The notebook parameter that sets a notebook's parallel processes (training runs, sweep
+jobs). Reproduce gives each notebook that declares it, unless the manifest sets it, its share
+of the CPUs (:func:`worker_share`): processes beyond the cores cost CPU time (the
+``learner-speed`` section of ``coordlib bench`` measures it: twice as many one-thread
+learners as CPUs against as many as CPUs). It changes no result except the timings that some
+tables report (every job has its own seed), so it is not part of a notebook's cache key."""
 
 
 def worker_share(jobs: int, cpus: int | None = None) -> int:
@@ -390,7 +393,6 @@ def reproduce(profile: str = "paper", only=None, force: bool = False, manifest: 
     jobs = JOBS[profile] if jobs is None else jobs
     if isinstance(jobs, bool) or not isinstance(jobs, int) or jobs < 1:
         raise ReproduceError(f"jobs: a whole number >= 1, got {jobs!r}")
-    workers = worker_share(jobs)
     entries = load_manifest(manifest)
     if only:
         unknown = set(only) - {e.id for e in entries}
@@ -399,6 +401,7 @@ def reproduce(profile: str = "paper", only=None, force: bool = False, manifest: 
                                  f"{', '.join(e.id for e in entries)}")
         entries = [e for e in entries if e.id in set(only)]
     layout = Layout.for_profile(profile, Path(root))
+    workers = worker_share(min(jobs, len(entries)))
     selected = {e.id for e in entries}
     outcomes: dict = {}
     failed: set = set()
@@ -561,8 +564,8 @@ def cli(argv) -> int:
                         help="comma-separated notebook ids of notebooks/manifest.yaml, e.g. "
                              "E1,E3 (or the option repeated); default: all")
     parser.add_argument("--jobs", type=int, default=None,
-                        help="notebooks run at once (default: 2 for smoke, 1 for paper, whose "
-                             "notebooks use both cores themselves)")
+                        help="notebooks run at once (default: 2); each gets an equal share of "
+                             "the CPUs as its parallel processes")
     parser.add_argument("--force", action="store_true",
                         help="run notebooks even if their cached results are up to date")
     args = parser.parse_args(argv)
