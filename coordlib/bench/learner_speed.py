@@ -79,17 +79,21 @@ def _scenario(name: str):
     return scenarios.get(name)
 
 
+def _learner(case: SpeedCase, scenario) -> Learner:
+    """An MTMA learner of ``case`` on ``scenario`` (seed 0)."""
+    return Learner(scenario, config_for("mtma", architecture=case.architecture,
+                                        n_envs=case.n_envs, rollout_length=case.rollout_length,
+                                        threads=case.threads, device=case.device, seed=0,
+                                        **({"epochs": case.epochs} if case.epochs else {})))
+
+
 def measure(case: SpeedCase) -> dict:
     """Time ``case`` in this process (see the module docstring); one dict of figures."""
     # deferred: POSIX only, needed by the measuring process alone
     import resource
 
     s = _scenario(case.scenario)
-    config = config_for("mtma", architecture=case.architecture, n_envs=case.n_envs,
-                        rollout_length=case.rollout_length, threads=case.threads,
-                        device=case.device, seed=0,
-                        **({"epochs": case.epochs} if case.epochs else {}))
-    learner = Learner(s, config)
+    learner = _learner(case, s)
     learner.iterate()                                              # warm-up
     sim = Simulator(s, batch_size=case.simulator_copies, seed=1, validate=False)
     sim.reset()
@@ -206,9 +210,7 @@ def _cpu_per_iteration(case: SpeedCase, folder: Path, index: int) -> float:
     """Mean CPU seconds of one timed learner iteration of ``case``, in a process of
     :func:`run_at_once`: a warm-up iteration, then :func:`await_start`, then the timed ones;
     no simulator rounds in between, so the processes contend the whole time."""
-    config = config_for("mtma", architecture=case.architecture, n_envs=case.n_envs,
-                        rollout_length=case.rollout_length, threads=case.threads, seed=0)
-    learner = Learner(_scenario(case.scenario), config)
+    learner = _learner(case, _scenario(case.scenario))
     learner.iterate()
     await_start(folder, index)
     cpu = time.process_time()

@@ -233,18 +233,25 @@ def _from_root(folder: Path) -> str:
     return str(folder.relative_to(REPO_DIR)) if folder.is_relative_to(REPO_DIR) else str(folder)
 
 
-def check_declared(entry: Entry, params: dict) -> str:
+def check_declared(entry: Entry, params: dict, declared: dict | None = None) -> str:
     """An error naming the parameters that ``entry``'s notebook does not declare in its
-    ``parameters`` cell (papermill would only warn and run at the defaults), or ""."""
-    # deferred: papermill takes seconds to import; only a run that executes a notebook needs it
-    import papermill
-
-    declared = papermill.inspect_notebook(str(NOTEBOOK_DIR / entry.path))
+    ``parameters`` cell (papermill would only warn and run at the defaults), or "".
+    ``declared``: the notebook's parameters as :func:`declared_parameters` gives them (read
+    here when None)."""
+    declared = declared_parameters(entry) if declared is None else declared
     unknown = sorted(set(params) - set(declared))
     if not unknown:
         return ""
     return (f"unknown parameter(s) {unknown} for {entry.path}; its parameters are: "
             f"{', '.join(declared)}")
+
+
+def declared_parameters(entry: Entry) -> dict:
+    """The parameters that ``entry``'s notebook declares (papermill's reading of its cell)."""
+    # deferred: papermill takes seconds to import; only a run that executes a notebook needs it
+    import papermill
+
+    return papermill.inspect_notebook(str(NOTEBOOK_DIR / entry.path))
 
 
 def _key(entry: Entry, params: dict, layout: Layout) -> str:
@@ -279,12 +286,12 @@ def run_notebook(entry: Entry, profile: str, layout: Layout, force: bool = False
     import papermill
 
     params = notebook_parameters(entry, profile, layout)
-    undeclared = check_declared(entry, params)
+    declared = declared_parameters(entry)
+    undeclared = check_declared(entry, params, declared)
     if undeclared:
         return Outcome(entry, "failed", error=undeclared)
     key = _key(entry, params, layout)
-    if (workers is not None and WORKERS not in params
-            and WORKERS in papermill.inspect_notebook(str(NOTEBOOK_DIR / entry.path))):
+    if workers is not None and WORKERS not in params and WORKERS in declared:
         params = {**params, WORKERS: workers}
     stamp = layout.stamps / f"{entry.id}.json"
     artifacts = [layout.artifact(a) for a in entry.artifacts]
@@ -372,7 +379,7 @@ tables report (every job has its own seed), so it is not part of a notebook's ca
 
 
 def worker_share(jobs: int, cpus: int | None = None) -> int:
-    """Training processes per notebook when ``jobs`` notebooks run at once on ``cpus`` CPUs
+    """Processes per notebook (:data:`WORKERS`) when ``jobs`` notebooks run at once on ``cpus`` CPUs
     (default: this process's): an equal share, at least one."""
     return max(1, (available_cpus() if cpus is None else cpus) // jobs)
 
