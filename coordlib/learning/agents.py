@@ -46,6 +46,7 @@ agents are evaluated by :func:`coordlib.evaluate` exactly like the heuristics.
 """
 from __future__ import annotations
 
+import functools
 import math
 from typing import Optional
 
@@ -125,8 +126,12 @@ class _Tanh(torch.autograd.Function):
 
 def tanh(a: torch.Tensor) -> torch.Tensor:
     """tanh through the logistic function: the same values (to float32 rounding) at a quarter
-    of the cost of ``torch.tanh`` forward and backward on CPUs whose tanh kernel is slow."""
-    return _Tanh.apply(a)
+    of the cost of ``torch.tanh`` forward and backward on CPUs whose tanh kernel is slow.
+    Without a gradient to record (rollouts, evaluation) the same arithmetic runs without the
+    autograd node."""
+    if torch.is_grad_enabled() and a.requires_grad:
+        return _Tanh.apply(a)
+    return torch.sigmoid(2 * a).mul_(2).sub_(1)
 
 TRACE_RATES = (0.5, 0.1)
 """Rates beta of the compact encoder's traces m_t = (1 - beta) m_(t-1) + beta x_t of its input:
@@ -177,17 +182,23 @@ class CompactEncoder(nn.Module):
         return tanh(self.mix(tanh(self.embed(x)))), memory
 
 
+@functools.lru_cache(maxsize=32)
+def _trace_rates(dtype: torch.dtype, device: torch.device) -> torch.Tensor:
+    """(rates, 1): the rates of :data:`TRACE_RATES`, to broadcast over (..., rates, F)."""
+    return torch.tensor(TRACE_RATES, dtype=dtype, device=device)[:, None]
+
+
 def traces(x: torch.Tensor, memory: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
     """Traces (T, B, N, F x rates) of x (T, B, N, F) at :data:`TRACE_RATES`, from the state
-    ``memory`` (B, N, F x rates) before the first period; and the state after the last."""
-    beta = torch.tensor(TRACE_RATES, dtype=x.dtype, device=x.device) \
-        .repeat_interleave(x.shape[-1])
-    x = x.repeat(1, 1, 1, len(TRACE_RATES))
-    out, m = [], memory
-    for t in range(x.shape[0]):
-        m = m + beta * (x[t] - m)
+    ``memory`` (B, N, F x rates) before the first period; and the state after the last.
+    The last axis holds the rates in turn: [x's trace at the first rate, at the second, ...]."""
+    beta = _trace_rates(x.dtype, x.device)
+    T, B, N, F = x.shape
+    out, m = [], memory.reshape(B, N, len(TRACE_RATES), F)
+    for t in range(T):
+        m = m + beta * (x[t, :, :, None] - m)
         out.append(m)
-    return torch.stack(out), m
+    return torch.stack(out).reshape(T, B, N, -1), m.reshape(B, N, -1)
 
 
 class Actor(nn.Module):
@@ -473,7 +484,10 @@ def level_log_probs(logits: torch.Tensor, mask: torch.Tensor) -> torch.Tensor:
 def interval_log_prob(out: dict, encoding: "ScenarioEncoding", index: torch.Tensor) -> torch.Tensor:
     """log pi(level m) of the interval law: the normal mass of [m - 1/2, m + 1/2) over that of
     [-1/2, top_i + 1/2), in grid steps (float64: the tails stay exact). O(1) per product."""
-    mu, sigma = _level_centre(out, encoding)
+    return _interval_log_prob(*_level_centre(out, encoding), encoding, index)
+
+
+def _interval_log_prob(mu, sigma, encoding, index):
     top = encoding.top_index.double()
     m = index.double()
     return (_log_normal_mass((m - 0.5 - mu) / sigma, (m + 0.5 - mu) / sigma)
@@ -484,7 +498,10 @@ def interval_sample(out: dict, encoding: "ScenarioEncoding", generator: torch.Ge
                     deterministic: bool = False) -> torch.Tensor:
     """A level index from the interval law by inverse transform (deterministic: the mode,
     the grid point nearest the centre)."""
-    mu, sigma = _level_centre(out, encoding)
+    return _interval_sample(*_level_centre(out, encoding), encoding, generator, deterministic)
+
+
+def _interval_sample(mu, sigma, encoding, generator, deterministic):
     top = encoding.top_index.double()
     if deterministic:
         return torch.minimum(torch.floor(mu + 0.5), top).long()
@@ -526,8 +543,9 @@ def sample_actions(out: dict, encoding: "ScenarioEncoding", generator: torch.Gen
     (Gumbel-max or the inverse transform for the levels), so runs are reproducible.
     """
     if levels == "interval":
-        index = interval_sample(out, encoding, generator, deterministic)
-        logp_levels = interval_log_prob(out, encoding, index)
+        mu, sigma = _level_centre(out, encoding)
+        index = _interval_sample(mu, sigma, encoding, generator, deterministic)
+        logp_levels = _interval_log_prob(mu, sigma, encoding, index)
     else:
         logp = level_log_probs(level_logits(out, encoding), encoding.level_mask)
         if deterministic:

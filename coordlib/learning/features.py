@@ -90,6 +90,7 @@ class ScenarioEncoding:
                            _standardized(fractile), _standardized(self.newsvendor_level)],
                           axis=-1)
         self._static = _clip(static)                                   # (N, N_STATIC)
+        self._last_context = (None, None)
         rate = np.where(s.arrival_rate > 0, s.arrival_rate, 1.0)
         gmv = P @ s.price                                              # (K, N): value of showing j
         margin = P @ (s.price - s.unit_cost + s.lost_sale_penalty)
@@ -168,9 +169,16 @@ class ScenarioEncoding:
         return np.stack([on_hand, due_now, due_next, later, position, backlog], -1) \
             / self.stock_scale[:, None]
 
+    def _context(self, t: int) -> np.ndarray:
+        """(N, N_STATIC + N_TIME): the static features and period t's; every view of one
+        observation reads the same, so the last period's is kept."""
+        if self._last_context[0] != t:
+            self._last_context = (t, np.concatenate([self._static, self._time(t)], -1))
+        return self._last_context[1]
+
     def _with_context(self, dynamic: np.ndarray, t: int) -> np.ndarray:
         B, N = dynamic.shape[:2]
-        context = np.concatenate([self._static, self._time(t)], -1)
+        context = self._context(t)
         return _clip(np.concatenate([dynamic, np.broadcast_to(context, (B, N, context.shape[-1]))], -1))
 
     def features(self, observation: Observation, critic: bool = True, views=None) -> dict:

@@ -136,8 +136,9 @@ class Learner:
         self.groups = {**{name: ("actor", name) for name in self.agents.actors},
                        **{f"critic/{name}": ("critic", name) for name in self.agents.critics}}
         opt = torch.optim.Adam if config.optimizer == "adam" else torch.optim.SGD
-        self.optimizers = {g: opt(self._module(g).parameters(), lr=self.step_size(g, 0))
-                           for g in self.groups}
+        # foreach: one kernel per step over all of a group's tensors (the same arithmetic)
+        self.optimizers = {g: opt(self._module(g).parameters(), lr=self.step_size(g, 0),
+                                  foreach=True) for g in self.groups}
         self.iteration = 0
         self.average_reward: dict[str, torch.Tensor] = {}   # g_i per stream and product
         self.curve: list[dict] = []
@@ -305,7 +306,8 @@ class Learner:
         for _ in range(cfg.epochs):
             order = torch.randperm(B, generator=self.generator, device=self.device)
             for idx in order.chunk(cfg.minibatches):
-                features = {k: v[:, idx] for k, v in batch["features"].items()}
+                # index_select: the same copy as v[:, idx], at about half the cost
+                features = {k: v.index_select(1, idx) for k, v in batch["features"].items()}
                 memory = {k: v[idx] for k, v in batch["memory0"].items()}
                 out, values, _ = self.agents(features, memory)
                 losses = self._losses(out, values, batch, advantages, idx, log)
@@ -315,7 +317,8 @@ class Learner:
                 if active:
                     total.backward()
                 for g in active:
-                    torch.nn.utils.clip_grad_norm_(self._module(g).parameters(), cfg.max_grad_norm)
+                    torch.nn.utils.clip_grad_norm_(self._module(g).parameters(), cfg.max_grad_norm,
+                                                   foreach=True)
                     self.optimizers[g].step()
         return {k: float(np.mean(v)) for k, v in log.items()}
 
@@ -324,9 +327,9 @@ class Learner:
         review = batch["review"]
         per_actor: dict[str, torch.Tensor] = {}
         for role in ROLES:
-            adv = advantages[role][:, idx]
+            adv = advantages[role].index_select(1, idx)
             if role == "replenisher":
-                chosen = batch["level_index"][:, idx]
+                chosen = batch["level_index"].index_select(1, idx)
                 if self.agents.levels == "interval":
                     new = interval_log_prob(out, enc, chosen)
                     entropy = gaussian_entropy(out["level_log_std"])
@@ -336,12 +339,12 @@ class Learner:
                     entropy = -(logp.exp() * logp).sum(-1)
                 entropy = entropy[review].mean() if review.any() \
                     else torch.zeros((), device=self.device)
-                old = batch["logp_levels"][:, idx]
+                old = batch["logp_levels"].index_select(1, idx)
                 weight = review.float()[:, None, None].expand_as(new)   # orders only at reviews
             else:
-                new = gaussian_log_prob(batch["logits"][:, idx], out["exposure_mean"],
+                new = gaussian_log_prob(batch["logits"].index_select(1, idx), out["exposure_mean"],
                                         out["log_std"])
-                old = batch["logp_logits"][:, idx]
+                old = batch["logp_logits"].index_select(1, idx)
                 entropy = gaussian_entropy(out["log_std"])
                 weight = torch.ones_like(new)
                 adv = adv[..., None, None]
@@ -362,7 +365,7 @@ class Learner:
             _log(log, f"clipfrac_{role}", clipped)
         losses = dict(per_actor)
         for (critic, index), target in batch["targets"].items():
-            loss = 0.5 * ((values[critic][..., index] - target[:, idx]) ** 2).mean()
+            loss = 0.5 * ((values[critic][..., index] - target.index_select(1, idx)) ** 2).mean()
             key = f"critic/{critic}"
             losses[key] = losses.get(key, 0.0) + loss
         for g, loss in losses.items():
