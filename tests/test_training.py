@@ -5,7 +5,9 @@ from __future__ import annotations
 
 import dataclasses
 import json
+import platform
 import re
+import sys
 
 import numpy as np
 import pandas as pd
@@ -407,3 +409,31 @@ def test_entropy_decay_scales_both_entropy_weights_and_moves_the_training():
             for c in (config_for("mtma", **FAST), decaying.replace(entropy_decay=0.1))]
     a, b = (_weights(r.learner) for r in runs)
     assert any(not torch.equal(a[k], b[k]) for k in a)
+
+
+def test_the_allocator_setting_sets_the_trim_threshold_only_after_the_mmap_threshold():
+    from coordlib.common import memory
+    calls = []
+
+    def mallopt(answer):
+        return lambda parameter, value: calls.append((parameter, value)) or answer(parameter)
+
+    assert memory._set(mallopt(lambda p: 1))
+    assert calls == [(memory._M_MMAP_THRESHOLD, memory.MMAP_THRESHOLD),
+                     (memory._M_TRIM_THRESHOLD, memory.TRIM_THRESHOLD)]
+    calls.clear()
+    assert not memory._set(mallopt(lambda p: 0))          # glibc refuses the mmap threshold
+    assert calls == [(memory._M_MMAP_THRESHOLD, memory.MMAP_THRESHOLD)]
+    assert not memory._set(None)                           # no glibc
+    if sys.platform.startswith("linux") and platform.libc_ver()[0] == "glibc":
+        assert memory.keep_freed_memory() is True
+        assert memory.keep_freed_memory() is True          # once per process, then remembered
+
+
+@pytest.mark.parametrize("threshold, asked", [(1, True), (2 ** 40, False)])
+def test_a_learner_keeps_freed_memory_only_for_large_iterations(monkeypatch, threshold, asked):
+    calls = []
+    monkeypatch.setattr(mtma, "keep_freed_memory", lambda: calls.append(1) or True)
+    monkeypatch.setattr(mtma, "LARGE_ITERATION", threshold)
+    mtma.Learner(scenarios.get("tiny"), config_for("mtma", n_envs=4, iterations=1))
+    assert bool(calls) is asked

@@ -44,6 +44,7 @@ import numpy as np
 import torch
 
 from ..common.files import atomic_write
+from ..common.memory import keep_freed_memory
 from ..model.scenario import Scenario
 from ..model.simulator import Observation, Simulator
 from .agents import (
@@ -87,6 +88,12 @@ def training_bytes(agents: AgentSet, scenario: Scenario, config: TrainConfig) ->
     return int(4 * rows * (stored + activations / config.minibatches + 16))
 
 
+LARGE_ITERATION = 32 * 2 ** 20
+"""From this estimate of an iteration's memory on (bytes), the learner's process keeps freed
+blocks for reuse (:func:`coordlib.common.memory.keep_freed_memory`): its tensors are then
+large enough that glibc would return each one to the operating system when it is freed."""
+
+
 def _check_memory(needed: int, device: torch.device) -> None:
     if device.type == "cuda":
         free = torch.cuda.mem_get_info(device)[0]
@@ -126,7 +133,10 @@ class Learner:
         self.agents = agents.to(self.device)
         if init_from is not None:
             self._initialize_from(init_from)
-        _check_memory(training_bytes(self.agents, scenario, config), self.device)
+        needed = training_bytes(self.agents, scenario, config)
+        _check_memory(needed, self.device)
+        if self.device.type == "cpu" and needed >= LARGE_ITERATION:
+            keep_freed_memory()
         self.encoding = self.agents.encoding(scenario, self.device)
         self.sim = Simulator(scenario, batch_size=config.n_envs, seed=config.seed, validate=False)
         self.observation = self.sim.reset()
