@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import math
 import os
+import time
 
 import pandas as pd
 import pytest
@@ -57,12 +58,14 @@ def test_measure_reports_both_throughputs_from_one_process():
 
 STAGGERED = ("import sys, time; from pathlib import Path; "
              "from coordlib.bench.learner_speed import await_start; "
-             "i = int(sys.argv[2]); time.sleep(float(sys.argv[3]) * i); ready = time.time(); "
+             "i = int(sys.argv[2]); t0, step = map(float, sys.argv[3:5]); "
+             "time.sleep(max(0.0, t0 + step * i - time.time())); ready = time.time(); "
              "await_start(Path(sys.argv[1]), i); print(ready, time.time())")
 
 
 def test_processes_run_at_once_start_timing_only_when_all_are_ready():
-    lines = run_at_once(STAGGERED, [0.4], 3, timeout=120)
+    # process i gets ready at a shared clock time t0 + 0.4 i, whatever its start-up took
+    lines = run_at_once(STAGGERED, [time.time() + 5, 0.4], 3, timeout=120)
     ready, go = zip(*(map(float, line.split()) for line in lines))
     assert ready[2] - ready[0] > 0.6                    # they got ready at different times...
     assert min(go) >= max(ready)                        # ...and all started after the last
