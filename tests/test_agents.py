@@ -20,6 +20,7 @@ from coordlib.learning.agents import (
     interval_log_prob,
     level_entropy,
     sample_actions,
+    segment_features,
     tanh,
     traces,
 )
@@ -27,6 +28,7 @@ from coordlib.learning.features import (
     N_RECOMMENDER,
     N_REPLENISHER,
     N_SEGMENT,
+    N_SEGMENT_DYNAMIC,
     ScenarioEncoding,
 )
 from coordlib.model.scenario import random_scenario
@@ -305,5 +307,32 @@ def test_features_are_finite_and_clipped_for_a_random_scenario():
         feats = enc.features(obs)
         for key, value in feats.items():
             assert torch.isfinite(value).all() and value.abs().max() <= 10.0, key
-        assert feats["segment"].shape == (1, 2, 3, 7, N_SEGMENT)
+        assert feats["segment"].shape == (1, 2, 3, 7, N_SEGMENT_DYNAMIC)
+        assert feats["segment_static"].shape == (3, 7, N_SEGMENT - N_SEGMENT_DYNAMIC)
         obs = sim.step(np.full((2, 7), 3), s.uniform_exposure()).observation
+
+
+def test_exposure_scores_read_static_pair_features_once_and_equal_the_full_bilinear_form():
+    s = random_scenario(9, 4, seed=2)
+    enc = ScenarioEncoding(s)
+    sim = Simulator(s, batch_size=3, seed=0)
+    obs = sim.reset()
+    obs = sim.step(np.full((3, 9), 2), s.uniform_exposure()).observation
+    feats = enc.features(obs)
+    full = segment_features(feats)                                   # (1, B, K, N, N_SEGMENT)
+    assert full.shape == (1, 3, 4, 9, N_SEGMENT)
+    assert torch.equal(full[..., N_SEGMENT_DYNAMIC:],
+                       enc.segment_static.expand(1, 3, 4, 9, N_SEGMENT - N_SEGMENT_DYNAMIC))
+    # every pair's static features are the scenario's: the same whatever the state
+    later = enc.features(sim.step(np.full((3, 9), 5), s.uniform_exposure()).observation)
+    assert later["segment_static"] is feats["segment_static"]
+    agents = _agents(architecture="compact")
+    recommender = agents.actors["recommender"]
+    with torch.no_grad():
+        recommender.exposure_head.weight.normal_()                  # scores of order one
+    traced, _ = agents.trace(feats, agents.initial_memory(3, 9))
+    out, _ = recommender(traced, None)
+    coef = recommender.exposure_head(recommender.encoder(traced["recommender"])[0])
+    direct = (full * coef[..., None, :, :-1]).sum(-1) + coef[..., None, :, -1]
+    assert direct.abs().mean() > 0.1
+    assert torch.allclose(out["exposure_mean"], direct, atol=1e-5, rtol=1e-5)

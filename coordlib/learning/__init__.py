@@ -41,7 +41,9 @@ from .features import (
     N_RECOMMENDER,
     N_REPLENISHER,
     N_SEGMENT,
+    N_SEGMENT_DYNAMIC,
     ROLES,
+    STATIC_KEYS,
     VIEW_FEATURES,
     ScenarioEncoding,
 )
@@ -61,4 +63,4 @@ from .schedules import (
 )
 from .training import TrainResult, train
 
-__all__ = ['REWARD_STREAMS', 'ProductEncoder', 'Actor', 'Critic', 'AgentSet', 'level_logits', 'level_log_probs', 'sample_actions', 'gaussian_log_prob', 'level_entropy', 'gaussian_entropy', 'exposure_array', 'LearnedPolicy', 'CHECKPOINT_FORMAT', 'CHECKPOINT_VERSION', 'CheckpointError', 'load_checkpoint', 'ConfigError', 'TrainConfig', 'config_docs', 'PRESETS', 'config_for', 'step_size', 'DISTANCES', 'TrackingError', 'tracking_error', 'curve_tracking_error', 'Stationarity', 'stationarity', 'IterateStationarity', 'iterate_stationarity', 'LinearTwoTimescale', 'ExamplePath', 'two_timescale_example', 'ROLES', 'FEATURE_CLIP', 'N_REPLENISHER', 'N_RECOMMENDER', 'N_SEGMENT', 'N_FULL', 'VIEW_FEATURES', 'ScenarioEncoding', 'TrainingDivergedError', 'Learner', 'Constant', 'Decaying', 'Schedule', 'constant', 'decaying', 'as_schedule', 'scaled', 'ScheduleVerdict', 'ScheduleReport', 'check_schedule', 'fit_schedule', 'TrainResult', 'train']
+__all__ = ['REWARD_STREAMS', 'ProductEncoder', 'Actor', 'Critic', 'AgentSet', 'level_logits', 'level_log_probs', 'sample_actions', 'gaussian_log_prob', 'level_entropy', 'gaussian_entropy', 'exposure_array', 'LearnedPolicy', 'CHECKPOINT_FORMAT', 'CHECKPOINT_VERSION', 'CheckpointError', 'load_checkpoint', 'ConfigError', 'TrainConfig', 'config_docs', 'PRESETS', 'config_for', 'step_size', 'DISTANCES', 'TrackingError', 'tracking_error', 'curve_tracking_error', 'Stationarity', 'stationarity', 'IterateStationarity', 'iterate_stationarity', 'LinearTwoTimescale', 'ExamplePath', 'two_timescale_example', 'ROLES', 'FEATURE_CLIP', 'N_REPLENISHER', 'N_RECOMMENDER', 'N_SEGMENT', 'N_SEGMENT_DYNAMIC', 'STATIC_KEYS', 'N_FULL', 'VIEW_FEATURES', 'ScenarioEncoding', 'TrainingDivergedError', 'Learner', 'Constant', 'Decaying', 'Schedule', 'constant', 'decaying', 'as_schedule', 'scaled', 'ScheduleVerdict', 'ScheduleReport', 'check_schedule', 'fit_schedule', 'TrainResult', 'train']

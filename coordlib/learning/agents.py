@@ -57,7 +57,7 @@ from torch import nn
 from ..model.policy import Action, Policy
 from ..model.scenario import Scenario
 from ..model.simulator import Observation
-from .features import N_SEGMENT, ROLES, VIEW_FEATURES, ScenarioEncoding
+from .features import N_SEGMENT, N_SEGMENT_DYNAMIC, ROLES, VIEW_FEATURES, ScenarioEncoding
 
 REWARD_STREAMS = ("profit", "gmv", "operating_cost")
 """Reward streams: the firm's profit r_t, the GMV sum_i p_i D_i, minus the operating cost
@@ -182,6 +182,14 @@ class CompactEncoder(nn.Module):
         return tanh(self.mix(tanh(self.embed(x)))), memory
 
 
+def segment_features(features: dict) -> torch.Tensor:
+    """The (T, B, K, N, N_SEGMENT) features of every (segment, product) pair: the dynamic ones
+    of ``features["segment"]`` followed by the static ones of ``features["segment_static"]``."""
+    dynamic = features["segment"]
+    static = features["segment_static"]
+    return torch.cat([dynamic, static.expand(*dynamic.shape[:-1], static.shape[-1])], -1)
+
+
 @functools.lru_cache(maxsize=32)
 def _trace_rates(dtype: torch.dtype, device: torch.device) -> torch.Tensor:
     """(rates, 1): the rates of :data:`TRACE_RATES`, to broadcast over (..., rates, F)."""
@@ -248,7 +256,7 @@ class Actor(nn.Module):
             out["level_log_std"] = (math.log(self.level_noise) + spread).clamp(math.log(0.2),
                                                                                math.log(50.0))
         if self.exposure_head is not None:
-            seg = features["segment"]                                       # (T, B, K, N, F)
+            seg = segment_features(features)                               # (T, B, K, N, F)
             pre = self.exposure_product(o).unsqueeze(2) + self.exposure_segment(seg)
             out["exposure_mean"] = self.exposure_head(pre).squeeze(-1)      # (T, B, K, N)
             out["log_std"] = self.log_std.clamp(-5.0, 1.0)
@@ -263,7 +271,8 @@ class CompactActor(nn.Module):
     ``exposure``: the mean logit of product j for segment k is bilinear,
     m_kj = w(o_j) . f_kj + c(o_j), with f_kj the (segment, product) features and w, c a
     linear map of o_j: the pair's score costs one dot product of length N_SEGMENT, not an MLP
-    per pair, and never materializes a (K x N x hidden) tensor.
+    per pair, and never materializes a (K x N x hidden) tensor. The static part of f_kj is
+    contracted with w as one (K, N) x (T, B, N) product, never copied per period and copy.
     """
 
     def __init__(self, view: str, hidden: int, memory: bool, order_levels: int,
@@ -289,8 +298,10 @@ class CompactActor(nn.Module):
                                                                                math.log(50.0))
         if self.exposure_head is not None:
             coef = self.exposure_head(o)                                    # (T, B, N, F + 1)
-            seg = features["segment"]                                       # (T, B, K, N, F)
-            out["exposure_mean"] = (seg * coef[..., None, :, :-1]).sum(-1) + coef[..., None, :, -1]
+            d = N_SEGMENT_DYNAMIC
+            dynamic = (features["segment"] * coef[..., None, :, :d]).sum(-1)  # (T, B, K, N)
+            static = torch.einsum("knf,tbnf->tbkn", features["segment_static"], coef[..., d:-1])
+            out["exposure_mean"] = dynamic + static + coef[..., None, :, -1]
             out["log_std"] = self.log_std.clamp(-5.0, 1.0)
         return out, memory
 

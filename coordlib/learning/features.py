@@ -21,6 +21,11 @@ N_STATIC, N_TIME = 16, 4
 N_REPLENISHER = 8 + N_STATIC + N_TIME
 N_RECOMMENDER = 3 + N_STATIC + N_TIME
 N_SEGMENT = 12
+"""Features per (segment, product) pair: the first N_SEGMENT_DYNAMIC change every period, the
+others are the scenario's (``segment_static``, stored once, not per period and copy)."""
+N_SEGMENT_DYNAMIC = 4
+STATIC_KEYS = ("segment_static",)
+"""Keys of :meth:`ScenarioEncoding.features` without time and copy axes: the same every period."""
 N_FULL = 6 + N_STATIC + N_TIME
 VIEW_FEATURES = {"replenisher": N_REPLENISHER, "recommender": N_RECOMMENDER,
                  "joint": N_REPLENISHER + N_RECOMMENDER, "full": N_FULL}
@@ -100,6 +105,8 @@ class ScenarioEncoding:
             _standardized(gmv, axis=1), _standardized(margin, axis=1),
             np.broadcast_to((s.arrival_rate / rate.mean())[:, None], gmv.shape),
             np.broadcast_to((s.lift / (1 + s.lift))[:, None], gmv.shape)], axis=-1))
+        self.segment_static = torch.as_tensor(self._segment_static, dtype=torch.float32,
+                                              device=self.device)          # (K, N, static)
         self._rate = rate
 
         # the order-up-to grid: whole units where the range allows, the top at level_cover
@@ -137,7 +144,9 @@ class ScenarioEncoding:
         return self._with_context(np.concatenate([stock, flows], -1), view["t"])
 
     def recommender_features(self, view: dict) -> tuple[np.ndarray, np.ndarray]:
-        """(B, N, N_RECOMMENDER) per product and (B, K, N, N_SEGMENT) per (segment, product)."""
+        """(B, N, N_RECOMMENDER) per product and (B, K, N, N_SEGMENT_DYNAMIC) per (segment,
+        product): the pair's features that change every period (the others:
+        ``segment_static``)."""
         s, d = self.scenario, self.demand_scale
         avail = np.asarray(view["availability"], dtype=float)                     # (B, N)
         demand = np.asarray(view["last_demand"], dtype=float)                     # (B, K, N)
@@ -150,9 +159,7 @@ class ScenarioEncoding:
             np.broadcast_to((view["last_customers"] / self._rate)[:, :, None], (B, K, N)),
             np.broadcast_to((rate_now / self._rate)[None, :, None], (B, K, N)),
             np.minimum(cover, 2 * FEATURE_CLIP) / 5.0], -1)
-        segment = np.concatenate([dynamic, np.broadcast_to(self._segment_static,
-                                                           (B, K, N, N_SEGMENT - 4))], -1)
-        return self._with_context(per_product, view["t"]), _clip(segment)
+        return self._with_context(per_product, view["t"]), _clip(dynamic)
 
     def full_features(self, state: dict) -> np.ndarray:
         """(B, N, N_FULL) from the full state (on-hand, pipeline, backlog, period)."""
@@ -187,7 +194,9 @@ class ScenarioEncoding:
         Keys: ``replenisher``, ``recommender``, ``segment``, ``joint`` and, with ``critic``,
         ``full``; ``views`` keeps only the keys named (what the networks read, see
         :attr:`coordlib.learning.agents.AgentSet.views`). Each actor reads only its own key
-        (``joint`` is the centralized agent's).
+        (``joint`` is the centralized agent's). With ``segment`` comes ``segment_static``
+        (K, N, N_SEGMENT - N_SEGMENT_DYNAMIC), the pairs' features that never change, without
+        the time and copy axes (:data:`STATIC_KEYS`).
         """
         wanted = set(views) if views is not None else {"replenisher", "recommender", "segment",
                                                        "joint", "full"}
@@ -203,8 +212,11 @@ class ScenarioEncoding:
             out["joint"] = np.concatenate([out["replenisher"], out["recommender"]], -1)
         if "full" in wanted:
             out["full"] = self.full_features(observation.full_state())
-        return {k: torch.as_tensor(np.asarray(v, dtype=np.float32), device=self.device)[None]
-                for k, v in out.items() if k in wanted}
+        tensors = {k: torch.as_tensor(np.asarray(v, dtype=np.float32), device=self.device)[None]
+                   for k, v in out.items() if k in wanted}
+        if "segment" in wanted:
+            tensors["segment_static"] = self.segment_static
+        return tensors
 
     def orders(self, level_index: torch.Tensor, view: dict) -> np.ndarray:
         """q_i = min(Qmax_i, max(0, S_i - IP_i)) for the chosen level indices (B, N)."""

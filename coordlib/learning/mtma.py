@@ -67,7 +67,7 @@ from .checkpoints import (
     load_checkpoint,
 )
 from .config import TrainConfig, step_size
-from .features import N_SEGMENT, ROLES, VIEW_FEATURES
+from .features import N_SEGMENT, N_SEGMENT_DYNAMIC, ROLES, STATIC_KEYS, VIEW_FEATURES
 
 
 class TrainingDivergedError(FloatingPointError):
@@ -81,9 +81,11 @@ def training_bytes(agents: AgentSet, scenario: Scenario, config: TrainConfig) ->
     K = scenario.n_segments
     stored = sum(VIEW_FEATURES[v] * (1 + len(TRACE_RATES) if v in agents.traced_views else 1)
                  for v in agents.views if v != "segment")
-    stored += K * N_SEGMENT if "segment" in agents.views else 0
-    hidden = config.hidden * (4 if config.architecture == "reference" else 1)
-    activations = (len(agents.actors) + len(agents.critics)) * 8 * hidden + 3 * K * N_SEGMENT
+    stored += K * N_SEGMENT_DYNAMIC if "segment" in agents.views else 0
+    reference = config.architecture == "reference"
+    hidden = config.hidden * (4 if reference else 1)
+    pairs = K * (N_SEGMENT if reference else N_SEGMENT_DYNAMIC)    # the reference concatenates
+    activations = (len(agents.actors) + len(agents.critics)) * 8 * hidden + 3 * pairs
     rows = config.n_envs * config.rollout_length * scenario.n_products
     return int(4 * rows * (stored + activations / config.minibatches + 16))
 
@@ -317,7 +319,8 @@ class Learner:
             order = torch.randperm(B, generator=self.generator, device=self.device)
             for idx in order.chunk(cfg.minibatches):
                 # index_select: the same copy as v[:, idx], at about half the cost
-                features = {k: v.index_select(1, idx) for k, v in batch["features"].items()}
+                features = {k: v if k in STATIC_KEYS else v.index_select(1, idx)
+                            for k, v in batch["features"].items()}
                 memory = {k: v[idx] for k, v in batch["memory0"].items()}
                 out, values, _ = self.agents(features, memory)
                 losses = self._losses(out, values, batch, advantages, idx, log)
@@ -468,9 +471,13 @@ def _restore_simulator(sim: Simulator, state: dict) -> Observation:
 
 
 def _store(buffers: dict, tensors: dict, t: int, T: int) -> None:
-    """Write period t's (1, ...) tensors into (T, ...) buffers, allocated at the first period."""
+    """Write period t's (1, ...) tensors into (T, ...) buffers, allocated at the first period;
+    the tensors of :data:`STATIC_KEYS`, the same every period, are kept once."""
     for key, value in tensors.items():
         if not torch.is_tensor(value) or value.dim() == 0:
+            continue
+        if key in STATIC_KEYS:
+            buffers[key] = value
             continue
         if t == 0:
             buffers[key] = value.new_empty((T, *value.shape[1:]))
