@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import math
 import os
-import time
 
 import pandas as pd
 import pytest
@@ -56,19 +55,26 @@ def test_measure_reports_both_throughputs_from_one_process():
     assert out["peak_rss_gb"] > 0.05 and out["N"] == 2
 
 
-STAGGERED = ("import sys, time; from pathlib import Path; "
-             "from coordlib.bench.learner_speed import await_start; "
-             "i = int(sys.argv[2]); t0, step = map(float, sys.argv[3:5]); "
-             "time.sleep(max(0.0, t0 + step * i - time.time())); ready = time.time(); "
-             "await_start(Path(sys.argv[1]), i); print(ready, time.time())")
+STAGGERED = """
+import sys, time
+from pathlib import Path
+from coordlib.bench.learner_speed import await_start
+folder, i, gap = Path(sys.argv[1]), int(sys.argv[2]), float(sys.argv[3])
+while i > 0 and not (folder / f"ready-{i - 1}").exists():
+    time.sleep(0.01)
+time.sleep(gap)
+ready = time.time()
+await_start(folder, i)
+print(ready, time.time())
+"""
 
 
 def test_processes_run_at_once_start_timing_only_when_all_are_ready():
-    # process i gets ready at a shared clock time t0 + 0.4 i, whatever its start-up took
-    lines = run_at_once(STAGGERED, [time.time() + 5, 0.4], 3, timeout=120)
+    # process i gets ready 0.4 s after process i - 1, however long each took to start
+    lines = run_at_once(STAGGERED, [0.4], 3, timeout=120)
     ready, go = zip(*(map(float, line.split()) for line in lines))
-    assert ready[2] - ready[0] > 0.6                    # they got ready at different times...
-    assert min(go) >= max(ready)                        # ...and all started after the last
+    assert min(go) >= max(ready)                        # all started after the last was ready
+    assert go[0] - ready[0] > 0.6                       # so the first one waited for the others
 
 
 def test_a_process_that_fails_or_hangs_is_named_and_nothing_is_left_running(tmp_path):
