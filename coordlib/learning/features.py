@@ -99,13 +99,13 @@ class ScenarioEncoding:
         rate = np.where(s.arrival_rate > 0, s.arrival_rate, 1.0)
         gmv = P @ s.price                                              # (K, N): value of showing j
         margin = P @ (s.price - s.unit_cost + s.lost_sale_penalty)
-        segment_static = _clip(np.stack([
+        self._segment_static = _clip(np.stack([
             self.shown_buys, s.arrival_rate[:, None] * self.shown_buys / self.demand_scale,
             gmv / mean_price, margin / mean_price,
             _standardized(gmv, axis=1), _standardized(margin, axis=1),
             np.broadcast_to((s.arrival_rate / rate.mean())[:, None], gmv.shape),
             np.broadcast_to((s.lift / (1 + s.lift))[:, None], gmv.shape)], axis=-1))
-        self.segment_static = torch.as_tensor(segment_static, dtype=torch.float32,
+        self.segment_static = torch.as_tensor(self._segment_static, dtype=torch.float32,
                                               device=self.device)          # (K, N, static)
         self._rate = rate
 
