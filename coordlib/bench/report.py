@@ -34,6 +34,13 @@ Sections (``--only``), after issue 7 and the "Speed" part of issue 2:
     large and a generated N = 1,000 scenario; compact against reference networks
     (:mod:`coordlib.bench.learner_speed`). Targets: 15 times the reference on large, 0.05 of
     the simulator, 100,000 product-steps per second under 4 GB at N = 1,000.
+``learner-quality``
+    MTMA's gap to the best known value on a fixed panel (the DP optimum of four two-product
+    instances, five of Zipkin's lost-sales instances, the best heuristic on medium, the
+    static-coordination optimum on family-100), several seeds each, against the committed
+    result of the previous version (:mod:`coordlib.bench.learner_quality`); it names every
+    row that got worse beyond its interval, and ``--gate`` fails the command on one. Every
+    change to the learner is judged by it.
 ``reproduce``
     time of the ``smoke`` and ``paper`` reproductions, read from the stamps that
     :mod:`coordlib.pipeline.reproduce` writes.
@@ -47,6 +54,7 @@ from __future__ import annotations
 import argparse
 import importlib
 import platform
+import sys
 import time
 from pathlib import Path
 from typing import Callable, Optional, Sequence
@@ -54,10 +62,11 @@ from typing import Callable, Optional, Sequence
 import numpy as np
 import pandas as pd
 
-from ..common.files import atomic_write, atomic_write_text
+from ..common.files import REPO_DIR, atomic_write, atomic_write_text
 from .common import DEFAULT_OUT, ROW_FIELDS, SectionResult, Unavailable, fmt, machine, skipped_row
 from .exact import dp_section
 from .learner import LearnerBudget, learner_section
+from .learner_quality import PanelRow, learner_quality_section
 from .learner_speed import SpeedCase, learner_speed_section
 from .reproduction import reproduce_section
 from .simulator import simulator_section
@@ -68,7 +77,7 @@ from .wrappers import wrappers_section
 SECTIONS: dict[str, Callable[..., SectionResult]] = {
     "simulator": simulator_section, "wrappers": wrappers_section, "stockpyl": stockpyl_section,
     "dp": dp_section, "learner": learner_section, "learner-speed": learner_speed_section,
-    "reproduce": reproduce_section}
+    "learner-quality": learner_quality_section, "reproduce": reproduce_section}
 
 QUICK = {
     "simulator": dict(product_copies=(1, 1_000, 100_000), rounds=2, min_seconds=0.02),
@@ -81,6 +90,11 @@ QUICK = {
     "learner-speed": dict(cases=(SpeedCase("tiny", iterations=1, n_envs=8, rollout_length=8,
                                            simulator_copies=100),),
                           crowding=None),
+    "learner-quality": dict(panel=(
+        PanelRow("tiny", "tiny", "optimum", iterations=2, n_envs=8, seeds=(0, 1),
+                 evaluation=(4, 100, 20)),
+        PanelRow("zipkin L=2 p=9", "zipkin:2:9", "zipkin", iterations=2, n_envs=8,
+                 seeds=(0, 1), evaluation=(4, 200, 20))), previous=None),
     "reproduce": {},
 }
 """Short budgets for ``--quick``: a check that every section runs, not figures to report."""
@@ -125,13 +139,35 @@ def _write_csv(frame: pd.DataFrame, path: Path) -> None:
     atomic_write(path, lambda handle: frame.to_csv(handle, index=False))
 
 
+def _earlier_rows(out: Path, results: dict) -> pd.DataFrame:
+    """The rows of ``out/summary.csv`` of the sections not run now (a partial run keeps them)."""
+    path = out / "summary.csv"
+    if not path.is_file():
+        return pd.DataFrame(columns=list(ROW_FIELDS))
+    earlier = pd.read_csv(path, keep_default_na=False)
+    earlier = earlier[~earlier["section"].isin(list(results))]
+    return earlier.reindex(columns=list(ROW_FIELDS))
+
+
 def write_report(results: dict[str, SectionResult], out: Path, command: str = "",
                  seconds: Optional[float] = None) -> Path:
-    """Write ``report.md``, ``summary.csv`` and each section's tables (CSV) into ``out``."""
+    """Write ``report.md``, ``summary.csv`` and each section's tables (CSV) into ``out``.
+
+    Sections not run now keep their rows and tables from the report already in ``out``
+    (``--only`` replaces the sections it names, never the others), and the report says which
+    sections this run measured.
+    """
     out = Path(out)
     out.mkdir(parents=True, exist_ok=True)
     rows = [r for res in results.values() for r in res.rows]
-    summary = pd.DataFrame(rows, columns=list(ROW_FIELDS))
+    current = pd.DataFrame(rows, columns=list(ROW_FIELDS))
+    earlier = _earlier_rows(out, results)
+    summary = pd.concat([f for f in (earlier, current) if len(f)], ignore_index=True) \
+        if len(earlier) or len(current) else current
+    order = {name: i for i, name in enumerate(SECTIONS)}
+    summary = summary.sort_values("section", key=lambda c: c.map(order).fillna(len(order)),
+                                  kind="stable").reset_index(drop=True)
+    summary["ratio"] = pd.to_numeric(summary["ratio"], errors="coerce")
     _write_csv(summary, out / "summary.csv")
     for name, res in results.items():
         if len(res.table):
@@ -142,15 +178,19 @@ def write_report(results: dict[str, SectionResult], out: Path, command: str = ""
     shown["command"] = [f"`{c}`" if c else "" for c in summary["command"]]
     shown["ratio"] = [fmt(v) if np.isfinite(v) else "-" for v in summary["ratio"]]
     host = rows[0]["machine"] if rows else machine()
+    kept = sorted(set(earlier["section"]), key=lambda n: order.get(n, len(order)))
     lines = ["# Benchmarks", "",
              f"Machine: {host}. {_versions()}. Generated {time.strftime('%Y-%m-%d %H:%M')}"
              + (f" in {seconds:.0f} s" if seconds is not None else "")
-             + (f" by `{command}`" if command else "") + ".", "",
-             "Each ratio compares two measurements taken side by side in one run (alternating "
-             "rounds, median), so the figures hold on this machine at this load; the absolute "
-             "numbers are noisy on a shared machine, the ratios much less.", "",
-             "## Summary", "",
-             shown.to_markdown(index=False) if len(shown) else "(no rows)", ""]
+             + (f" by `{command}`" if command else "") + ".", ""]
+    if kept:
+        lines += [f"This run measured {', '.join(results)}; the rows of {', '.join(kept)} "
+                  "are from an earlier run (each row's command measures it again).", ""]
+    lines += ["Each ratio compares two measurements taken side by side in one run (alternating "
+              "rounds, median), so the figures hold on this machine at this load; the absolute "
+              "numbers are noisy on a shared machine, the ratios much less.", "",
+              "## Summary", "",
+              shown.to_markdown(index=False) if len(shown) else "(no rows)", ""]
     missed = summary[summary["met"].isin(["no", "void"])]
     lines += ["## Targets not met", ""]
     lines += ([f"- **{r.measured}**: {r.ours} vs {r.reference}, ratio {fmt(r.ratio)}, target "
@@ -160,15 +200,19 @@ def write_report(results: dict[str, SectionResult], out: Path, command: str = ""
     if len(skipped):
         lines += ["", "Not measured in this run:", ""]
         lines += [f"- {r.section}: {r.note}" for r in skipped.itertuples()]
-    for name, res in results.items():
-        if len(res.table):
-            lines += ["", f"## {name}", "", res.table.to_markdown(index=False, floatfmt=".4g")]
+    for name in sorted({*results, *kept}, key=lambda n: order.get(n, len(order))):
+        table = results[name].table if name in results else (
+            pd.read_csv(out / f"{name}.csv") if (out / f"{name}.csv").is_file() else None)
+        if table is not None and len(table):
+            lines += ["", f"## {name}", "", table.to_markdown(index=False, floatfmt=".4g")]
     lines.append("")
     path = out / "report.md"
     atomic_write_text(path, "\n".join(lines))
     return path
 
 
+QUICK_OUT = REPO_DIR / "build" / "bench-quick"
+"""Where ``--quick`` writes its report unless ``--out`` names a folder."""
 README_START, README_END = "<!-- bench:start -->", "<!-- bench:end -->"
 
 
@@ -207,10 +251,22 @@ def cli(argv) -> int:
                                      description=__doc__.split("\n\n")[0])
     parser.add_argument("--only", default=",".join(SECTIONS),
                         help=f"comma-separated sections among {', '.join(SECTIONS)} (default: all)")
-    parser.add_argument("--out", type=Path, default=DEFAULT_OUT, help="report folder")
+    parser.add_argument("--out", type=Path, default=None,
+                        help=f"report folder (default {DEFAULT_OUT.relative_to(REPO_DIR)}; with "
+                             f"--quick {QUICK_OUT.relative_to(REPO_DIR)}, so a check never "
+                             "replaces the committed report)")
     parser.add_argument("--quick", action="store_true",
                         help="short budgets (a check that each section runs, not for the report)")
+    parser.add_argument("--workers", type=int, default=None, metavar="N",
+                        help="learner-quality: training processes side by side (default: the "
+                             "CPUs)")
+    parser.add_argument("--gate", action="store_true",
+                        help="learner-quality: exit with status 1 when a row got worse than "
+                             "the committed result beyond its interval")
     args = parser.parse_args(argv)
+    args.out = args.out or (QUICK_OUT if args.quick else DEFAULT_OUT)
+    if args.workers is not None and args.workers < 1:
+        parser.error(f"--workers must be >= 1, got {args.workers}")
     chosen = [s.strip() for s in args.only.split(",") if s.strip()]
     unknown = [s for s in chosen if s not in SECTIONS]
     if unknown or not chosen:
@@ -219,10 +275,19 @@ def cli(argv) -> int:
                                             if chosen != list(SECTIONS) else "")
     command += " --quick" if args.quick else ""
     start = time.perf_counter()
-    results = run_sections(chosen, quick=args.quick, echo=lambda m: print(m, flush=True))
+    overrides = {"learner-quality": {"workers": args.workers}} if args.workers else None
+    results = run_sections(chosen, quick=args.quick, overrides=overrides,
+                           echo=lambda m: print(m, flush=True))
     path = write_report(results, args.out, command, time.perf_counter() - start)
     print(f"[bench] report: {path}")
     if chosen == list(SECTIONS) and not args.quick and args.out == DEFAULT_OUT:
         if update_readme(DEFAULT_OUT.parent.parent / "README.md", path.parent / "summary.csv"):
             print("[bench] quoted the targets in README.md")
+    quality = results.get("learner-quality")
+    if args.gate and quality is not None and "verdict" in quality.table \
+            and (quality.table["verdict"] == "worse").any():
+        worse = quality.table[quality.table["verdict"] == "worse"]["row"]
+        print(f"[bench] gate: worse than the committed result on {', '.join(worse)}",
+              file=sys.stderr)
+        return 1
     return 0

@@ -16,70 +16,15 @@ import pandas as pd
 
 from ..common.stats import mean_ci
 from ..exact import single_product
+from ..exact.zipkin import SingleProductOptimum, zipkin_scenario
 from ..model.evaluation import evaluate
-from ..model.policy import Action, Policy, joint
-from ..model.scenario import Scenario
+from ..model.policy import joint
+from ..model.rollout import rollout
 from ..pipeline.results import DEFAULT_CACHE, ResultStore
 from ..pipeline.sweep import cache_folder, cached_sweep
 from ..policies.recommendation import fixed_exposure
 from ..policies.replenishment import base_stock
-from .learners import train_evaluate
-
-ARRIVALS_PER_DEMAND = 2.0
-"""Customers per unit of demand in :func:`zipkin_scenario`: v_0 = v_1 = 1 and no lift, so half
-of the customers buy and lambda = 2 mu."""
-
-
-def zipkin_scenario(lost_sale_penalty, lead_time) -> Scenario:
-    """Zipkin's (2008) instance (p = ``lost_sale_penalty`` [b], L = ``lead_time``) as a Scenario.
-
-    N = K = 1; arrival rate lambda = 10 with v_0 = v_1 = 1 and lift 0, so demand is Poisson
-    of mean 5 whatever the exposure; price = unit cost = 1, h = 1, and the capacity and
-    largest order of :func:`coordlib.exact.single_product.zipkin_instance` (they do not bind).
-    """
-    a = single_product.zipkin_instance(lost_sale_penalty, lead_time)
-    return Scenario.from_dict({
-        "name": f"zipkin-L{a['lead_time']}-p{a['lost_sale_penalty']:g}",
-        "description": "Zipkin (2008) lost-sales instance: Poisson(5) demand, h = 1, "
-                       f"p = {a['lost_sale_penalty']:g}, L = {a['lead_time']}",
-        "products": {"price": [a["price"]], "unit_cost": [a["unit_cost"]],
-                     "holding_cost": [a["holding_cost"]],
-                     "lost_sale_penalty": [a["lost_sale_penalty"]],
-                     "lead_time": [a["lead_time"]], "capacity": [a["capacity"]],
-                     "max_order": [a["max_order"]]},
-        "segments": {"arrival_rate": [ARRIVALS_PER_DEMAND * a["demand_rate"]],
-                     "outside_attraction": [1.0], "lift": [0.0], "attraction": [[1.0]]},
-        "initial_on_hand": [0]})
-
-
-class SingleProductOptimum(Policy):
-    """The optimal policy of :func:`coordlib.exact.single_product.solve` as a coordlib policy.
-
-    Orders are read from the optimal table at the reduced state (A, o_1, ..., o_{L-1}) of
-    each copy; the one product is shown to every customer.
-    """
-
-    name = "single-product optimum"
-
-    def __init__(self, solution: single_product.SolveResult):
-        self.solution = solution
-
-    def reset(self, scenario, batch_size, rng):
-        super().reset(scenario, batch_size, rng)
-        if scenario.n_products != 1 or int(scenario.lead_time[0]) != self.solution.lead_time:
-            raise ValueError("SingleProductOptimum: the scenario must have one product with "
-                             f"lead time {self.solution.lead_time}")
-        self._exposure = np.ones((batch_size, scenario.n_segments, 1))
-
-    def act(self, observation) -> Action:
-        sol = self.solution
-        on_hand, pipeline = observation.on_hand[:, 0], observation.pipeline[:, 0, :]
-        if sol.lead_time == 0:
-            orders = sol.order[np.minimum(on_hand, sol.capacity)]
-        else:
-            available = np.minimum(on_hand + pipeline[:, 0], sol.capacity)
-            orders = sol.order[(available, *pipeline[:, 1:sol.lead_time].T)]
-        return Action(orders[:, None].astype(np.int64), self._exposure)
+from .learners import evaluation_seed, run_metrics, train_run
 
 
 def lost_sales_table(lead_times=single_product.ZIPKIN_2008_LEAD_TIMES,
@@ -134,18 +79,56 @@ def learner_run(lost_sale_penalty=9, lead_time=2, seed: int = 0, iterations: int
     recommender's exposure is always 1) and hold its evaluated cost against the optimum.
 
     Returns the learner's cost per period with its 95% CI (across evaluation replications),
-    the exact optimal cost, and ``gap_pct`` = 100 (cost - optimal) / optimal.
+    the exact optimal cost, ``gap_pct`` = 100 (cost - optimal) / optimal, and the state-by-state
+    comparison of its orders with the optimal ones (:func:`order_comparison`).
     """
     scenario = zipkin_scenario(lost_sale_penalty, lead_time)
-    run = train_evaluate(scenario, "mtma", seed, iterations, eval_replications=eval_replications,
-                         eval_periods=eval_periods, eval_warmup=eval_warmup, **overrides)
+    result = train_run(scenario, "mtma", seed, iterations, eval_replications=eval_replications,
+                       eval_periods=eval_periods, eval_warmup=eval_warmup, **overrides)
+    run = run_metrics(result)
     optimal = single_product.solve(**single_product.zipkin_instance(lost_sale_penalty,
                                                                     lead_time)).cost
     cost = -run["profit"]
+    orders = order_comparison(result.policy, lost_sale_penalty, lead_time,
+                              seed=evaluation_seed(int(seed)))
     return {"learner_cost": cost, "learner_cost_lo": -run["profit_hi"],
             "learner_cost_hi": -run["profit_lo"], "optimal_cost": optimal,
             "gap_pct": 100.0 * (cost - optimal) / optimal,
-            "train_seconds": run["train_seconds"], "env_steps": run["env_steps"]}
+            "train_seconds": run["train_seconds"], "env_steps": run["env_steps"],
+            **{k: v for k, v in orders.items() if k != "by_position"}}
+
+
+def order_comparison(policy, lost_sale_penalty=9, lead_time=2, replications: int = 16,
+                     periods: int = 1000, warmup: int = 100, seed: int = 0) -> dict:
+    """The orders of ``policy`` against the optimal ones, state by state, on the states it visits.
+
+    ``policy`` runs on :func:`zipkin_scenario` (``replications`` x ``periods``, the first
+    ``warmup`` discarded); at every visited state its order is compared with the optimal order
+    of that state (:meth:`coordlib.exact.single_product.SolveResult.order_for`). Returns
+    ``share_optimal_orders`` (the share of visits where they agree), ``mean_abs_order_diff``
+    and ``mean_order_diff`` (learned minus optimal, units), and ``by_position``, a frame with
+    the same per inventory position (on hand plus everything on order), the visits and both
+    mean orders: where a policy departs from the optimum, and in which direction.
+    """
+    scenario = zipkin_scenario(lost_sale_penalty, lead_time)
+    solution = single_product.solve(**single_product.zipkin_instance(lost_sale_penalty,
+                                                                      lead_time))
+    optimum = SingleProductOptimum(solution)
+    optimum.reset(scenario, replications, None)
+    rows, before = [], None           # the observation the orders of period t were decided on
+    for t, result in rollout(scenario, policy, replications, periods, seed):
+        if before is not None and t >= warmup:
+            rows.append(np.c_[before.on_hand[:, 0] + before.pipeline[:, 0].sum(-1),
+                              result.orders[:, 0], optimum.act(before).orders[:, 0]])
+        before = result.observation
+    visits = pd.DataFrame(np.concatenate(rows), columns=["position", "learned", "optimal"])
+    diff = visits["learned"] - visits["optimal"]
+    by_position = (visits.assign(agree=diff == 0).groupby("position")
+                   .agg(visits=("learned", "size"), learned=("learned", "mean"),
+                        optimal=("optimal", "mean"), agree=("agree", "mean")).reset_index())
+    return {"share_optimal_orders": float((diff == 0).mean()),
+            "mean_abs_order_diff": float(diff.abs().mean()),
+            "mean_order_diff": float(diff.mean()), "by_position": by_position}
 
 
 def learner_table(lead_times=single_product.ZIPKIN_2008_LEAD_TIMES,

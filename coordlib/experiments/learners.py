@@ -17,6 +17,7 @@ from scipy import stats
 from ..learning.agents import AgentSet, LearnedPolicy
 from ..learning.checkpoints import load_checkpoint
 from ..learning.config import config_for
+from ..learning.runs import evaluation_seed
 from ..learning.training import train
 from ..model.evaluation import mean_ci
 from ..pipeline.sweep import cache_folder, cached_sweep
@@ -70,16 +71,6 @@ def run_metrics(result) -> dict:
             "train_seconds": float(s["train_seconds"]),
             "env_steps": int(s["env_steps"]), "steps_per_second": float(s["steps_per_second"]),
             "parameters": int(s["parameters"])}
-
-
-def evaluation_seed(seed: int) -> int:
-    """The seed of the final evaluation of the learner trained with ``seed``: one stream per
-    training seed, independent of the training stream (the simulator is seeded ``seed`` in
-    training) and of the other seeds' evaluations, so that the spread of the seeds' evaluated
-    profits holds the evaluation noise as well as the training noise (:func:`across_seeds`)."""
-    if isinstance(seed, (bool, np.bool_)) or not isinstance(seed, (int, np.integer)) or seed < 0:
-        raise ValueError(f"seed: must be a whole number >= 0, got {seed!r}")
-    return int(np.random.SeedSequence([int(seed), 104729]).generate_state(1)[0] % 2**31)
 
 
 def settings_digest(settings: dict) -> str:

@@ -4,7 +4,8 @@
 ``out_dir``) writes ``checkpoint.pt``, ``curve.csv`` and ``summary.json`` into DIR;
 :func:`load_run` gives them back as one :class:`TrainedRun`, whose ``policy`` is evaluated by
 :func:`coordlib.evaluate` like any other. :func:`reference_profits` reads the optimum g* and
-the best heuristic of a shipped scenario from the committed main table (E3).
+the best heuristic of a shipped scenario from the committed main table (E3);
+:func:`evaluation_seed` gives the random stream a run is evaluated on.
 """
 from __future__ import annotations
 
@@ -14,6 +15,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Optional
 
+import numpy as np
 import pandas as pd
 
 from ..common.files import REPO_DIR
@@ -110,3 +112,14 @@ def comparison(profit: float, scenario: str, table=MAIN_TABLE) -> str:
         parts.append(f"best heuristic {name} {value:.3f} (this run "
                      f"{100 * (profit - value) / abs(value):+.2f}%)")
     return ("beside: " + "; ".join(parts) + " [main table E3, paper profile]") if parts else ""
+
+
+def evaluation_seed(seed: int) -> int:
+    """The seed of the final evaluation of the learner trained with ``seed``: one stream per
+    training seed, independent of the training stream (the simulator is seeded ``seed`` in
+    training) and of the other seeds' evaluations, so that the spread of the seeds' evaluated
+    profits holds the evaluation noise as well as the training noise
+    (:func:`coordlib.experiments.learners.across_seeds`)."""
+    if isinstance(seed, (bool, np.bool_)) or not isinstance(seed, (int, np.integer)) or seed < 0:
+        raise ValueError(f"seed: must be a whole number >= 0, got {seed!r}")
+    return int(np.random.SeedSequence([int(seed), 104729]).generate_state(1)[0] % 2**31)

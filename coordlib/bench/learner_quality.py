@@ -1,0 +1,360 @@
+"""Benchmark section ``learner-quality``: how close MTMA comes to the best known value, row by row.
+
+Every change to the learner is judged here. A fixed panel of instances (:data:`PANEL`) is
+trained at a fixed budget with several seeds, and each trained policy is held against the
+best known policy of its instance, evaluated on the same random stream:
+
+- the exact optimum of the DP (``tiny``, ``tiny-margin``, ``tiny-personal`` and the
+  capacity-binding ``tiny-capacity``): the DP policy, gain g*;
+- the optimal policy of Zipkin's (2008) lost-sales instances (five of the sixteen, L = 1 to
+  4), with the best base-stock beside it;
+- on ``medium``, the best of the heuristic firms (siloed, coordinated, margin-greedy) and the
+  static-coordination optimum, the best read from the same streams;
+- on ``family-100``, the static-coordination optimum (:mod:`coordlib.exact.static_coordination`).
+
+**The gap of a row** is 100 (reference - learner) / |reference value| per seed, the profit per
+period of both read on the seed's own evaluation stream
+(:func:`coordlib.learning.runs.evaluation_seed`), and the reference value its exact gain where
+there is one (g*, the optimal cost, the static optimum's gain), else its simulated mean. A gap
+of 1 means the learner earns 1% of the reference less; on Zipkin's instances it is the cost
+above the optimum in percent of the optimal cost. Its interval is the t-interval across the
+seeds: it holds the training noise and the evaluation noise, and the common stream removes
+most of the evaluation noise the two policies share (all of it on Zipkin's instances, where
+demand does not depend on the action).
+
+**Against the previous version.** The committed result (``data/benchmarks/learner-quality-
+runs.csv``, one row per panel row and seed, with the code version that made it) is read before
+it is replaced, and each row's change of gap is given with a Welch interval: a row **got
+worse** when that interval lies above zero. ``--gate`` makes the command fail on such a row.
+The panel's budgets are those of the paper profile where the row is in an experiment (E3's
+150 iterations x 16 copies on the two-product instances, E11's 150 x 64 on Zipkin's, E3's
+300 x 16 on medium) and a short one on family-100 (200 x 8, E7's paper budget), so a change
+the panel passes does not move the published tables the other way.
+"""
+from __future__ import annotations
+
+import math
+import multiprocessing
+import os
+import time
+from concurrent.futures import ProcessPoolExecutor, as_completed
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Callable, Optional
+
+import numpy as np
+import pandas as pd
+from scipy import stats
+
+from ..exact import dp
+from ..exact.single_product import best_base_stock, zipkin_instance
+from ..exact.static_coordination import static_coordination
+from ..exact.zipkin import zipkin_optimum, zipkin_scenario
+from ..learning.config import config_for
+from ..learning.runs import evaluation_seed
+from ..learning.training import train
+from ..model import scenarios
+from ..model.evaluation import evaluate
+from ..model.policy import joint
+from ..model.scenario import Scenario
+from ..pipeline.results import code_version, git_revision
+from ..policies.firms import firm
+from ..policies.recommendation import fixed_exposure
+from ..policies.replenishment import base_stock
+from .common import DEFAULT_OUT, SectionResult, difference_ci, row
+
+RUNS_FILE = "learner-quality-runs.csv"
+"""Per panel row and seed: the learner's and the reference's profits on one stream, the gap."""
+TARGETS = {
+    "optimum": "gap <= 0.5% (>= 99.5% of g*)",
+    "zipkin": "gap <= 2% and cost below the best base-stock's",
+    "best-heuristic": "interval reaches the best heuristic (low end <= 0), mean gap <= 1%",
+    "static": "interval reaches the static optimum (low end <= 0), mean gap <= 1%",
+}
+"""What a row is held against, and its target (:func:`target_met` decides it): the DP optimum,
+Zipkin's optimum (with the best base-stock beside it), the best heuristic firm or static optimum
+on the same streams, the static-coordination optimum."""
+
+
+@dataclass(frozen=True)
+class PanelRow:
+    """One instance of the panel: what is trained, how long, and what it is held against."""
+
+    name: str
+    """the row's label, e.g. ``"zipkin L=4 p=9"``"""
+    scenario: str
+    """a shipped scenario's name, or ``"zipkin:L:p"`` for Zipkin's instance (L, p)"""
+    reference: str
+    """what it is held against: a key of :data:`TARGETS`"""
+    iterations: int
+    """training iterations of every seed"""
+    n_envs: int
+    """simulator copies per rollout"""
+    seeds: tuple = (0, 1, 2)
+    """training seeds; each is evaluated on its own stream"""
+    settings: dict = field(default_factory=dict)
+    """further TrainConfig overrides of the row (those the paper profile uses there)"""
+    evaluation: tuple = (20, 500, 100)
+    """replications, periods and warm-up of every evaluation"""
+
+    def __post_init__(self):
+        if self.reference not in TARGETS:
+            raise ValueError(f"PanelRow {self.name!r}: reference must be one of "
+                             f"{', '.join(TARGETS)}, got {self.reference!r}")
+
+    @property
+    def target(self) -> str:
+        return TARGETS[self.reference]
+
+    def build(self) -> Scenario:
+        if self.scenario.startswith("zipkin:"):
+            _, lead_time, penalty = self.scenario.split(":")
+            return zipkin_scenario(float(penalty), int(lead_time))
+        return scenarios.get(self.scenario)
+
+
+def _zipkin(lead_time: int, penalty: int) -> PanelRow:
+    return PanelRow(f"zipkin L={lead_time} p={penalty}", f"zipkin:{lead_time}:{penalty}", "zipkin",
+                    iterations=150, n_envs=64, evaluation=(32, 2000, 200))
+
+
+PANEL: tuple[PanelRow, ...] = (
+    *(PanelRow(name, name, "optimum", iterations=150, n_envs=16, seeds=(0, 1, 2, 3, 4))
+      for name in ("tiny", "tiny-margin", "tiny-personal", "tiny-capacity")),
+    *(_zipkin(L, p) for L, p in ((1, 9), (2, 4), (3, 19), (4, 9), (4, 39))),
+    PanelRow("medium", "medium", "best-heuristic", iterations=300, n_envs=16),
+    PanelRow("family-100", "family-100", "static", iterations=200, n_envs=8,
+             settings={"replenisher_credit": "product"}, evaluation=(6, 300, 100)),
+)
+"""The panel: what each past learner change broke or could break (lost sales with lead times up
+to 4, a binding capacity, two segments, margins, ten products with lead times 1-3, N = 100)."""
+
+
+# ---- the jobs (each in its own process) -----------------------------------------------------
+def learner_job(panel_row: PanelRow, seed: int) -> dict:
+    """Train MTMA on the row's instance with one seed; its profit on the seed's stream."""
+    scenario = panel_row.build()
+    replications, periods, warmup = panel_row.evaluation
+    config = config_for("mtma", seed=int(seed), iterations=panel_row.iterations,
+                        n_envs=panel_row.n_envs, eval_seed=evaluation_seed(int(seed)),
+                        eval_replications=replications, eval_periods=periods,
+                        eval_warmup=warmup, **panel_row.settings)
+    result = train(scenario, config, progress=False)
+    return {"row": panel_row.name, "seed": int(seed),
+            "learner": float(result.summary["profit"]),
+            "train_seconds": float(result.summary["train_seconds"])}
+
+
+def _references(panel_row: PanelRow, scenario: Scenario) -> dict:
+    """name -> (policy, exact gain or None) of the row's reference kind."""
+    kind = panel_row.reference
+    if kind == "optimum":
+        solution = dp.solve(scenario)
+        return {"DP optimum": (solution.policy, float(solution.gain))}
+    if kind == "zipkin":
+        _, lead_time, penalty = panel_row.scenario.split(":")
+        policy, gain = zipkin_optimum(float(penalty), int(lead_time))
+        best = best_base_stock(**zipkin_instance(float(penalty), int(lead_time)))
+        return {"optimum": (policy, gain),
+                f"best base-stock S={best.level}": (
+                    joint(base_stock([best.level]), fixed_exposure(None)), -float(best.cost))}
+    static = static_coordination(scenario, grid_points=10)
+    references = {"static-coordination optimum": (static.policy(), float(static.gain))}
+    if kind == "best-heuristic":
+        for name in ("siloed", "coordinated", "margin-greedy"):
+            references[name] = (firm(scenario, name, 0), None)
+    return references
+
+
+def reference_job(panel_row: PanelRow) -> list[dict]:
+    """Every reference policy of the row on every seed's evaluation stream."""
+    scenario = panel_row.build()
+    replications, periods, warmup = panel_row.evaluation
+    out = []
+    for name, (policy, exact) in _references(panel_row, scenario).items():
+        for seed in panel_row.seeds:
+            frame = evaluate(scenario, policy, replications, periods, warmup,
+                             seed=evaluation_seed(int(seed)))
+            out.append({"row": panel_row.name, "seed": int(seed), "reference": name,
+                        "profit": float(frame["profit"].mean()), "exact": exact})
+    return out
+
+
+def _run_job(job: tuple):
+    kind, panel_row, seed = job
+    return kind, (learner_job(panel_row, seed) if kind == "learner" else reference_job(panel_row))
+
+
+def run_panel(panel=PANEL, workers: Optional[int] = None,
+              echo: Callable[[str], None] = print) -> pd.DataFrame:
+    """Train and evaluate every (row, seed) of ``panel`` in ``workers`` processes (default: the
+    CPUs); one row per (panel row, seed) with the gap (see :func:`panel_runs`)."""
+    workers = max(1, int(workers or os.cpu_count() or 1))
+    jobs = [("reference", r, None) for r in panel]
+    jobs += [("learner", r, s) for r in panel for s in r.seeds]
+    # the references first (they solve a DP or a static optimum), then the longest learners
+    jobs.sort(key=lambda j: -(j[1].iterations * j[1].n_envs * j[1].build().n_products
+                              if j[0] == "learner" else math.inf))
+    learners, references = [], []
+    context = multiprocessing.get_context("spawn")
+    with ProcessPoolExecutor(workers, mp_context=context) as pool:
+        futures = {pool.submit(_run_job, job): job for job in jobs}
+        for done in as_completed(futures):
+            kind, value = done.result()
+            if kind == "learner":
+                learners.append(value)
+                echo(f"  {value['row']} seed {value['seed']}: {value['learner']:.4g} "
+                     f"({value['train_seconds']:.0f} s of training)")
+            else:
+                references.extend(value)
+    return panel_runs(panel, pd.DataFrame(learners), pd.DataFrame(references))
+
+
+def panel_runs(panel, learners: pd.DataFrame, references: pd.DataFrame) -> pd.DataFrame:
+    """One row per (panel row, seed): the learner's profit, its reference's on the same stream,
+    the reference value (exact where known) and ``gap_pct``.
+
+    The reference of a row is its first reference (the optimum, the static optimum), except on
+    ``best-heuristic`` rows, where it is the reference with the highest mean over the seeds'
+    streams. Zipkin's rows also carry ``base_stock`` (the best base-stock on the same stream).
+    """
+    rows = []
+    for panel_row in panel:
+        refs = references[references["row"] == panel_row.name]
+        means = refs.groupby("reference", sort=False)["profit"].mean()
+        chosen = means.idxmax() if panel_row.reference == "best-heuristic" else means.index[0]
+        for _, run in learners[learners["row"] == panel_row.name].sort_values("seed").iterrows():
+            on_stream = refs[refs["seed"] == run["seed"]].set_index("reference")
+            ref = on_stream.loc[chosen]
+            exact = ref["exact"]
+            value = float(exact) if exact is not None and np.isfinite(exact) else \
+                float(means[chosen])
+            gap = 100.0 * (float(ref["profit"]) - run["learner"]) / abs(value)
+            record = {"row": panel_row.name, "seed": int(run["seed"]),
+                      "iterations": panel_row.iterations, "n_envs": panel_row.n_envs,
+                      "reference": chosen, "reference_value": value,
+                      "reference_profit": float(ref["profit"]), "learner": run["learner"],
+                      "gap_pct": gap, "train_seconds": run["train_seconds"]}
+            if panel_row.reference == "zipkin":
+                other = [r for r in on_stream.index if r.startswith("best base-stock")][0]
+                record["base_stock"] = float(on_stream.loc[other, "profit"])
+            rows.append(record)
+    frame = pd.DataFrame(rows)
+    frame["code_version"], frame["git_revision"] = code_version(), git_revision()
+    return frame
+
+
+# ---- the summary, the comparison and the targets ----------------------------------------------
+def t_interval(values, confidence: float = 0.95) -> tuple[float, float, float]:
+    """Mean and t-interval of ``values`` (a single value: its own, without an interval)."""
+    values = np.asarray(values, dtype=float)
+    mean = float(values.mean())
+    if values.size < 2:
+        return mean, float("nan"), float("nan")
+    half = float(stats.t.ppf(0.5 + confidence / 2, values.size - 1)
+                 * values.std(ddof=1) / math.sqrt(values.size))
+    return mean, mean - half, mean + half
+
+
+def target_met(panel_row: PanelRow, runs: pd.DataFrame) -> bool:
+    """Whether a row's runs meet its target (:attr:`PanelRow.target`)."""
+    gap, lo, _ = t_interval(runs["gap_pct"])
+    if panel_row.reference == "optimum":
+        return gap <= 0.5
+    if panel_row.reference == "zipkin":       # cost below the best base-stock's, same streams
+        return gap <= 2.0 and float(runs["learner"].mean()) > float(runs["base_stock"].mean())
+    return gap <= 1.0 and (bool(lo <= 0) if np.isfinite(lo) else gap <= 0)
+
+
+def compare(runs: pd.DataFrame, previous: Optional[pd.DataFrame], panel=PANEL) -> pd.DataFrame:
+    """One row per panel row: the gap with its interval, the previous version's, their change
+    with a Welch interval and the verdict (``worse``, ``better``, ``level``, or ``new`` where the
+    previous result has no such row, or ran it at another budget)."""
+    out = []
+    for panel_row in panel:
+        these = runs[runs["row"] == panel_row.name]
+        if these.empty:
+            continue
+        gap, lo, hi = t_interval(these["gap_pct"])
+        record = {"row": panel_row.name, "reference": these["reference"].iloc[0],
+                  "reference_value": float(these["reference_value"].iloc[0]),
+                  "seeds": len(these), "learner": float(these["learner"].mean()),
+                  "gap_pct": gap, "gap_lo": lo, "gap_hi": hi,
+                  "train_seconds": float(these["train_seconds"].mean()),
+                  "target": panel_row.target, "met": target_met(panel_row, these)}
+        if "base_stock" in these and these["base_stock"].notna().all():
+            bs = float(these["base_stock"].mean())
+            record["base_stock_gap_pct"] = 100.0 * (float(these["reference_profit"].mean()) - bs) \
+                / abs(record["reference_value"])
+        old = None if previous is None else previous[
+            (previous["row"] == panel_row.name)
+            & (previous["iterations"] == panel_row.iterations)
+            & (previous["n_envs"] == panel_row.n_envs)]
+        if old is None or old.empty:
+            record.update(previous_gap_pct=float("nan"), change=float("nan"),
+                          change_lo=float("nan"), change_hi=float("nan"), verdict="new")
+        else:
+            record["previous_gap_pct"] = float(old["gap_pct"].mean())
+            record["previous_code_version"] = str(old["code_version"].iloc[0])
+            if len(old) > 1 and len(these) > 1:
+                change, c_lo, c_hi = difference_ci(these["gap_pct"], old["gap_pct"])
+            else:
+                change = gap - record["previous_gap_pct"]
+                c_lo = c_hi = float("nan")
+            record.update(change=change, change_lo=c_lo, change_hi=c_hi,
+                          verdict="worse" if c_lo > 0 else "better" if c_hi < 0 else "level")
+        out.append(record)
+    return pd.DataFrame(out)
+
+
+def _shown_gap(r) -> str:
+    if not np.isfinite(r["gap_lo"]):
+        return f"{r['gap_pct']:.2f}%"
+    return f"{r['gap_pct']:.2f}% [{r['gap_lo']:.2f}, {r['gap_hi']:.2f}]"
+
+
+def summary_lines(table: pd.DataFrame) -> list[str]:
+    """What the report prints: each row's gap and change, then the rows that got worse."""
+    lines = []
+    for _, r in table.iterrows():
+        change = "" if r["verdict"] == "new" else (
+            f"; previous {r['previous_gap_pct']:.2f}%, change {r['change']:+.2f} points"
+            + (f" [{r['change_lo']:+.2f}, {r['change_hi']:+.2f}]"
+               if np.isfinite(r["change_lo"]) else "") + f": {r['verdict']}")
+        lines.append(f"{r['row']}: gap to {r['reference']} {_shown_gap(r)} over {r['seeds']} seeds"
+                     f"{change}; target {r['target']}: {'met' if r['met'] else 'not met'}")
+    worse = table[table["verdict"] == "worse"]
+    lines.append("rows that got worse beyond their intervals: " + (
+        ", ".join(f"{r['row']} (+{r['change']:.2f} points)" for _, r in worse.iterrows())
+        if len(worse) else "none"))
+    return lines
+
+
+def learner_quality_section(panel=PANEL, workers: Optional[int] = None,
+                            previous: Optional[Path] = DEFAULT_OUT / RUNS_FILE,
+                            echo: Callable[[str], None] = print) -> SectionResult:
+    """Run the panel, compare it with the result in ``previous`` (the committed one by
+    default; None: no comparison) and report each row."""
+    previous = pd.read_csv(previous) if previous is not None and Path(previous).is_file() \
+        else None
+    started = time.perf_counter()
+    runs = run_panel(panel, workers, echo)
+    seconds = time.perf_counter() - started
+    table = compare(runs, previous, panel)
+    for line in summary_lines(table):
+        echo("  " + line)
+    rows = []
+    for _, r in table.iterrows():
+        previous_text = "-" if r["verdict"] == "new" else f"previous {r['previous_gap_pct']:.2f}%"
+        note = r["verdict"] if r["verdict"] == "new" else (
+            f"{r['verdict']}: change {r['change']:+.2f} points"
+            + (f" [{r['change_lo']:+.2f}, {r['change_hi']:+.2f}]"
+               if np.isfinite(r["change_lo"]) else ""))
+        rows.append(row("learner-quality", f"MTMA gap to {r['reference']}, {r['row']}",
+                        _shown_gap(r), previous_text, float("nan"), r["target"],
+                        "yes" if r["met"] else "no", note))
+    rows.append(row("learner-quality", "panel wall time (all rows and seeds)",
+                    f"{seconds / 60:.1f} min", "-", float("nan"), "<= 15 min on two cores",
+                    "yes" if seconds <= 900 else "no",
+                    f"{len(runs)} training runs in {workers or os.cpu_count()} processes"))
+    return SectionResult(table, rows, extra={RUNS_FILE.removesuffix(".csv"): runs})

@@ -1,0 +1,154 @@
+"""The learner-quality benchmark (coordlib.bench.learner_quality): gaps, comparison, gate.
+
+The gap arithmetic and the comparison are checked on made-up runs whose answers are known;
+the section itself runs on a two-iteration panel (its numbers are not judged, its shape and
+its determinism are).
+"""
+from __future__ import annotations
+
+import dataclasses
+
+import numpy as np
+import pandas as pd
+import pytest
+
+from coordlib.bench import learner_quality as lq
+from coordlib.bench import report, run_sections, write_report
+from coordlib.bench.common import row
+from coordlib.exact import dp
+from coordlib.exact.single_product import solve, zipkin_instance
+from coordlib.model import scenarios
+
+ZIPKIN = lq.PanelRow("z", "zipkin:2:9", "zipkin", iterations=2, n_envs=8, seeds=(0, 1, 2))
+MEDIUM = lq.PanelRow("m", "medium", "best-heuristic", iterations=2, n_envs=8, seeds=(0, 1))
+
+
+def _learners(name, profits):
+    return pd.DataFrame({"row": name, "seed": range(len(profits)), "learner": profits,
+                         "train_seconds": 1.0})
+
+
+def test_zipkin_gap_is_the_cost_above_the_optimal_cost_in_percent():
+    optimal_cost = solve(**zipkin_instance(9, 2)).cost
+    refs = pd.DataFrame(
+        [{"row": "z", "seed": s, "reference": "optimum", "profit": -optimal_cost + e,
+          "exact": -optimal_cost} for s, e in enumerate((0.01, -0.02, 0.0))]
+        + [{"row": "z", "seed": s, "reference": "best base-stock S=19", "profit": -6.3,
+            "exact": -6.316} for s in range(3)])
+    learner_costs = np.array([6.20, 6.25, 6.30])
+    runs = lq.panel_runs([ZIPKIN], _learners("z", -learner_costs), refs)
+    on_stream = -refs[refs.reference == "optimum"]["profit"].to_numpy()
+    # same stream: the learner's cost minus the optimum's cost on it, over the optimal cost
+    expected = 100 * (learner_costs - on_stream) / optimal_cost
+    np.testing.assert_allclose(runs["gap_pct"], expected, rtol=1e-12)
+    assert (runs["reference_value"] == -optimal_cost).all()
+    assert (runs["base_stock"] == -6.3).all()
+    # cost 6.2-6.3 against base-stock's 6.3: below it on the mean, but the gap is above 2%
+    assert expected.mean() > 2 and not lq.target_met(ZIPKIN, runs)
+
+
+def test_best_heuristic_rows_take_the_best_mean_on_the_same_streams():
+    refs = pd.DataFrame([
+        {"row": "m", "seed": s, "reference": name, "profit": value + 0.5 * s, "exact": exact}
+        for s in (0, 1)
+        for name, value, exact in (("static-coordination optimum", 240.0, 241.4),
+                                   ("siloed", 238.0, None), ("margin-greedy", 242.0, None))])
+    runs = lq.panel_runs([MEDIUM], _learners("m", [241.0, 241.5]), refs)
+    assert set(runs["reference"]) == {"margin-greedy"}
+    # no exact value for a firm: the reference value is its mean over the streams
+    assert runs["reference_value"].iloc[0] == pytest.approx(242.25)
+    np.testing.assert_allclose(runs["gap_pct"], 100 * np.array([1.0, 1.0]) / 242.25)
+
+
+def _runs(name, gaps, iterations=2, n_envs=8):
+    return pd.DataFrame({"row": name, "seed": range(len(gaps)), "gap_pct": gaps,
+                         "iterations": iterations, "n_envs": n_envs, "reference": "optimum",
+                         "reference_value": -6.0, "reference_profit": -6.0,
+                         "learner": -6.0 - 0.06 * np.asarray(gaps), "base_stock": -6.3,
+                         "train_seconds": 1.0, "code_version": "old"})
+
+
+def test_compare_names_a_row_that_got_worse_beyond_its_interval():
+    previous = _runs("z", [1.0, 1.1, 0.9])
+    worse = lq.compare(_runs("z", [3.0, 3.2, 2.9]), previous, [ZIPKIN]).iloc[0]
+    assert worse["verdict"] == "worse" and worse["change"] == pytest.approx(2.0333, abs=1e-3)
+    assert worse["change_lo"] > 0
+    level = lq.compare(_runs("z", [1.5, 0.2, 1.6]), previous, [ZIPKIN]).iloc[0]
+    assert level["verdict"] == "level" and level["change_lo"] < 0 < level["change_hi"]
+    better = lq.compare(_runs("z", [0.1, 0.2, 0.15]), previous, [ZIPKIN]).iloc[0]
+    assert better["verdict"] == "better"
+    lines = lq.summary_lines(lq.compare(_runs("z", [3.0, 3.2, 2.9]), previous, [ZIPKIN]))
+    assert lines[-1] == "rows that got worse beyond their intervals: z (+2.03 points)"
+
+
+def test_compare_does_not_hold_a_row_against_another_budget():
+    previous = _runs("z", [1.0, 1.1, 0.9], iterations=300)
+    table = lq.compare(_runs("z", [3.0, 3.2, 2.9]), previous, [ZIPKIN])
+    assert table.iloc[0]["verdict"] == "new" and np.isnan(table.iloc[0]["change"])
+    assert lq.compare(_runs("z", [3.0]), None, [ZIPKIN]).iloc[0]["verdict"] == "new"
+
+
+def test_targets_follow_the_reference_kind():
+    assert lq.target_met(dataclasses.replace(ZIPKIN, reference="optimum"),
+                         _runs("t", [0.3, 0.4, 0.5]))
+    assert not lq.target_met(dataclasses.replace(ZIPKIN, reference="optimum"),
+                             _runs("t", [0.3, 0.4, 1.5]))
+    # an interval that reaches zero only because the seeds disagree wildly is not enough
+    assert not lq.target_met(MEDIUM, _runs("m", [-20.0, 40.0]))
+    assert lq.target_met(MEDIUM, _runs("m", [-0.5, 0.8]))
+    with pytest.raises(ValueError, match="reference must be one of"):
+        lq.PanelRow("x", "tiny", "dp", iterations=1, n_envs=8)
+
+
+def test_the_panel_covers_what_past_changes_broke():
+    names = {r.name for r in lq.PANEL}
+    assert {"tiny", "tiny-margin", "tiny-personal", "tiny-capacity", "medium",
+            "family-100"} <= names
+    zipkin = [r for r in lq.PANEL if r.reference == "zipkin"]
+    assert len(zipkin) >= 4 and any(r.build().lead_time[0] == 4 for r in zipkin)
+    # the capacity-binding instance: storage and orders below the newsvendor level
+    s = scenarios.get("tiny-capacity")
+    assert (s.capacity < 10).all() and (s.max_order < 6).all()
+    assert dp.problem_size(s)["full_states"] < 10_000
+    assert all(len(r.seeds) >= 3 for r in lq.PANEL)
+
+
+def test_the_section_runs_and_is_deterministic(tmp_path):
+    panel = report.QUICK["learner-quality"]["panel"]
+    first = lq.run_panel(panel, workers=1, echo=lambda m: None)
+    again = lq.run_panel(panel, workers=2, echo=lambda m: None)
+    pd.testing.assert_frame_equal(first.drop(columns="train_seconds"),
+                                  again.drop(columns="train_seconds"))
+    assert len(first) == sum(len(r.seeds) for r in panel)
+    results = run_sections(["learner-quality"], quick=True, echo=lambda m: None)
+    rows = results["learner-quality"].rows
+    assert [r["met"] in ("yes", "no") for r in rows] == [True] * len(rows)
+    assert len(rows) == len(panel) + 1           # one per panel row, and the wall time
+    path = write_report(results, tmp_path)
+    assert (tmp_path / "learner-quality-runs.csv").is_file() and path.is_file()
+
+
+def test_a_partial_report_keeps_the_other_sections(tmp_path):
+    def section(name, value):
+        r = row(name, f"{name} figure", value, "-", float("nan"), "-", "n/a")
+        r["machine"], r["command"] = "test", f"python -m coordlib bench --only {name}"
+        return {name: lq.SectionResult(pd.DataFrame({"x": [value]}), [r])}
+
+    write_report({**section("simulator", "1"), **section("dp", "2")}, tmp_path)
+    text = write_report(section("simulator", "3"), tmp_path).read_text()
+    summary = pd.read_csv(tmp_path / "summary.csv")
+    assert list(summary["section"]) == ["simulator", "dp"]
+    assert list(summary["ours"].astype(str)) == ["3", "2"]
+    assert "the rows of dp are from an earlier run" in text and "## dp" in text
+
+
+def test_gate_fails_the_command_on_a_row_that_got_worse(monkeypatch, tmp_path, capsys):
+    table = pd.DataFrame({"row": ["tiny"], "verdict": ["worse"]})
+
+    def fake(names, quick=False, overrides=None, echo=print):
+        return {"learner-quality": lq.SectionResult(table, [])}
+
+    monkeypatch.setattr(report, "run_sections", fake)
+    assert report.cli(["--only", "learner-quality", "--out", str(tmp_path), "--gate"]) == 1
+    assert "worse than the committed result on tiny" in capsys.readouterr().err
+    assert report.cli(["--only", "learner-quality", "--out", str(tmp_path)]) == 0
