@@ -10,11 +10,14 @@ import torch
 from scipy import stats
 
 from coordlib import Simulator, evaluate, policies, scenarios
+from coordlib.exact.zipkin import zipkin_scenario
 from coordlib.learning.agents import (
     TRACE_RATES,
     AgentSet,
     LearnedPolicy,
     PooledLinear,
+    RunningNormalizer,
+    capped_centre,
     gaussian_entropy,
     gaussian_log_prob,
     interval_log_prob,
@@ -31,6 +34,7 @@ from coordlib.learning.features import (
     N_SEGMENT_DYNAMIC,
     ScenarioEncoding,
 )
+from coordlib.model.policy import joint
 from coordlib.model.scenario import random_scenario
 
 
@@ -89,13 +93,16 @@ def test_parameter_count_by_hand_for_the_reference_networks():
 
 def test_parameter_count_by_hand_for_the_compact_networks():
     # CompactEncoder: Linear(3F, H) on the features and their two traces, then the pooled
-    # layer W o + U mean(o) + b: 2 H^2 + H; heads: Linear(H, 2) for the level, Linear(H,
-    # N_SEGMENT + 1) for the bilinear exposure score, and one log standard deviation
+    # layer W o + U mean(o) + b: 2 H^2 + H; heads: Linear(H, 3) for the level, its spread and
+    # the cap of the capped law (Linear(H, 2) with the level law), Linear(H, N_SEGMENT + 1)
+    # for the bilinear exposure score, and one log standard deviation
     F, H = N_REPLENISHER, 8
     encoder = (3 * F * H + H) + (2 * H * H + H)
     agents = AgentSet(hidden=H)
     assert sum(p.numel() for p in agents.actors["replenisher"].parameters()) \
-        == encoder + (H * 2 + 2)
+        == encoder + (H * 3 + 3)
+    assert sum(p.numel() for p in AgentSet(hidden=H, order_law="level")
+               .actors["replenisher"].parameters()) == encoder + (H * 2 + 2)
     F = N_RECOMMENDER
     encoder = (3 * F * H + H) + (2 * H * H + H)
     assert sum(p.numel() for p in agents.actors["recommender"].parameters()) \
@@ -103,7 +110,7 @@ def test_parameter_count_by_hand_for_the_compact_networks():
     # without memory the traces are gone: F inputs
     agents = AgentSet(hidden=H, memory=False)
     assert sum(p.numel() for p in agents.actors["replenisher"].parameters()) \
-        == (N_REPLENISHER * H + H) + (2 * H * H + H) + (H * 2 + 2)
+        == (N_REPLENISHER * H + H) + (2 * H * H + H) + (H * 3 + 3)
 
 
 def test_pooled_linear_is_a_linear_layer_on_the_product_and_the_mean():
@@ -305,6 +312,9 @@ def test_features_are_finite_and_clipped_for_a_random_scenario():
     obs = sim.reset()
     for _ in range(3):
         feats = enc.features(obs)
+        position = feats.pop("position")          # unscaled: the capped law's centre reads it
+        np.testing.assert_allclose(position[0].numpy(), obs.replenisher_view()[
+            "inventory_position"] / enc.level_step, rtol=1e-6)
         for key, value in feats.items():
             assert torch.isfinite(value).all() and value.abs().max() <= 10.0, key
         assert feats["segment"].shape == (1, 2, 3, 7, N_SEGMENT_DYNAMIC)
@@ -336,3 +346,81 @@ def test_exposure_scores_read_static_pair_features_once_and_equal_the_full_bilin
     direct = (full * coef[..., None, :, :-1]).sum(-1) + coef[..., None, :, -1]
     assert direct.abs().mean() > 0.1
     assert torch.allclose(out["exposure_mean"], direct, atol=1e-5, rtol=1e-5)
+
+
+# ---- feature normalization and the capped order law ----------------------------------------
+def test_running_normalizer_matches_the_moments_of_everything_it_has_seen():
+    rng = np.random.default_rng(3)
+    batches = [rng.normal([2.0, -1.0, 7.0], [0.5, 3.0, 0.0], size=(4, 5, 3)) for _ in range(6)]
+    norm = RunningNormalizer(3, clip=100.0)
+    for b in batches:
+        norm.update(torch.as_tensor(b, dtype=torch.float32))
+    seen = np.concatenate([b.reshape(-1, 3) for b in batches])
+    np.testing.assert_allclose(norm.mean.numpy(), seen.mean(0), atol=1e-5)
+    np.testing.assert_allclose(norm.var.numpy(), seen.var(0), rtol=1e-4, atol=1e-9)
+    out = norm(torch.as_tensor(seen, dtype=torch.float32)).numpy()
+    np.testing.assert_allclose(out[:, :2].mean(0), 0, atol=1e-4)
+    np.testing.assert_allclose(out[:, :2].std(0), 1, rtol=1e-3)
+    assert np.all(out[:, 2] == 0)               # a feature that never varied carries nothing
+    assert RunningNormalizer(1, clip=5.0)(torch.tensor([[1e6]])).item() == 5.0
+
+
+def test_normalized_inputs_keep_the_replenisher_sensitive_to_its_state_on_zipkin():
+    # price 1 and a penalty 9 times it: unscaled, these constants saturate the first layer's
+    # units and the replenisher's representation is the same in every state; standardized,
+    # it follows the state
+    s = zipkin_scenario(9, 2)
+    sim = Simulator(s, batch_size=64, seed=0)
+    obs = sim.reset()
+    rng = np.random.default_rng(0)
+    centres = {}
+    for normalize in (False, True):
+        agents = _agents(seed=1, normalize=normalize)
+        enc = agents.encoding(s)
+        seen = []
+        o = obs
+        for _ in range(30):
+            seen.append(agents.normalize(enc.features(o, views=agents.views), update=True))
+            o = sim.step(rng.integers(0, 10, (64, 1)), np.ones((64, 1, 1))).observation
+        features, _ = agents.trace(seen[-1], agents.initial_memory(64, 1))
+        o, _ = agents.actors["replenisher"].encoder(features["replenisher"])
+        centres[normalize] = o.detach().std(dim=1).mean().item()     # across copies
+    assert centres[True] > 4 * centres[False]
+
+
+def test_capped_centre_is_capped_base_stock_in_the_hard_limit():
+    enc = ScenarioEncoding(scenarios.get("tiny"))
+    position = torch.tensor([[0.0, 5.0, 9.0, 14.0, 30.0]]).T.expand(5, 2)   # (states, products)
+    cap = torch.full_like(position, 4.0)
+    level = torch.full_like(position, 12.0)
+    share = cap / enc.cap_top
+    raw = torch.log(share / (1 - share)) - enc.cap_prior
+    expected = torch.minimum(position + torch.clamp(torch.minimum(cap, level - position), min=0),
+                             enc.top_index)
+    hard = capped_centre(level, raw, position, enc, softness=1e-4)
+    torch.testing.assert_close(hard, expected, atol=1e-3, rtol=0)
+    soft = capped_centre(level, raw, position, enc)
+    assert torch.all((soft - expected).abs() < 0.5)           # within the softness
+
+
+def test_capped_law_trains_end_to_end_and_acts_with_whole_orders():
+    agents = _agents(order_law="capped")
+    assert agents.spec["order_law"] == "capped"
+    policy = LearnedPolicy(agents)
+    for obs, action in _run(policy, scenarios.get("tiny-capacity"), periods=5):
+        assert action.orders.dtype == np.int64
+        assert np.all(action.orders <= scenarios.get("tiny-capacity").max_order)
+    assert AgentSet(order_law="capped", architecture="reference").spec["order_law"] == "level"
+
+
+def test_the_two_departments_acting_alone_are_the_learned_policy():
+    s = scenarios.get("tiny-personal")
+    policy = LearnedPolicy(_agents(seed=2))
+    alone = joint(policy.department("replenisher"), policy.department("recommender"))
+    a = evaluate(s, policy, replications=3, periods=40, warmup=5, seed=4)
+    b = evaluate(s, alone, replications=3, periods=40, warmup=5, seed=4)
+    np.testing.assert_allclose(a["profit"], b["profit"])
+    with pytest.raises(ValueError, match="joint actor"):
+        LearnedPolicy(_agents(actor="joint")).department("replenisher")
+    with pytest.raises(ValueError, match="role must be"):
+        policy.department("marketing")

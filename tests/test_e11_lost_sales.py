@@ -2,10 +2,16 @@
 from __future__ import annotations
 
 import numpy as np
+import pandas as pd
 import pytest
+from scipy import stats
 
 from coordlib.exact import single_product
+from coordlib.exact.zipkin import zipkin_optimum
 from coordlib.experiments import e11_lost_sales
+from coordlib.model.policy import joint
+from coordlib.policies.recommendation import fixed_exposure
+from coordlib.policies.replenishment import base_stock
 
 
 def test_zipkin_scenario_has_poisson_five_demand_and_the_dp_bounds():
@@ -48,3 +54,35 @@ def test_learner_run_reports_its_cost_against_the_optimum():
     assert run["learner_cost_lo"] <= run["learner_cost"] <= run["learner_cost_hi"]
     assert run["gap_pct"] == pytest.approx(100 * (run["learner_cost"] - optimal) / optimal)
     assert run["env_steps"] == 8 * 8
+
+
+def test_order_comparison_of_the_optimum_with_itself_agrees_everywhere():
+    policy, _ = zipkin_optimum(9, 2)
+    out = e11_lost_sales.order_comparison(policy, 9, 2, replications=3, periods=120, warmup=10)
+    assert out["share_optimal_orders"] == 1.0 and out["mean_abs_order_diff"] == 0.0
+    assert out["by_position"]["visits"].sum() == 3 * 110
+    # base-stock departs from the optimum, and the comparison says where
+    best = single_product.best_base_stock(**single_product.zipkin_instance(9, 2))
+    other = e11_lost_sales.order_comparison(joint(base_stock([best.level]), fixed_exposure(None)),
+                                            9, 2, replications=3, periods=120, warmup=10)
+    assert 0 < other["share_optimal_orders"] < 1 and other["mean_abs_order_diff"] > 0
+
+
+def test_learner_rules_read_the_summary_of_the_seeds():
+    table = e11_lost_sales.lost_sales_table([1, 2], [9])
+    runs = pd.DataFrame({
+        "lead_time": [1, 1, 1, 2, 2, 2], "lost_sale_penalty": [9.0] * 6, "seed": [0, 1, 2] * 2,
+        "learner_cost": [5.45, 5.46, 5.47, 6.30, 6.50, 6.40],
+        "gap_pct": [0.2, 0.4, 0.6, 3.0, 6.0, 4.5], "share_optimal_orders": 0.8,
+        "mean_abs_order_diff": 0.2, "mean_order_diff": 0.1, "train_seconds": 1.0})
+    combined = e11_lost_sales.learner_summary(table, runs)
+    assert list(combined["seeds"]) == [3, 3]
+    np.testing.assert_allclose(combined["learner_gap_pct"], [0.4, 4.5])
+    lo, hi = combined.loc[0, ["learner_gap_lo", "learner_gap_hi"]]
+    assert lo < 0.4 < hi and hi - 0.4 == pytest.approx(stats.t.ppf(0.975, 2) * 0.2 / np.sqrt(3))
+    (mean, mean_ok), (base, base_ok), (worst, worst_ok) = e11_lost_sales.learner_rules(combined)
+    assert "mean gap 2.45%" in mean and not mean_ok
+    assert "at L = 2, p = 9" in worst and not worst_ok
+    # base-stock is 2.01% off at L = 1 (5.547: the learner's 5.46 is below it) and 3.65% off
+    # at L = 2 (6.316: the learner's 6.40 is not)
+    assert "1 of 2 instances" in base and not base_ok

@@ -92,6 +92,30 @@ def test_credit_ablation_trains_mtma_with_the_other_credit_beside_the_learners(t
     learned = table[table["kind"] == "learner"]["method"].tolist()
     assert learned == ["MTMA", "siloed learner", "MTMA, product credit"]
     assert e7_scalability.scale_checks(table).empty          # N = 2 < SCALE_SIZE
+    # the split of the gap reads the run where scalability wrote it
+    run = e7_scalability.learner_run_dir(
+        tmp_path, "tiny", "mtma", 0, {"n_envs": 4, "rollout_length": 4, "eval_replications": 2,
+                                      "eval_periods": 20, "eval_warmup": 4},
+        {"tiny": {"replenisher_credit": "firm"}})
+    assert (run / "checkpoint.pt").is_file()
+    split = e7_scalability.gap_split("tiny", run, replications=2, periods=30, warmup=5,
+                                     tuning={"replications": 2, "periods": 20, "warmup": 4,
+                                             "offsets": range(-1, 2)})
+    assert list(split["method"]) == ["MTMA (both departments learned)",
+                                     "learned recommender + tuned base-stock",
+                                     "static-optimal exposures + learned replenisher",
+                                     "static-coordination optimum"]
+    assert split["gap_static_pct"].iloc[-1] == 0
+    assert "**tiny**" in e7_scalability.split_text(split)
+
+
+def test_split_text_names_the_department_that_loses_more():
+    split = pd.DataFrame({"scenario": "family-100", "method": ["a", "b", "c", "d"],
+                          "gap_static_pct": [-11.5, -11.8, -9.4, 0.0]})
+    text = e7_scalability.split_text(split)
+    assert "MTMA is at -11.5%" in text and "The learned recommender is the larger part" in text
+    assert "each department alone loses" in text
+    assert "nothing to split" in e7_scalability.split_text(pd.DataFrame())
 
 
 @pytest.mark.parametrize("argument, message", [

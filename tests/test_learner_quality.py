@@ -11,6 +11,7 @@ import dataclasses
 import numpy as np
 import pandas as pd
 import pytest
+from scipy import stats
 
 from coordlib.bench import learner_quality as lq
 from coordlib.bench import report, run_sections, write_report
@@ -78,13 +79,16 @@ def test_compare_names_a_row_that_got_worse_beyond_its_interval():
     better = lq.compare(_runs("z", [0.1, 0.2, 0.15]), previous, [ZIPKIN]).iloc[0]
     assert better["verdict"] == "better"
     lines = lq.summary_lines(lq.compare(_runs("z", [3.0, 3.2, 2.9]), previous, [ZIPKIN]))
-    assert lines[-1] == "rows that got worse beyond their intervals: z (+2.03 points)"
+    assert lines[-1] == ("rows that got worse beyond their intervals (one-sided 5%): "
+                         "z (+2.03 points)")
 
 
-def test_compare_does_not_hold_a_row_against_another_budget():
+def test_compare_holds_a_row_against_its_previous_budget_and_says_so():
     previous = _runs("z", [1.0, 1.1, 0.9], iterations=300)
     table = lq.compare(_runs("z", [3.0, 3.2, 2.9]), previous, [ZIPKIN])
-    assert table.iloc[0]["verdict"] == "new" and np.isnan(table.iloc[0]["change"])
+    assert table.iloc[0]["verdict"] == "worse"
+    assert table.iloc[0]["previous_budget"] == "300 iterations x 8 copies"
+    assert "previous 1.00% at 300 iterations x 8 copies" in lq.summary_lines(table)[0]
     assert lq.compare(_runs("z", [3.0]), None, [ZIPKIN]).iloc[0]["verdict"] == "new"
 
 
@@ -152,3 +156,21 @@ def test_gate_fails_the_command_on_a_row_that_got_worse(monkeypatch, tmp_path, c
     assert report.cli(["--only", "learner-quality", "--out", str(tmp_path), "--gate"]) == 1
     assert "worse than the committed result on tiny" in capsys.readouterr().err
     assert report.cli(["--only", "learner-quality", "--out", str(tmp_path)]) == 0
+
+
+def test_a_shift_on_every_row_shows_in_the_group_row_before_any_single_row():
+    rows = [dataclasses.replace(ZIPKIN, name=f"z{i}") for i in range(5)]
+    rng = np.random.default_rng(4)
+    noise = [rng.normal(0, 1.0, 3) for _ in rows]
+    previous = pd.concat([_runs(r.name, 2.0 + e) for r, e in zip(rows, noise)])
+    shifted = pd.concat([_runs(r.name, 3.5 + e[::-1]) for r, e in zip(rows, noise)])
+    table = lq.compare(shifted, previous, rows).set_index("row")
+    assert (table.loc[[r.name for r in rows], "verdict"] != "worse").sum() >= 3
+    group = table.loc["all Zipkin rows"]
+    assert group["verdict"] == "worse" and group["change"] == pytest.approx(1.5)
+    assert group["seeds"] == 15 and group["target"] == "mean gap <= 1%" and not group["met"]
+    # the interval of the rows' mean: strata of three seeds each
+    parts = [np.var(2.0 + e, ddof=1) / 3 for e in noise]
+    mean, lo, hi = lq._stratified([2.0 + e for e in noise])
+    assert mean == pytest.approx(np.mean([np.mean(2.0 + e) for e in noise]))
+    assert (hi - lo) / 2 > stats.norm.ppf(0.975) * np.sqrt(sum(parts)) / 5

@@ -219,8 +219,9 @@ README_START, README_END = "<!-- bench:start -->", "<!-- bench:end -->"
 def update_readme(readme: Path, summary_csv: Path) -> bool:
     """Quote the report's rows that carry a target in the README's bench block.
 
-    The block is rewritten from ``summary.csv`` of the last full ``make bench``, so the README
-    quotes exactly what the report measured. Returns whether the README changed.
+    The block is rewritten from ``summary.csv`` (every section at its last run, see
+    :func:`write_report`), so the README quotes exactly what the report measured. Returns
+    whether the README changed.
     """
     readme, summary_csv = Path(readme), Path(summary_csv)
     if not (readme.is_file() and summary_csv.is_file()):
@@ -236,8 +237,9 @@ def update_readme(readme: Path, summary_csv: Path) -> bool:
         ratio = fmt(float(r.ratio)) if str(r.ratio) not in ("", "nan") else "-"
         lines.append(f"| {r.measured} | {r.ours} | {r.reference} | {ratio} | {r.target} | {r.met} |")
     machine_line = rows["machine"].iloc[0] if len(rows) else machine()
-    lines += ["", f"Measured by `make bench` on {machine_line}; the full report, with the "
-              "commands, is [data/benchmarks/report.md](data/benchmarks/report.md).", README_END]
+    lines += ["", f"Measured by `make bench` on {machine_line} (each section at its last run); the "
+              "full report, with the commands, is "
+              "[data/benchmarks/report.md](data/benchmarks/report.md).", README_END]
     head, rest = text.split(README_START, 1)
     new = head + "\n".join(lines) + rest.split(README_END, 1)[1]
     if new == text:
@@ -280,7 +282,7 @@ def cli(argv) -> int:
                            echo=lambda m: print(m, flush=True))
     path = write_report(results, args.out, command, time.perf_counter() - start)
     print(f"[bench] report: {path}")
-    if chosen == list(SECTIONS) and not args.quick and args.out == DEFAULT_OUT:
+    if not args.quick and args.out == DEFAULT_OUT:
         if update_readme(DEFAULT_OUT.parent.parent / "README.md", path.parent / "summary.csv"):
             print("[bench] quoted the targets in README.md")
     quality = results.get("learner-quality")

@@ -11,6 +11,7 @@ arrival, holding on end-of-period stock) is the one the DP solves.
 """
 from __future__ import annotations
 
+import matplotlib.pyplot as plt
 import numpy as np
 import pandas as pd
 
@@ -145,3 +146,72 @@ def learner_table(lead_times=single_product.ZIPKIN_2008_LEAD_TIMES,
                      "lost_sale_penalty": [float(p) for p in penalties]},
             "seeds": [int(s) for s in seeds]}
     return cached_sweep(grid, root, workers)
+
+
+LEARNER_MEAN_GAP_PCT = 1.0
+"""Rule 4: the learner's gap to the optimum, averaged over the instances, at most this (%)."""
+LEARNER_WORST_GAP_PCT = 2.0
+"""Rule 6: the learner's gap on every instance at most this (%)."""
+BASE_STOCK_HARD_PCT = 2.0
+"""Rule 5 holds the learner against base-stock where base-stock is more than this (%) off."""
+
+
+def learner_summary(table: pd.DataFrame, runs: pd.DataFrame) -> pd.DataFrame:
+    """:func:`lost_sales_table` with the learner's runs (:func:`learner_table`) per instance:
+    ``seeds``, the mean ``learner_cost`` and ``learner_gap_pct`` over the seeds with the
+    gap's 95% t-interval across them (``learner_gap_lo``, ``learner_gap_hi``; each seed on its
+    own evaluation stream), the share of visits where it orders what the optimum orders, its
+    mean absolute and signed departure from the optimal order, and the training seconds."""
+    learner = (runs.groupby(["lead_time", "lost_sale_penalty"], sort=True)
+               .agg(seeds=("seed", "nunique"), learner_cost=("learner_cost", "mean"),
+                    learner_gap_pct=("gap_pct", "mean"),
+                    learner_gap_lo=("gap_pct", lambda g: mean_ci(g)[1]),
+                    learner_gap_hi=("gap_pct", lambda g: mean_ci(g)[2]),
+                    share_optimal_orders=("share_optimal_orders", "mean"),
+                    mean_abs_order_diff=("mean_abs_order_diff", "mean"),
+                    mean_order_diff=("mean_order_diff", "mean"),
+                    train_seconds=("train_seconds", "mean"))
+               .reset_index())
+    return table.merge(learner, on=["lead_time", "lost_sale_penalty"])
+
+
+def learner_rules(combined: pd.DataFrame) -> list[tuple[str, bool]]:
+    """Rules 4-6 of E11 on :func:`learner_summary`'s table: (sentence with the numbers, holds)."""
+    mean_gap = float(combined["learner_gap_pct"].mean())
+    worst = combined.loc[combined["learner_gap_pct"].idxmax()]
+    hard = combined[combined["base_stock_gap_pct"] > BASE_STOCK_HARD_PCT]
+    beats = int((hard["learner_cost"] < hard["base_stock_cost"]).sum())
+    everywhere = int((combined["learner_cost"] < combined["base_stock_cost"]).sum())
+    return [
+        (f"rule 4 (learner within {LEARNER_MEAN_GAP_PCT:g}% on average): mean gap "
+         f"{mean_gap:.2f}% over {len(combined)} instances", mean_gap <= LEARNER_MEAN_GAP_PCT),
+        (f"rule 5 (learner below base-stock where base-stock is > {BASE_STOCK_HARD_PCT:g}% off): "
+         f"{beats} of {len(hard)} instances (below it on {everywhere} of all {len(combined)})",
+         beats == len(hard)),
+        (f"rule 6 (no instance above {LEARNER_WORST_GAP_PCT:g}%): the largest gap is "
+         f"{worst['learner_gap_pct']:.2f}% at L = {int(worst['lead_time'])}, "
+         f"p = {worst['lost_sale_penalty']:g}",
+         float(worst["learner_gap_pct"]) <= LEARNER_WORST_GAP_PCT)]
+
+
+def plot_gaps(combined: pd.DataFrame):
+    """The three policies' cost above the optimum per instance: best base-stock, best capped
+    base-stock and the learner (mean over seeds with its 95% interval)."""
+    fig, ax = plt.subplots(figsize=(8, 3.6))
+    labels = [f"L={r.lead_time}, p={r.lost_sale_penalty:g}" for r in combined.itertuples()]
+    x = np.arange(len(combined))
+    ax.bar(x - 0.27, combined["base_stock_gap_pct"], width=0.27, label="best base-stock")
+    ax.bar(x, combined["capped_gap_pct"], width=0.27, label="best capped base-stock")
+    err = np.vstack([combined["learner_gap_pct"] - combined["learner_gap_lo"],
+                     combined["learner_gap_hi"] - combined["learner_gap_pct"]])
+    seeds = int(combined["seeds"].min())
+    ax.bar(x + 0.27, combined["learner_gap_pct"], width=0.27, yerr=np.nan_to_num(err),
+           capsize=2, label=f"MTMA (mean of {seeds} seeds, 95% interval)" if seeds > 1
+           else "MTMA (one seed)")
+    ax.axhline(LEARNER_MEAN_GAP_PCT, color="grey", ls=":", lw=1,
+               label=f"{LEARNER_MEAN_GAP_PCT:g}% (rule 4, on average)")
+    ax.set_xticks(x, labels, rotation=60, ha="right")
+    ax.set_ylabel("cost above the optimum (%)")
+    ax.legend(fontsize="small")
+    fig.tight_layout()
+    return fig

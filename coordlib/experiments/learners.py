@@ -21,7 +21,7 @@ from ..learning.runs import evaluation_seed
 from ..learning.training import train
 from ..model.evaluation import mean_ci
 from ..pipeline.sweep import cache_folder, cached_sweep
-from .parameters import iterations_by_scenario
+from .parameters import iterations_by_scenario, per_scenario_values
 
 
 # ---- learners: training runs as sweeps (E3-E8) -------------------------------------------------
@@ -50,12 +50,15 @@ def train_evaluate(scenario="tiny", config: str = "mtma", seed: int = 0, iterati
 
 
 def train_run(scenario="tiny", config: str = "mtma", seed: int = 0, iterations: int = 300,
-              runs_dir=None, **overrides):
+              runs_dir=None, label: str | None = None, **overrides):
     """The training of :func:`train_evaluate`: its :class:`coordlib.learning.training.TrainResult`
-    (the learner included, to train on from there)."""
+    (the learner included, to train on from there). ``scenario`` is a name or a Scenario;
+    the run's folder under ``runs_dir`` is named after ``label`` (default: the scenario's
+    name)."""
     cfg = config_for(config, seed=int(seed), iterations=int(iterations),
                      **{"eval_seed": evaluation_seed(seed), **overrides})
-    out = None if runs_dir is None else Path(runs_dir) / run_name(scenario, config, seed, overrides)
+    label = label or (scenario if isinstance(scenario, str) else scenario.name)
+    out = None if runs_dir is None else Path(runs_dir) / run_name(label, config, seed, overrides)
     return train(scenario, cfg, out_dir=out, progress=False)
 
 
@@ -85,7 +88,8 @@ def learner_sweep(name: str, scenarios, configs, seeds, iterations, cache_dir,
 
     ``iterations`` is one count for every scenario or a mapping scenario -> count (see
     :func:`iterations_by_scenario`); ``settings``: TrainConfig overrides of every run (e.g.
-    ``{"n_envs": 16}``). Runs in parallel local processes (or on a Dask cluster
+    ``{"n_envs": 16}``), each value one for every scenario or, the same way, a mapping scenario
+    -> value (``{"n_envs": {"tiny": 64, "medium": 16}}``). Runs in parallel local processes (or on a Dask cluster
     given ``scheduler``); results and runs (curves, checkpoints) are kept under ``cache_dir``
     in a folder named after the sweep, the iteration count and the code version
     (``NAME-300it-VERSION``), so a re-run with unchanged code trains nothing. Returns one
@@ -94,12 +98,15 @@ def learner_sweep(name: str, scenarios, configs, seeds, iterations, cache_dir,
     """
     scenarios = list(scenarios)
     counts = iterations_by_scenario(iterations, scenarios)
-    groups: dict[int, list] = {}
+    per_scenario = {k: per_scenario_values(k, v, scenarios) for k, v in (settings or {}).items()}
+    groups: dict[tuple, list] = {}           # one sweep per iteration count and settings
     for s in scenarios:
-        groups.setdefault(counts[s] if isinstance(counts, dict) else counts, []).append(s)
+        fixed = {k: v[s] if isinstance(v, dict) else v for k, v in per_scenario.items()}
+        key = (counts[s] if isinstance(counts, dict) else counts, json.dumps(fixed, sort_keys=True))
+        groups.setdefault(key, []).append(s)
     return pd.concat([_learner_sweep(name, group, configs, seeds, count, cache_dir, axes,
-                                     workers, scheduler, progress, dict(settings or {}))
-                      for count, group in groups.items()], ignore_index=True)
+                                     workers, scheduler, progress, json.loads(fixed))
+                      for (count, fixed), group in groups.items()], ignore_index=True)
 
 
 def _learner_sweep(name, scenarios, configs, seeds, iterations, cache_dir, axes, workers,

@@ -70,9 +70,13 @@ def check_parameters(**params) -> Parameters:
                     get_scenario(v)
                 except ScenarioError as exc:
                     raise ParameterError(f"{key}: {exc}") from None
-    for key in ("replications", "periods", "n_mc", "envs"):
+    for key in ("replications", "periods", "n_mc"):
         if key in params:
             _whole(key, params[key], 1)
+    if "envs" in params:                 # simulator copies: one count, or one per scenario
+        envs = per_scenario_values("n_envs", params["envs"], params.get("scenarios"))
+        for name, count in (envs.items() if isinstance(envs, dict) else [("", envs)]):
+            _whole(f"n_envs[{name!r}]" if name else "envs", count, 1)
     if "iterations" in params:
         out["iterations"] = iterations_by_scenario(params["iterations"],
                                                    out.get("scenarios", params.get("scenarios")))
@@ -101,6 +105,16 @@ def iterations_by_scenario(iterations, scenarios=None):
         _whole(f"iterations[{name!r}]", count, 1)
     _names_every_scenario("iterations", "one count", iterations, scenarios)
     return {str(k): int(v) for k, v in iterations.items()}
+
+
+def per_scenario_values(name: str, value, scenarios=None):
+    """One value for every scenario, or a mapping scenario -> value that names every scenario
+    of ``scenarios`` (when given) and nothing else (e.g. more simulator copies on the small
+    instances than on the large ones); returned as given, a mapping with string keys."""
+    if not isinstance(value, dict):
+        return value
+    _names_every_scenario(name, "one value", value, scenarios)
+    return {str(k): v for k, v in value.items()}
 
 
 def seeds_by_scenario(seeds, scenarios=None):

@@ -46,6 +46,7 @@ agents are evaluated by :func:`coordlib.evaluate` exactly like the heuristics.
 """
 from __future__ import annotations
 
+import copy
 import functools
 import math
 from typing import Optional
@@ -54,7 +55,7 @@ import numpy as np
 import torch
 from torch import nn
 
-from ..model.policy import Action, Policy
+from ..model.policy import Action, Policy, Recommender, Replenisher
 from ..model.scenario import Scenario
 from ..model.simulator import Observation
 from .features import N_SEGMENT, N_SEGMENT_DYNAMIC, ROLES, VIEW_FEATURES, ScenarioEncoding
@@ -267,7 +268,8 @@ class CompactActor(nn.Module):
     """One agent on a :class:`CompactEncoder`, with the heads of :class:`Actor` made cheap.
 
     ``orders``: a linear head on the product's representation o_i gives the centre and spread
-    of the discretized normal over the level grid, parameterized as in :class:`Actor`.
+    of the discretized normal over the level grid, parameterized as in :class:`Actor`; with
+    ``order_law="capped"`` a third output gives the cap of the order (:data:`ORDER_LAWS`).
     ``exposure``: the mean logit of product j for segment k is bilinear,
     m_kj = w(o_j) . f_kj + c(o_j), with f_kj the (segment, product) features and w, c a
     linear map of o_j: the pair's score costs one dot product of length N_SEGMENT, not an MLP
@@ -276,11 +278,13 @@ class CompactActor(nn.Module):
     """
 
     def __init__(self, view: str, hidden: int, memory: bool, order_levels: int,
-                 orders: bool, exposure: bool, exposure_noise: float, level_noise: float = 3.0):
+                 orders: bool, exposure: bool, exposure_noise: float, level_noise: float = 3.0,
+                 order_law: str = "level"):
         super().__init__()
         self.view = view
         self.encoder = CompactEncoder(VIEW_FEATURES[view], hidden, memory)
-        self.order_head = _layer(hidden, 2, std=0.01) if orders else None
+        self.capped = order_law == "capped"
+        self.order_head = _layer(hidden, 3 if self.capped else 2, std=0.01) if orders else None
         self.level_noise = level_noise
         if exposure:
             self.exposure_head = _layer(hidden, N_SEGMENT + 1, std=0.01)
@@ -292,8 +296,10 @@ class CompactActor(nn.Module):
         o, memory = self.encoder(features[self.view], memory)              # (T, B, N, H)
         out = {}
         if self.order_head is not None:
-            centre, spread = self.order_head(o).unbind(-1)
+            centre, spread, *cap = self.order_head(o).unbind(-1)
             out["level_mean"] = centre
+            if self.capped:
+                out["level_cap"], out["position"] = cap[0], features["position"]
             out["level_log_std"] = (math.log(self.level_noise) + spread).clamp(math.log(0.2),
                                                                                math.log(50.0))
         if self.exposure_head is not None:
@@ -342,6 +348,50 @@ class Critic(nn.Module):
         return self.head(_with_pool(o)), memory                             # (T, B, N, S)
 
 
+class RunningNormalizer(nn.Module):
+    """Standardizes one view's features by the running mean and standard deviation of every
+    value of them the learner has observed (over periods, copies and products), as
+    observation normalization does in PPO implementations (CleanRL, SB3's VecNormalize).
+
+    The features of :class:`ScenarioEncoding` are scaled by the scenario's own units, but not
+    centered: on a scenario whose numbers are far from those units (Zipkin's instances have
+    price 1 and a penalty of 9 to 39 times it) constant inputs of 10 drive every tanh unit of
+    the first layer into saturation, and the networks then act the same in every state. A
+    feature that never varies is mapped to 0; ``min_std`` keeps one that has barely varied
+    yet (the first periods start from one state) from being blown up, and ``clip`` bounds the
+    result. The statistics are buffers: they are saved with the networks, and a trained policy
+    acts with them frozen (only :class:`coordlib.learning.mtma.Learner` updates them, from the
+    rollouts it collects).
+    """
+
+    def __init__(self, n_features: int, clip: float = 5.0, min_std: float = 0.01):
+        super().__init__()
+        self.clip, self.min_std = clip, min_std
+        self.register_buffer("mean", torch.zeros(n_features, dtype=torch.float64))
+        self.register_buffer("var", torch.ones(n_features, dtype=torch.float64))
+        self.register_buffer("count", torch.zeros((), dtype=torch.float64))
+
+    @torch.no_grad()
+    def update(self, x: torch.Tensor) -> None:
+        """Fold the values of ``x`` (..., F) into the statistics (Chan et al.'s parallel
+        update of mean and variance)."""
+        x = x.reshape(-1, x.shape[-1]).double()
+        n = float(x.shape[0])
+        if n == 0:
+            return
+        mean, var = x.mean(0), x.var(0, unbiased=False)
+        total = self.count + n
+        delta = mean - self.mean
+        self.var.copy_((self.var * self.count + var * n + delta ** 2 * self.count * n / total)
+                       / total)
+        self.mean.add_(delta * n / total)
+        self.count.copy_(total)
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        std = self.var.sqrt().clamp_min(self.min_std)
+        return ((x - self.mean.to(x.dtype)) / std.to(x.dtype)).clamp(-self.clip, self.clip)
+
+
 class AgentSet(nn.Module):
     """The actors and critics of one learner configuration (MODEL.md section 6).
 
@@ -363,12 +413,19 @@ class AgentSet(nn.Module):
         layer width; memory on or off; G; the top of the level grid (see
         :class:`ScenarioEncoding`); the initial sigma of the exposure logits and of the
         order-up-to level (in grid steps).
+    normalize : bool
+        standardize every view's features by their running statistics
+        (:class:`RunningNormalizer`, :meth:`normalize`) before the networks read them.
+    order_law : {"level", "capped"}
+        how the compact replenisher centres its level law (:data:`ORDER_LAWS`); the reference
+        networks always use ``"level"``.
     """
 
     def __init__(self, actor: str = "per_department", critic: str = "centralized",
                  rewards=("profit", "profit"), hidden: int = 32, memory: bool = True,
                  order_levels: int = 48, level_cover: float = 2.5, exposure_noise: float = 1.5,
-                 level_noise: float = 3.0, architecture: str = "compact"):
+                 level_noise: float = 1.0, architecture: str = "compact",
+                 normalize: bool = True, order_law: str = "capped"):
         super().__init__()
         rewards = tuple(rewards)
         if architecture not in ARCHITECTURES:
@@ -378,19 +435,25 @@ class AgentSet(nn.Module):
         self.spec = dict(actor=actor, critic=critic, rewards=list(rewards), hidden=hidden,
                          memory=memory, order_levels=order_levels, level_cover=level_cover,
                          exposure_noise=exposure_noise, level_noise=level_noise,
-                         architecture=architecture)
+                         architecture=architecture, normalize=normalize, order_law=order_law)
+        if order_law not in ORDER_LAWS:
+            raise ValueError(f"order_law must be one of {ORDER_LAWS}, got {order_law!r}")
+        if architecture != "compact":        # the reference networks keep the level law
+            self.spec["order_law"] = order_law = "level"
+        law = {"order_law": order_law} if architecture == "compact" else {}
         if actor == "joint":
             if rewards[0] != rewards[1]:
                 raise ValueError("a joint agent has one reward: replenisher_reward and "
                                  f"recommender_reward must agree, got {rewards}")
             self.actor_of = {"replenisher": "joint", "recommender": "joint"}
             self.actors = nn.ModuleDict({"joint": actor_class(
-                "joint", hidden, memory, order_levels, True, True, exposure_noise, level_noise)})
+                "joint", hidden, memory, order_levels, True, True, exposure_noise, level_noise,
+                **law)})
         else:
             self.actor_of = {r: r for r in ROLES}
             self.actors = nn.ModuleDict({
                 "replenisher": actor_class("replenisher", hidden, memory, order_levels, True,
-                                           False, exposure_noise, level_noise),
+                                           False, exposure_noise, level_noise, **law),
                 "recommender": actor_class("recommender", hidden, memory, order_levels, False,
                                            True, exposure_noise)})
         self.reward_of = dict(zip(ROLES, rewards))
@@ -412,10 +475,33 @@ class AgentSet(nn.Module):
         """the feature keys the networks read (:meth:`ScenarioEncoding.features`)"""
         self.traced_views = sorted({m.view for m in [*self.actors.values(), *self.critics.values()]
                                     if architecture == "compact" and memory and m.view != "full"})
+        widths = {**VIEW_FEATURES, "segment": N_SEGMENT_DYNAMIC,
+                  "segment_static": N_SEGMENT - N_SEGMENT_DYNAMIC}
+        keys = [*self.views, *(["segment_static"] if "segment" in self.views else [])]
+        self.normalizers = nn.ModuleDict({k: RunningNormalizer(widths[k]) for k in keys}
+                                         if normalize else {})
 
     @classmethod
     def from_spec(cls, spec: dict) -> "AgentSet":
-        return cls(**{"architecture": "reference", **spec})   # runs saved before compact
+        # runs saved before the compact networks, and before normalization
+        return cls(**{"architecture": "reference", "normalize": False, "order_law": "level",
+                      **spec})
+
+    def normalize(self, features: dict, update: bool = False) -> dict:
+        """``features`` of :meth:`ScenarioEncoding.features` standardized by the running
+        statistics (:class:`RunningNormalizer`); ``update`` first folds them into the
+        statistics (the learner's rollouts only; the static pair features once). The
+        identity without normalization."""
+        if not self.normalizers:
+            return features
+        out = dict(features)
+        for key, normalizer in self.normalizers.items():
+            if key not in out:
+                continue
+            if update and (key != "segment_static" or normalizer.count == 0):
+                normalizer.update(out[key])
+            out[key] = normalizer(out[key])
+        return out
 
     def encoding(self, scenario: Scenario, device="cpu") -> ScenarioEncoding:
         return ScenarioEncoding(scenario, self.order_levels, self.level_cover, device)
@@ -525,7 +611,27 @@ def _interval_sample(mu, sigma, encoding, generator, deterministic):
 
 def _level_centre(out: dict, encoding: "ScenarioEncoding"):
     mu = encoding.top_index * torch.sigmoid(out["level_mean"] + encoding.level_prior)
+    if "level_cap" in out:
+        mu = capped_centre(mu, out["level_cap"], out["position"], encoding)
     return mu.double(), out["level_log_std"].double().exp()
+
+
+CAP_SOFTNESS = 0.5
+"""tau of the capped law's smooth max and min (grid steps): close to the hard ones, with a
+gradient for the cap in the states where it almost binds."""
+
+
+def capped_centre(level: torch.Tensor, cap_output: torch.Tensor, position: torch.Tensor,
+                  encoding: "ScenarioEncoding", softness: float = CAP_SOFTNESS) -> torch.Tensor:
+    """The centre of the capped order law, in grid steps: P + min(C, max(0, S - P)), with
+    S the order-up-to level, P the inventory position and C = cap_top sigmoid(c + cap_prior)
+    the cap of the order (smooth max and min of softness tau, :data:`CAP_SOFTNESS`), at most
+    the top of the grid."""
+    tau = softness
+    cap = encoding.cap_top * torch.sigmoid(cap_output + encoding.cap_prior)
+    wanted = tau * nn.functional.softplus((level - position) / tau)
+    order = -tau * torch.logaddexp(-wanted / tau, -cap / tau)
+    return torch.minimum(position + order, encoding.top_index)
 
 
 def _log_normal_mass(a: torch.Tensor, b: torch.Tensor) -> torch.Tensor:
@@ -535,6 +641,13 @@ def _log_normal_mass(a: torch.Tensor, b: torch.Tensor) -> torch.Tensor:
     log_b, log_a = torch.special.log_ndtr(b), torch.special.log_ndtr(a)
     return log_b + torch.log1p(-torch.exp((log_a - log_b).clamp_max(-1e-12)))
 
+
+ORDER_LAWS = ("level", "capped")
+"""How the compact replenisher's head sets the centre of the level law (grid steps): ``level``,
+a level S = top sigmoid(a + prior) (the order is S - IP, any state-dependence comes from the
+network); ``capped``, the level of capped base-stock (Xin 2021), P + min(C, max(0, S - P)), with
+both S and the cap C from the network (:func:`capped_centre`), so that the best capped
+base-stock policy is two constants, and the network refines it by state."""
 
 LEVEL_LAWS = ("grid", "interval")
 """The law of the order-up-to level index given its centre mu and spread sigma (grid steps):
@@ -553,6 +666,13 @@ def sample_actions(out: dict, encoding: "ScenarioEncoding", generator: torch.Gen
     ``levels`` names the level law (:data:`LEVEL_LAWS`). Sampling uses ``generator`` only
     (Gumbel-max or the inverse transform for the levels), so runs are reproducible.
     """
+    return {**sample_levels(out, encoding, generator, deterministic, levels),
+            **sample_exposures(out, generator, deterministic)}
+
+
+def sample_levels(out: dict, encoding: "ScenarioEncoding", generator: torch.Generator,
+                  deterministic: bool = False, levels: str = "grid") -> dict:
+    """The replenisher's part of :func:`sample_actions`: ``level_index`` and ``logp_levels``."""
     if levels == "interval":
         mu, sigma = _level_centre(out, encoding)
         index = _interval_sample(mu, sigma, encoding, generator, deterministic)
@@ -565,13 +685,19 @@ def sample_actions(out: dict, encoding: "ScenarioEncoding", generator: torch.Gen
             u = torch.rand(logp.shape, generator=generator, device=logp.device)
             index = (logp - torch.log(-torch.log(u.clamp_min(1e-12)))).argmax(-1)
         logp_levels = logp.gather(-1, index.unsqueeze(-1)).squeeze(-1)
+    return {"level_index": index, "logp_levels": logp_levels}
+
+
+def sample_exposures(out: dict, generator: torch.Generator, deterministic: bool = False) -> dict:
+    """The recommender's part of :func:`sample_actions`: ``logits``, ``exposure`` and
+    ``logp_logits``."""
     mean, log_std = out["exposure_mean"], out["log_std"]
     if deterministic:
         z = mean
     else:
         z = mean + log_std.exp() * torch.randn(mean.shape, generator=generator, device=mean.device)
-    return {"level_index": index, "logits": z, "exposure": torch.softmax(z, -1),
-            "logp_levels": logp_levels, "logp_logits": gaussian_log_prob(z, mean, log_std)}
+    return {"logits": z, "exposure": torch.softmax(z, -1),
+            "logp_logits": gaussian_log_prob(z, mean, log_std)}
 
 
 def gaussian_log_prob(z, mean, log_std):
@@ -628,10 +754,83 @@ class LearnedPolicy(Policy):
 
     @torch.no_grad()
     def act(self, observation: Observation) -> Action:
-        features = self.encoding.features(observation, critic=False, views=self.agents.views)
+        features = self.agents.normalize(
+            self.encoding.features(observation, critic=False, views=self.agents.views))
         features, self.memory = self.agents.trace(features, self.memory)
         out, _, self.memory = self.agents(features, self.memory, critics=False)
         a = sample_actions(out, self.encoding, self.generator, self.deterministic,
                            self.agents.levels)
         orders = self.encoding.orders(a["level_index"][0], observation.replenisher_view())
         return Action(orders, exposure_array(a["exposure"][0]))
+
+    def department(self, role: str):
+        """One department of the trained policy acting alone (``"replenisher"``: a
+        :class:`LearnedReplenisher`; ``"recommender"``: a :class:`LearnedRecommender`), with
+        its own copy of the networks, to pair with another department's rule
+        (:func:`coordlib.model.policy.joint`)."""
+        kinds = {"replenisher": LearnedReplenisher, "recommender": LearnedRecommender}
+        if role not in kinds:
+            raise ValueError(f"role must be one of {', '.join(kinds)}, got {role!r}")
+        return kinds[role](copy.deepcopy(self.agents), self.deterministic, self.device)
+
+
+class _Department:
+    """One department's trained actor acting alone on its own view (:meth:`LearnedPolicy.department`)."""
+
+    role = ""
+
+    def __init__(self, agents: AgentSet, deterministic: bool = True, device="cpu"):
+        if agents.actor_of[self.role] != self.role:
+            raise ValueError(f"the {self.role} of a joint actor cannot act alone: it reads both "
+                             "departments' views")
+        self.agents = agents.to(device).eval()
+        self.actor = self.agents.actors[self.role]
+        self.deterministic, self.device = deterministic, torch.device(device)
+        self.name = f"learned {self.role}"
+
+    def reset(self, scenario, batch_size, rng):
+        self.scenario = scenario
+        self.encoding = self.agents.encoding(scenario, self.device)
+        memory = self.agents.initial_memory(batch_size, scenario.n_products, self.device,
+                                            critics=False)
+        self.memory = {k: v for k, v in memory.items()
+                       if k in (f"actor/{self.role}", f"trace/{self.actor.view}")}
+        self.generator = torch.Generator(self.device)
+        self.generator.manual_seed(int(rng.integers(2 ** 62)))
+
+    def _out(self, **views) -> dict:
+        features = self.agents.normalize(self.encoding.features_of(**views,
+                                                                   views=self.agents.views))
+        features, self.memory = self.agents.trace(features, self.memory)
+        key = f"actor/{self.role}"
+        out, state = self.actor(features, self.memory.get(key))
+        if state is not None:
+            self.memory[key] = state
+        return out
+
+
+class LearnedReplenisher(_Department, Replenisher):
+    """The trained replenisher alone, as a :class:`coordlib.model.policy.Replenisher`: its
+    orders from the operations view only, beside any recommender."""
+
+    role = "replenisher"
+
+    @torch.no_grad()
+    def orders(self, view: dict) -> np.ndarray:
+        out = self._out(replenisher_view=view)
+        a = sample_levels(out, self.encoding, self.generator, self.deterministic,
+                          self.agents.levels)
+        return self.encoding.orders(a["level_index"][0], view)
+
+
+class LearnedRecommender(_Department, Recommender):
+    """The trained recommender alone, as a :class:`coordlib.model.policy.Recommender`: its
+    exposures from the marketing view only, beside any replenisher."""
+
+    role = "recommender"
+
+    @torch.no_grad()
+    def exposure(self, view: dict) -> np.ndarray:
+        out = self._out(recommender_view=view)
+        return exposure_array(sample_exposures(out, self.generator,
+                                               self.deterministic)["exposure"][0])

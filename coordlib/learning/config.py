@@ -129,13 +129,19 @@ class TrainConfig:
                         "units")
     memory: bool = param(True, "memory of the agent's own observation history (compact: "
                          "traces of its inputs; reference: a GRU) on or off", BOOLEAN)
+    normalize_features: bool = param(True, "standardize the features by their running mean "
+                                     "and standard deviation over the rollouts", BOOLEAN)
+    order_law: str = param("capped", "level (the head sets an order-up-to level) or capped (it "
+                           "sets a level and a cap of the order: capped base-stock, refined by "
+                           "state); the reference networks always use level", one_of("level", "capped"))
     order_levels: int = param(48, "G, order-up-to levels per product", whole(2), "count")
     level_cover: float = param(2.5, "highest order-up-to level, in periods of peak demand over "
                                "L_i + R", POSITIVE, "periods")
     exposure_noise: float = param(1.5, "initial standard deviation of the exposure logits (0.5 "
                                   "explores too little: on medium it learned half as fast)",
                                   POSITIVE, "logit units")
-    level_noise: float = param(3.0, "initial standard deviation of the order-up-to level",
+    level_noise: float = param(1.0, "initial standard deviation of the order-up-to level (3 "
+                               "stayed noisy where the grid is short, e.g. tiny-capacity)",
                                POSITIVE, "grid steps")
     actor: str = param("per_department", "per_department (two actors on their own views) or "
                        "joint (one agent)", one_of("per_department", "joint"))

@@ -3,6 +3,8 @@
 """
 from __future__ import annotations
 
+from typing import Optional
+
 import numpy as np
 import torch
 from scipy import stats
@@ -125,6 +127,15 @@ class ScenarioEncoding:
         self.level_prior = torch.as_tensor(np.log(share / (1 - share)), dtype=torch.float32,
                                            device=self.device)
         self._levels_t = torch.as_tensor(self.levels, device=self.device)
+        # the capped order law: the order's cap, in grid steps, up to Qmax_i; its prior is the
+        # 90% quantile of a review period's demand at peak exposure (binding one time in ten)
+        self.level_step = step
+        cap_top = np.maximum(s.max_order / step, 1.0)
+        self.cap_top = torch.as_tensor(cap_top, dtype=torch.float32, device=self.device)
+        cap = stats.poisson.ppf(0.9, self.demand_scale * s.review_period) / step
+        cap_share = np.clip(cap / cap_top, 0.02, 0.98)
+        self.cap_prior = torch.as_tensor(np.log(cap_share / (1 - cap_share)),
+                                         dtype=torch.float32, device=self.device)
 
     # ---- per period -------------------------------------------------------------------
     def _time(self, t: int) -> np.ndarray:
@@ -192,7 +203,9 @@ class ScenarioEncoding:
         """Every view of one observation as tensors with a leading time axis of length 1.
 
         Keys: ``replenisher``, ``recommender``, ``segment``, ``joint`` and, with ``critic``,
-        ``full``; ``views`` keeps only the keys named (what the networks read, see
+        ``full``, and with the replenisher's view ``position``, each product's inventory
+        position in grid steps (what the capped order law is centred on, unscaled); ``views``
+        keeps only the keys named (what the networks read, see
         :attr:`coordlib.learning.agents.AgentSet.views`). Each actor reads only its own key
         (``joint`` is the centralized agent's). With ``segment`` comes ``segment_static``
         (K, N, N_SEGMENT - N_SEGMENT_DYNAMIC), the pairs' features that never change, without
@@ -202,20 +215,36 @@ class ScenarioEncoding:
                                                        "joint", "full"}
         if not critic:
             wanted.discard("full")
+        return self.features_of(
+            observation.replenisher_view() if wanted & {"replenisher", "joint"} else None,
+            observation.recommender_view() if wanted & {"recommender", "segment", "joint"}
+            else None,
+            observation.full_state() if "full" in wanted else None, wanted)
+
+    def features_of(self, replenisher_view: Optional[dict] = None,
+                    recommender_view: Optional[dict] = None, full_state: Optional[dict] = None,
+                    views=None) -> dict:
+        """:meth:`features` from the departments' views themselves (what one department's
+        actor acting alone has): the keys ``views`` names that the given views make."""
+        wanted = set(views) if views is not None else {"replenisher", "recommender", "segment",
+                                                       "joint", "full"}
         out = {}
-        if wanted & {"replenisher", "joint"}:
-            out["replenisher"] = self.replenisher_features(observation.replenisher_view())
-        if wanted & {"recommender", "segment", "joint"}:
-            out["recommender"], out["segment"] = self.recommender_features(
-                observation.recommender_view())
-        if "joint" in wanted:
+        if replenisher_view is not None and wanted & {"replenisher", "joint"}:
+            out["replenisher"] = self.replenisher_features(replenisher_view)
+        if recommender_view is not None and wanted & {"recommender", "segment", "joint"}:
+            out["recommender"], out["segment"] = self.recommender_features(recommender_view)
+        if "joint" in wanted and {"replenisher", "recommender"} <= set(out):
             out["joint"] = np.concatenate([out["replenisher"], out["recommender"]], -1)
-        if "full" in wanted:
-            out["full"] = self.full_features(observation.full_state())
+        if full_state is not None and "full" in wanted:
+            out["full"] = self.full_features(full_state)
         tensors = {k: torch.as_tensor(np.asarray(v, dtype=np.float32), device=self.device)[None]
                    for k, v in out.items() if k in wanted}
-        if "segment" in wanted:
+        if "segment" in tensors:
             tensors["segment_static"] = self.segment_static
+        if replenisher_view is not None and wanted & {"replenisher", "joint"}:
+            position = replenisher_view["inventory_position"] / self.level_step
+            tensors["position"] = torch.as_tensor(np.asarray(position, dtype=np.float32),
+                                                  device=self.device)[None]
         return tensors
 
     def orders(self, level_index: torch.Tensor, view: dict) -> np.ndarray:

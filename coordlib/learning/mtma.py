@@ -131,7 +131,9 @@ class Learner:
                               order_levels=config.order_levels, level_cover=config.level_cover,
                               exposure_noise=config.exposure_noise,
                               level_noise=config.level_noise,
-                              architecture=config.architecture)
+                              architecture=config.architecture,
+                              normalize=config.normalize_features,
+                              order_law=config.order_law)
         self.agents = agents.to(self.device)
         if init_from is not None:
             self._initialize_from(init_from)
@@ -238,7 +240,8 @@ class Learner:
         reward_unit = self.scenario.n_products / enc.reward_scale   # critics value N r_i / scale
         memory, obs = self.memory, self.observation
         for t in range(T):
-            features, memory = self.agents.trace(enc.features(obs, views=self.agents.views),
+            observed = enc.features(obs, views=self.agents.views)
+            features, memory = self.agents.trace(self.agents.normalize(observed, update=True),
                                                  memory)
             out, values, memory = self.agents(features, memory)
             a = sample_actions(out, enc, self.generator, levels=self.agents.levels)
@@ -254,7 +257,7 @@ class Learner:
             obs = result.observation
         self.memory, self.observation = memory, obs
         # value of the state where the rollout is truncated (the memory copy is discarded)
-        last = enc.features(obs, views=self.agents.views)
+        last = self.agents.normalize(enc.features(obs, views=self.agents.views))
         _, last_values, _ = self.agents(*self.agents.trace(last, memory))
         batch = {"memory0": memory0, "profit": np.stack(profit),
                  "review": torch.tensor(review, device=self.device),
@@ -315,6 +318,11 @@ class Learner:
             rows = adv[review] if role == "replenisher" and review.any() else adv
             advantages[role] = (adv - rows.mean()) / (rows.std() + 1e-8)
         log: dict[str, list] = {}
+        for (critic, index), target in batch["targets"].items():
+            # how much of the returns' variance the critic explained before this update
+            residual = target - batch["values"][critic][:-1, ..., index]
+            _log(log, f"explained_variance_{critic}_{index}",
+                 1 - residual.var() / target.var().clamp_min(1e-12))
         for _ in range(cfg.epochs):
             order = torch.randperm(B, generator=self.generator, device=self.device)
             for idx in order.chunk(cfg.minibatches):
