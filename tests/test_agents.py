@@ -380,7 +380,8 @@ def test_normalized_inputs_keep_the_replenisher_sensitive_to_its_state_on_zipkin
         seen = []
         o = obs
         for _ in range(30):
-            seen.append(agents.normalize(enc.features(o, views=agents.views), update=True))
+            seen.append(agents.normalize(enc.features(o, views=agents.views),
+                                         update=tuple(agents.normalizers)))
             o = sim.step(rng.integers(0, 10, (64, 1)), np.ones((64, 1, 1))).observation
         features, _ = agents.trace(seen[-1], agents.initial_memory(64, 1))
         o, _ = agents.actors["replenisher"].encoder(features["replenisher"])
@@ -403,13 +404,22 @@ def test_capped_centre_is_capped_base_stock_in_the_hard_limit():
     assert torch.all((soft - expected).abs() < 0.5)           # within the softness
 
 
-def test_capped_law_trains_end_to_end_and_acts_with_whole_orders():
-    agents = _agents(order_law="capped")
-    assert agents.spec["order_law"] == "capped"
-    policy = LearnedPolicy(agents)
-    for obs, action in _run(policy, scenarios.get("tiny-capacity"), periods=5):
-        assert action.orders.dtype == np.int64
-        assert np.all(action.orders <= scenarios.get("tiny-capacity").max_order)
+def test_capped_law_acts_with_whole_orders_below_its_cap():
+    def orders_with_cap_output(value):
+        agents = _agents(order_law="capped")
+        head = agents.actors["replenisher"].order_head
+        with torch.no_grad():                    # the third output is the cap's
+            head.weight[2].zero_()
+            head.bias[2] = value
+        actions = [a for _, a in _run(LearnedPolicy(agents), scenarios.get("tiny-capacity"),
+                                      periods=8)]
+        assert all(a.orders.dtype == np.int64 for a in actions)
+        return np.stack([a.orders for a in actions])
+
+    assert _agents(order_law="capped").spec["order_law"] == "capped"
+    # a cap of almost nothing: nothing is ordered, whatever the level; the largest cap orders
+    assert (orders_with_cap_output(-30.0) == 0).all()
+    assert orders_with_cap_output(30.0).max() > 0
     assert AgentSet(order_law="capped", architecture="reference").spec["order_law"] == "level"
 
 

@@ -222,6 +222,15 @@ def test_frozen_agent_keeps_its_parameters_while_the_other_learns():
                        start.parameters_of("replenisher"))
     assert not torch.equal(result.learner.parameters_of("recommender"),
                            start.parameters_of("recommender"))
+    # the frozen agent's inputs are standardized as they were: the statistics of its view stay
+    agents = result.learner.agents
+    fixed = agents.views_of(agents.actors["replenisher"])
+    learned = agents.views_of(agents.actors["recommender"]) | {"full"}
+    assert fixed and not fixed & learned
+    for key, normalizer in agents.normalizers.items():
+        before = start.agents.normalizers[key]
+        same = all(torch.equal(a, b) for a, b in zip(normalizer.buffers(), before.buffers()))
+        assert same == (key in fixed), key
     # init_from: a new run starts from the trained weights (e.g. to freeze the slow agent)
     follow = mtma.Learner(s, config_for("mtma", seed=5, **FAST), init_from=result.learner)
     assert torch.equal(follow.parameters_of("recommender"),

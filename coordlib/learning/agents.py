@@ -487,10 +487,16 @@ class AgentSet(nn.Module):
         return cls(**{"architecture": "reference", "normalize": False, "order_law": "level",
                       **spec})
 
-    def normalize(self, features: dict, update: bool = False) -> dict:
+    def views_of(self, module: nn.Module) -> set:
+        """The feature keys (and so the normalizers) that ``module``, an actor or a critic,
+        reads."""
+        pairs = getattr(module, "exposure_head", None) is not None
+        return {module.view, *(("segment", "segment_static") if pairs else ())}
+
+    def normalize(self, features: dict, update: tuple = ()) -> dict:
         """``features`` of :meth:`ScenarioEncoding.features` standardized by the running
-        statistics (:class:`RunningNormalizer`); ``update`` first folds them into the
-        statistics (the learner's rollouts only; the static pair features once). The
+        statistics (:class:`RunningNormalizer`); the keys in ``update`` are first folded into
+        their statistics (the learner's rollouts only; the static pair features once). The
         identity without normalization."""
         if not self.normalizers:
             return features
@@ -498,7 +504,7 @@ class AgentSet(nn.Module):
         for key, normalizer in self.normalizers.items():
             if key not in out:
                 continue
-            if update and (key != "segment_static" or normalizer.count == 0):
+            if key in update and (key != "segment_static" or normalizer.count == 0):
                 normalizer.update(out[key])
             out[key] = normalizer(out[key])
         return out
@@ -646,8 +652,10 @@ ORDER_LAWS = ("level", "capped")
 """How the compact replenisher's head sets the centre of the level law (grid steps): ``level``,
 a level S = top sigmoid(a + prior) (the order is S - IP, any state-dependence comes from the
 network); ``capped``, the level of capped base-stock (Xin 2021), P + min(C, max(0, S - P)), with
-both S and the cap C from the network (:func:`capped_centre`), so that the best capped
-base-stock policy is two constants, and the network refines it by state."""
+both S and the cap C from the network (:func:`capped_centre`), so that on a grid of whole units
+the best capped base-stock policy is two constants, and the network refines it by state (on a
+coarser grid, see :class:`coordlib.learning.features.ScenarioEncoding`, only the policies whose
+S and C lie on it are)."""
 
 LEVEL_LAWS = ("grid", "interval")
 """The law of the order-up-to level index given its centre mu and spread sigma (grid steps):

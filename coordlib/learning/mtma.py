@@ -149,6 +149,11 @@ class Learner:
         self.memory = self.agents.initial_memory(config.n_envs, scenario.n_products, self.device)
         self.groups = {**{name: ("actor", name) for name in self.agents.actors},
                        **{f"critic/{name}": ("critic", name) for name in self.agents.critics}}
+        # a frozen agent acts on frozen inputs: the statistics of every view it reads stay fixed
+        fixed = set().union(*[self.agents.views_of(self._module(g)) for g in self.groups
+                              if self._frozen(g)])
+        self.updated_views = tuple(k for k in self.agents.normalizers if k not in fixed)
+        """the feature keys whose running statistics the rollouts update"""
         opt = torch.optim.Adam if config.optimizer == "adam" else torch.optim.SGD
         # foreach: one kernel per step over all of a group's tensors (the same arithmetic)
         self.optimizers = {g: opt(self._module(g).parameters(), lr=self.step_size(g, 0),
@@ -173,10 +178,14 @@ class Learner:
     def step_size(self, group: str, n: int) -> float:
         return step_size(self.config, self.timescale(group), n)
 
+    def _frozen(self, group: str) -> bool:
+        kind, name = self.groups[group]
+        return (kind == "critic" and "critic" in self.config.frozen) or name in self.config.frozen
+
     def updates_at(self, group: str, n: int) -> bool:
         """Whether ``group`` is updated at iteration n (frozen agents never are)."""
         kind, name = self.groups[group]
-        if (kind == "critic" and "critic" in self.config.frozen) or name in self.config.frozen:
+        if self._frozen(group):
             return False
         every = {"replenisher": self.config.replenisher_every,
                  "recommender": self.config.recommender_every}.get(name, 1)
@@ -241,7 +250,7 @@ class Learner:
         memory, obs = self.memory, self.observation
         for t in range(T):
             observed = enc.features(obs, views=self.agents.views)
-            features, memory = self.agents.trace(self.agents.normalize(observed, update=True),
+            features, memory = self.agents.trace(self.agents.normalize(observed, update=self.updated_views),
                                                  memory)
             out, values, memory = self.agents(features, memory)
             a = sample_actions(out, enc, self.generator, levels=self.agents.levels)
