@@ -79,8 +79,9 @@ def test_compare_names_a_row_that_got_worse_beyond_its_interval():
     better = lq.compare(_runs("z", [0.1, 0.2, 0.15]), previous, [ZIPKIN]).iloc[0]
     assert better["verdict"] == "better"
     lines = lq.summary_lines(lq.compare(_runs("z", [3.0, 3.2, 2.9]), previous, [ZIPKIN]))
-    assert lines[-1] == ("rows that got worse beyond their intervals (one-sided 5%): "
+    assert lines[-2] == ("rows that got worse beyond their intervals (one-sided 5%): "
                          "z (+2.03 points)")
+    assert lines[-1].endswith("a single seed is undetermined): z")
 
 
 def test_compare_holds_a_row_against_its_previous_budget_and_says_so():
@@ -146,16 +147,74 @@ def test_a_partial_report_keeps_the_other_sections(tmp_path):
     assert "the rows of dp are from an earlier run" in text and "## dp" in text
 
 
-def test_gate_fails_the_command_on_a_row_that_got_worse(monkeypatch, tmp_path, capsys):
-    table = pd.DataFrame({"row": ["tiny"], "verdict": ["worse"]})
+def test_compare_cannot_pass_a_change_it_cannot_measure():
+    previous = _runs("z", [1.0, 1.1, 0.9])
+    # one seed on either side: no interval, so the gate fails whatever the numbers say
+    for new, old in ((_runs("z", [50.0]), previous), (_runs("z", [1.0, 1.1]), _runs("z", [1.0]))):
+        r = lq.compare(new, old, [ZIPKIN]).iloc[0]
+        assert r["verdict"] == "undetermined" and r["fails_gate"]
+    # every seed alike on both sides: any increase is worse, none is level
+    same = lq.compare(_runs("z", [2.0, 2.0]), _runs("z", [1.0, 1.0]), [ZIPKIN]).iloc[0]
+    assert same["verdict"] == "worse" and same["p_worse"] == 0 and same["fails_gate"]
+    level = lq.compare(_runs("z", [1.0, 1.0]), _runs("z", [1.0, 1.0]), [ZIPKIN]).iloc[0]
+    assert level["verdict"] == "level" and not level["fails_gate"]
+    with pytest.raises(ValueError, match="at least two distinct seeds"):
+        lq.PanelRow("x", "tiny", "optimum", iterations=1, n_envs=8, seeds=(0,))
+    with pytest.raises(ValueError, match="zipkin:L:p"):
+        lq.PanelRow("x", "zipkin:two:9", "zipkin", iterations=1, n_envs=8)
+    with pytest.raises(ValueError, match="zipkin:L:p"):
+        lq.PanelRow("x", "tiny", "zipkin", iterations=1, n_envs=8)
+
+
+def test_the_gate_corrects_the_rows_for_their_number_and_not_the_groups():
+    rows = [dataclasses.replace(ZIPKIN, name=f"z{i}") for i in range(10)]
+    base = np.array([1.0, 1.2, 0.8, 1.1, 0.9])
+    previous = pd.concat([_runs(r.name, base) for r in rows])
+    # one row worse at about p = 0.01: printed worse, but not below 0.05 / 10
+    moved = pd.concat([_runs(r.name, base + (0.26 if i == 0 else 0.0))
+                       for i, r in enumerate(rows)])
+    table = lq.compare(moved, previous, rows).set_index("row")
+    p = stats.ttest_ind(base + 0.26, base, equal_var=False, alternative="greater").pvalue
+    assert table.loc["z0", "p_worse"] == pytest.approx(p, rel=1e-9)
+    assert 0.005 < p < 0.05
+    assert table.loc["z0", "verdict"] == "worse" and not table.loc["z0", "fails_gate"]
+    # far worse: below 0.05 / 10 as well
+    far = pd.concat([_runs(r.name, base + (1.0 if i == 0 else 0.0)) for i, r in enumerate(rows)])
+    assert lq.compare(far, previous, rows).set_index("row").loc["z0", "fails_gate"]
+    # a shift of every row fails the gate through the group, at 5%
+    shifted = pd.concat([_runs(r.name, base[::-1] + 0.12) for r in rows])
+    table = lq.compare(shifted, previous, rows).set_index("row")
+    assert not table.loc[[r.name for r in rows], "fails_gate"].any()
+    assert table.loc["all Zipkin rows", "fails_gate"]
+
+
+def test_gate_fails_the_command_and_keeps_the_committed_result(monkeypatch, tmp_path, capsys):
+    table = pd.DataFrame({"row": ["tiny"], "verdict": ["worse"], "fails_gate": [True]})
+    written = []
 
     def fake(names, quick=False, overrides=None, echo=print):
         return {"learner-quality": lq.SectionResult(table, [])}
 
     monkeypatch.setattr(report, "run_sections", fake)
-    assert report.cli(["--only", "learner-quality", "--out", str(tmp_path), "--gate"]) == 1
+    monkeypatch.setattr(report, "write_report",
+                        lambda results, out, *a, **k: written.append(out) or out / "report.md")
+    monkeypatch.setattr(report, "update_readme", lambda *a: pytest.fail("README rewritten"))
+    assert report.cli(["--only", "learner-quality", "--gate"]) == 1
+    assert written == [report.GATE_OUT]
     assert "worse than the committed result on tiny" in capsys.readouterr().err
-    assert report.cli(["--only", "learner-quality", "--out", str(tmp_path)]) == 0
+    table["fails_gate"] = False
+    assert report.cli(["--only", "learner-quality", "--out", str(tmp_path), "--gate"]) == 0
+    assert written[-1] == tmp_path
+    # a gate that would compare nothing is refused before anything runs
+    for argv, message in ((["--gate", "--quick", "--only", "learner-quality"], "--quick"),
+                          (["--gate", "--only", "dp"], "add it to --only")):
+        with pytest.raises(SystemExit):
+            report.cli(argv)
+        assert message in capsys.readouterr().err
+    monkeypatch.setattr(report, "QUALITY_RUNS", tmp_path / "none.csv")
+    with pytest.raises(SystemExit):
+        report.cli(["--gate", "--only", "learner-quality", "--out", str(tmp_path)])
+    assert "is missing" in capsys.readouterr().err
 
 
 def test_a_shift_on_every_row_shows_in_the_group_row_before_any_single_row():

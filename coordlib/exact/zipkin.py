@@ -6,7 +6,8 @@ customer). :func:`zipkin_scenario` is the instance of
 :func:`coordlib.exact.single_product.zipkin_instance` as a
 :class:`~coordlib.model.scenario.Scenario`, and :class:`SingleProductOptimum` runs the optimal
 policy of :func:`coordlib.exact.single_product.solve` on the simulator, so the exact optimum
-can be evaluated on the same random stream as any other policy.
+can be evaluated on the same random stream as any other policy. :data:`LEARNER_SETTINGS` is
+what a learner on these instances sets beside its budget.
 """
 from __future__ import annotations
 
@@ -79,3 +80,10 @@ def zipkin_optimum(lost_sale_penalty, lead_time) -> tuple[SingleProductOptimum, 
     solution = single_product.solve(**single_product.zipkin_instance(lost_sale_penalty,
                                                                       lead_time))
     return SingleProductOptimum(solution), -float(solution.cost)
+
+
+LEARNER_SETTINGS = {"order_levels": 64}
+"""MTMA's settings on Zipkin's instances beside the profile's budget: 64 order-up-to levels, so
+that the level grid is whole units up to its top (2.5 periods of demand over L + 1: 62.5 units
+at L = 4). With the default 48 its step is 1.06 units at L = 3 and 1.33 at L = 4, and some
+capped base-stock policies are not on it."""

@@ -17,7 +17,7 @@ import pandas as pd
 
 from ..common.stats import mean_ci
 from ..exact import single_product
-from ..exact.zipkin import SingleProductOptimum, zipkin_scenario
+from ..exact.zipkin import LEARNER_SETTINGS, SingleProductOptimum, zipkin_scenario
 from ..model.evaluation import evaluate
 from ..model.policy import joint
 from ..model.rollout import rollout
@@ -77,7 +77,8 @@ def learner_run(lost_sale_penalty=9, lead_time=2, seed: int = 0, iterations: int
                 eval_replications: int = 32, eval_periods: int = 2000, eval_warmup: int = 200,
                 **overrides) -> dict:
     """Train MTMA on :func:`zipkin_scenario` (its replenisher does the work: one product, so the
-    recommender's exposure is always 1) and hold its evaluated cost against the optimum.
+    recommender's exposure is always 1) with :data:`coordlib.exact.zipkin.LEARNER_SETTINGS`
+    under ``overrides``, and hold its evaluated cost against the optimum.
 
     Returns the learner's cost per period with its 95% CI (across evaluation replications),
     the exact optimal cost, ``gap_pct`` = 100 (cost - optimal) / optimal, and the state-by-state
@@ -85,7 +86,8 @@ def learner_run(lost_sale_penalty=9, lead_time=2, seed: int = 0, iterations: int
     """
     scenario = zipkin_scenario(lost_sale_penalty, lead_time)
     result = train_run(scenario, "mtma", seed, iterations, eval_replications=eval_replications,
-                       eval_periods=eval_periods, eval_warmup=eval_warmup, **overrides)
+                       eval_periods=eval_periods, eval_warmup=eval_warmup,
+                       **{**LEARNER_SETTINGS, **overrides})
     run = run_metrics(result)
     optimal = single_product.solve(**single_product.zipkin_instance(lost_sale_penalty,
                                                                     lead_time)).cost

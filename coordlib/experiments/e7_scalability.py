@@ -106,7 +106,7 @@ def gap_split(scenario: str, run_dir, replications: int = 6, periods: int = 300,
     tuned for the demand it creates (:func:`coordlib.policies.tuning.tune_base_stock`,
     ``tuning`` its arguments); the learned replenisher under the static-optimal exposures;
     and the static-coordination optimum (its exposures and its own product policies). The
-    learned recommender is short of the static exposures by what the first two rows lack
+    learned recommender is short of the static exposures by what the second row lacks
     against the last, and the learned replenisher of base-stock by the difference between
     the third row and the last. Columns: scenario, method, profit, profit_lo, profit_hi,
     gap_static_pct (100 (profit / static - 1)).
