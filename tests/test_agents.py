@@ -434,3 +434,28 @@ def test_the_two_departments_acting_alone_are_the_learned_policy():
         LearnedPolicy(_agents(actor="joint")).department("replenisher")
     with pytest.raises(ValueError, match="role must be"):
         policy.department("marketing")
+
+
+def test_a_spec_saved_before_normalization_and_the_capped_law_loads_as_it_was_trained():
+    before = _agents(seed=3, architecture="compact", normalize=False, order_law="level")
+    old_spec = {k: v for k, v in before.spec.items() if k not in ("normalize", "order_law")}
+    loaded = AgentSet.from_spec(old_spec)
+    assert not loaded.normalizers and loaded.spec["order_law"] == "level"
+    loaded.load_state_dict(before.state_dict())          # strict: the same tensors, no more
+    s = scenarios.get("tiny")
+    a = evaluate(s, LearnedPolicy(before), replications=2, periods=20, warmup=2, seed=1)
+    b = evaluate(s, LearnedPolicy(loaded), replications=2, periods=20, warmup=2, seed=1)
+    np.testing.assert_array_equal(a["profit"], b["profit"])
+
+
+def test_a_trained_policy_acts_without_moving_its_statistics():
+    agents = _agents(seed=4)
+    enc = agents.encoding(scenarios.get("tiny"))
+    sim = Simulator(scenarios.get("tiny"), batch_size=8, seed=0)
+    agents.normalize(enc.features(sim.reset(), views=agents.views),
+                     update=tuple(agents.normalizers))
+    frozen = {k: v.clone() for k, v in agents.state_dict().items() if "normalizers" in k}
+    assert frozen and all(float(v) > 0 for k, v in frozen.items() if k.endswith("count"))
+    _run(LearnedPolicy(agents), scenarios.get("tiny"), periods=10)
+    after = agents.state_dict()
+    assert all(torch.equal(after[k], v) for k, v in frozen.items())
