@@ -14,18 +14,19 @@ from coordlib.exact.zipkin import zipkin_scenario
 from coordlib.learning.agents import (
     TRACE_RATES,
     AgentSet,
-    LearnedPolicy,
     PooledLinear,
     RunningNormalizer,
+    segment_features,
+    tanh,
+    traces,
+)
+from coordlib.learning.distributions import (
     capped_centre,
     gaussian_entropy,
     gaussian_log_prob,
     interval_log_prob,
     level_entropy,
     sample_actions,
-    segment_features,
-    tanh,
-    traces,
 )
 from coordlib.learning.features import (
     N_RECOMMENDER,
@@ -34,6 +35,7 @@ from coordlib.learning.features import (
     N_SEGMENT_DYNAMIC,
     ScenarioEncoding,
 )
+from coordlib.learning.policy import LearnedPolicy
 from coordlib.model.policy import joint
 from coordlib.model.scenario import random_scenario
 

@@ -14,8 +14,9 @@ import torch
 from coordlib import evaluate
 from coordlib.experiments import learners
 from coordlib.learning import checkpoints
-from coordlib.learning.agents import AgentSet, LearnedPolicy
+from coordlib.learning.agents import AgentSet
 from coordlib.learning.config import config_for
+from coordlib.learning.policy import LearnedPolicy
 from coordlib.learning.training import train
 
 pytestmark = pytest.mark.skipif(not torch.cuda.is_available(), reason="no CUDA device")

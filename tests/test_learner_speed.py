@@ -21,7 +21,8 @@ from coordlib.bench.learner_speed import (
 )
 from coordlib.learning.agents import AgentSet
 from coordlib.learning.config import config_for
-from coordlib.learning.mtma import Learner, training_bytes
+from coordlib.learning.footprint import training_bytes
+from coordlib.learning.mtma import Learner
 from coordlib.model.scenario import random_scenario
 
 

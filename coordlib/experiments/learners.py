@@ -14,9 +14,10 @@ import numpy as np
 import pandas as pd
 from scipy import stats
 
-from ..learning.agents import AgentSet, LearnedPolicy
+from ..learning.agents import AgentSet
 from ..learning.checkpoints import load_checkpoint
 from ..learning.config import config_for
+from ..learning.policy import LearnedPolicy
 from ..learning.runs import evaluation_seed
 from ..learning.training import train
 from ..model.evaluation import mean_ci

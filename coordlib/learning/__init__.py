@@ -2,24 +2,12 @@
 
 :mod:`.config` (every hyperparameter, the presets of the baselines), :mod:`.schedules`
 (step sizes), :mod:`.features` (what each agent sees, scaled), :mod:`.agents` (the networks),
-:mod:`.mtma` (the algorithm: collect, advantages, update per agent, log), :mod:`.training`
-(the driver, checkpoints via :mod:`.checkpoints`) and :mod:`.convergence` (diagnostics).
+:mod:`.distributions` (the action laws of their heads), :mod:`.policy` (trained agents as
+coordlib policies), :mod:`.mtma` (the algorithm: collect, advantages, update per agent, log),
+:mod:`.checkpoints` and :mod:`.footprint` (saving and restoring a learner; the memory of an
+iteration), :mod:`.training` (the driver) and :mod:`.convergence` (diagnostics).
 """
-from .agents import (
-    REWARD_STREAMS,
-    Actor,
-    AgentSet,
-    Critic,
-    LearnedPolicy,
-    ProductEncoder,
-    exposure_array,
-    gaussian_entropy,
-    gaussian_log_prob,
-    level_entropy,
-    level_log_probs,
-    level_logits,
-    sample_actions,
-)
+from .agents import REWARD_STREAMS, Actor, AgentSet, Critic, ProductEncoder
 from .checkpoints import CHECKPOINT_FORMAT, CHECKPOINT_VERSION, CheckpointError, load_checkpoint
 from .config import PRESETS, ConfigError, TrainConfig, config_docs, config_for, step_size
 from .convergence import (
@@ -35,6 +23,15 @@ from .convergence import (
     tracking_error,
     two_timescale_example,
 )
+from .distributions import (
+    exposure_array,
+    gaussian_entropy,
+    gaussian_log_prob,
+    level_entropy,
+    level_log_probs,
+    level_logits,
+    sample_actions,
+)
 from .features import (
     FEATURE_CLIP,
     N_FULL,
@@ -48,6 +45,7 @@ from .features import (
     ScenarioEncoding,
 )
 from .mtma import Learner, TrainingDivergedError
+from .policy import LearnedPolicy
 from .schedules import (
     Constant,
     Decaying,

@@ -1,4 +1,4 @@
-"""The agents of the multi-timescale multi-agent learner (MODEL.md section 6): networks and policy.
+"""The agents of the multi-timescale multi-agent learner (MODEL.md section 6): their networks.
 
 Two actors, one per department, each reading only its own view (MODEL.md section 4):
 
@@ -41,23 +41,21 @@ N, K or the lead times. Two network families (``architecture``):
 
 ``memory=False`` drops the traces (or the GRU): a feed-forward encoder of the current view.
 
-:class:`LearnedPolicy` wraps trained actors as a :class:`coordlib.model.policy.Policy`, so learned
-agents are evaluated by :func:`coordlib.evaluate` exactly like the heuristics.
+The laws the heads parameterize (sampling, log-probabilities, entropies) are in
+:mod:`coordlib.learning.distributions`; :class:`coordlib.learning.policy.LearnedPolicy` wraps
+trained actors as a :class:`coordlib.model.policy.Policy`, so learned agents are evaluated by
+:func:`coordlib.evaluate` exactly like the heuristics.
 """
 from __future__ import annotations
 
-import copy
 import functools
 import math
 from typing import Optional
 
-import numpy as np
 import torch
 from torch import nn
 
-from ..model.policy import Action, Policy, Recommender, Replenisher
 from ..model.scenario import Scenario
-from ..model.simulator import Observation
 from .features import N_SEGMENT, N_SEGMENT_DYNAMIC, ROLES, VIEW_FEATURES, ScenarioEncoding
 
 REWARD_STREAMS = ("profit", "gmv", "operating_cost")
@@ -262,6 +260,16 @@ class Actor(nn.Module):
             out["exposure_mean"] = self.exposure_head(pre).squeeze(-1)      # (T, B, K, N)
             out["log_std"] = self.log_std.clamp(-5.0, 1.0)
         return out, memory
+
+
+ORDER_LAWS = ("level", "capped")
+"""How the compact replenisher's head sets the centre of the level law (grid steps): ``level``,
+a level S = top sigmoid(a + prior) (the order is S - IP, any state-dependence comes from the
+network); ``capped``, the level of capped base-stock (Xin 2021), P + min(C, max(0, S - P)), with
+both S and the cap C from the network (:func:`capped_centre`), so that on a grid of whole units
+the best capped base-stock policy is two constants, and the network refines it by state (on a
+coarser grid, see :class:`coordlib.learning.features.ScenarioEncoding`, only the policies whose
+S and C lie on it are)."""
 
 
 class CompactActor(nn.Module):
@@ -569,276 +577,3 @@ class AgentSet(nn.Module):
 
 ARCHITECTURES = {"compact": (CompactActor, CompactCritic), "reference": (Actor, Critic)}
 """The network families of :class:`AgentSet`: actor and critic classes."""
-
-
-# ---- the action distributions -------------------------------------------------------------
-def level_logits(out: dict, encoding: "ScenarioEncoding") -> torch.Tensor:
-    """(T, B, N, G) logits of the discretized normal over each product's level grid."""
-    mu = encoding.top_index * torch.sigmoid(out["level_mean"] + encoding.level_prior)
-    grid = torch.arange(encoding.levels.shape[1], device=mu.device, dtype=mu.dtype)
-    return -0.5 * ((grid - mu.unsqueeze(-1)) / out["level_log_std"].exp().unsqueeze(-1)) ** 2
-
-
-def level_log_probs(logits: torch.Tensor, mask: torch.Tensor) -> torch.Tensor:
-    """log pi(level) per product; grid points beyond the product's top are masked out."""
-    return torch.log_softmax(logits.masked_fill(~mask, -1e9), -1)
-
-
-def interval_log_prob(out: dict, encoding: "ScenarioEncoding", index: torch.Tensor) -> torch.Tensor:
-    """log pi(level m) of the interval law: the normal mass of [m - 1/2, m + 1/2) over that of
-    [-1/2, top_i + 1/2), in grid steps (float64: the tails stay exact). O(1) per product."""
-    return _interval_log_prob(*_level_centre(out, encoding), encoding, index)
-
-
-def _interval_log_prob(mu, sigma, encoding, index):
-    top = encoding.top_index.double()
-    m = index.double()
-    return (_log_normal_mass((m - 0.5 - mu) / sigma, (m + 0.5 - mu) / sigma)
-            - _log_normal_mass((-0.5 - mu) / sigma, (top + 0.5 - mu) / sigma)).float()
-
-
-def interval_sample(out: dict, encoding: "ScenarioEncoding", generator: torch.Generator,
-                    deterministic: bool = False) -> torch.Tensor:
-    """A level index from the interval law by inverse transform (deterministic: the mode,
-    the grid point nearest the centre)."""
-    return _interval_sample(*_level_centre(out, encoding), encoding, generator, deterministic)
-
-
-def _interval_sample(mu, sigma, encoding, generator, deterministic):
-    top = encoding.top_index.double()
-    if deterministic:
-        return torch.minimum(torch.floor(mu + 0.5), top).long()
-    lo = torch.special.ndtr((-0.5 - mu) / sigma)
-    hi = torch.special.ndtr((top + 0.5 - mu) / sigma)
-    u = torch.rand(mu.shape, generator=generator, device=mu.device, dtype=torch.float64)
-    x = mu + sigma * torch.special.ndtri((lo + u * (hi - lo)).clamp(1e-300, 1 - 1e-16))
-    return torch.minimum(torch.floor(x + 0.5).clamp_min(0), top).long()
-
-
-def _level_centre(out: dict, encoding: "ScenarioEncoding"):
-    mu = encoding.top_index * torch.sigmoid(out["level_mean"] + encoding.level_prior)
-    if "level_cap" in out:
-        mu = capped_centre(mu, out["level_cap"], out["position"], encoding)
-    return mu.double(), out["level_log_std"].double().exp()
-
-
-CAP_SOFTNESS = 0.5
-"""tau of the capped law's smooth max and min (grid steps): close to the hard ones, with a
-gradient for the cap in the states where it almost binds."""
-
-
-def capped_centre(level: torch.Tensor, cap_output: torch.Tensor, position: torch.Tensor,
-                  encoding: "ScenarioEncoding", softness: float = CAP_SOFTNESS) -> torch.Tensor:
-    """The centre of the capped order law, in grid steps: P + min(C, max(0, S - P)), with
-    S the order-up-to level, P the inventory position and C = cap_top sigmoid(c + cap_prior)
-    the cap of the order (smooth max and min of softness tau, :data:`CAP_SOFTNESS`), at most
-    the top of the grid."""
-    tau = softness
-    cap = encoding.cap_top * torch.sigmoid(cap_output + encoding.cap_prior)
-    wanted = tau * nn.functional.softplus((level - position) / tau)
-    order = -tau * torch.logaddexp(-wanted / tau, -cap / tau)
-    return torch.minimum(position + order, encoding.top_index)
-
-
-def _log_normal_mass(a: torch.Tensor, b: torch.Tensor) -> torch.Tensor:
-    """log(Phi(b) - Phi(a)) for a < b, from the tail nearer to zero."""
-    upper = a > 0
-    a, b = torch.where(upper, -b, a), torch.where(upper, -a, b)
-    log_b, log_a = torch.special.log_ndtr(b), torch.special.log_ndtr(a)
-    return log_b + torch.log1p(-torch.exp((log_a - log_b).clamp_max(-1e-12)))
-
-
-ORDER_LAWS = ("level", "capped")
-"""How the compact replenisher's head sets the centre of the level law (grid steps): ``level``,
-a level S = top sigmoid(a + prior) (the order is S - IP, any state-dependence comes from the
-network); ``capped``, the level of capped base-stock (Xin 2021), P + min(C, max(0, S - P)), with
-both S and the cap C from the network (:func:`capped_centre`), so that on a grid of whole units
-the best capped base-stock policy is two constants, and the network refines it by state (on a
-coarser grid, see :class:`coordlib.learning.features.ScenarioEncoding`, only the policies whose
-S and C lie on it are)."""
-
-LEVEL_LAWS = ("grid", "interval")
-"""The law of the order-up-to level index given its centre mu and spread sigma (grid steps):
-``grid``, P(m) proportional to exp(-(m - mu)^2 / (2 sigma^2)) on the grid points (every point
-is scored: O(G) per product); ``interval``, P(m) the normal mass of [m - 1/2, m + 1/2),
-truncated to the grid (O(1) per product: sampling by inverse transform, log-probabilities
-from four normal CDFs, the entropy bonus on the normal's entropy log sigma + log(2 pi e) / 2)."""
-
-
-def sample_actions(out: dict, encoding: "ScenarioEncoding", generator: torch.Generator,
-                   deterministic: bool = False, levels: str = "grid") -> dict:
-    """Draw (or, deterministic, take the mode of) the levels and the exposure logits.
-
-    Returns ``level_index`` (T, B, N), ``logits`` z (T, B, K, N), ``exposure`` softmax(z)
-    (T, B, K, N), and the per-factor log-probabilities ``logp_levels`` and ``logp_logits``.
-    ``levels`` names the level law (:data:`LEVEL_LAWS`). Sampling uses ``generator`` only
-    (Gumbel-max or the inverse transform for the levels), so runs are reproducible.
-    """
-    return {**sample_levels(out, encoding, generator, deterministic, levels),
-            **sample_exposures(out, generator, deterministic)}
-
-
-def sample_levels(out: dict, encoding: "ScenarioEncoding", generator: torch.Generator,
-                  deterministic: bool = False, levels: str = "grid") -> dict:
-    """The replenisher's part of :func:`sample_actions`: ``level_index`` and ``logp_levels``."""
-    if levels == "interval":
-        mu, sigma = _level_centre(out, encoding)
-        index = _interval_sample(mu, sigma, encoding, generator, deterministic)
-        logp_levels = _interval_log_prob(mu, sigma, encoding, index)
-    else:
-        logp = level_log_probs(level_logits(out, encoding), encoding.level_mask)
-        if deterministic:
-            index = logp.argmax(-1)
-        else:
-            u = torch.rand(logp.shape, generator=generator, device=logp.device)
-            index = (logp - torch.log(-torch.log(u.clamp_min(1e-12)))).argmax(-1)
-        logp_levels = logp.gather(-1, index.unsqueeze(-1)).squeeze(-1)
-    return {"level_index": index, "logp_levels": logp_levels}
-
-
-def sample_exposures(out: dict, generator: torch.Generator, deterministic: bool = False) -> dict:
-    """The recommender's part of :func:`sample_actions`: ``logits``, ``exposure`` and
-    ``logp_logits``."""
-    mean, log_std = out["exposure_mean"], out["log_std"]
-    if deterministic:
-        z = mean
-    else:
-        z = mean + log_std.exp() * torch.randn(mean.shape, generator=generator, device=mean.device)
-    return {"logits": z, "exposure": torch.softmax(z, -1),
-            "logp_logits": gaussian_log_prob(z, mean, log_std)}
-
-
-def gaussian_log_prob(z, mean, log_std):
-    return -0.5 * ((z - mean) / log_std.exp()) ** 2 - log_std - 0.5 * math.log(2 * math.pi)
-
-
-def level_entropy(logits: torch.Tensor, mask: torch.Tensor) -> torch.Tensor:
-    logp = level_log_probs(logits, mask)
-    return -(logp.exp() * logp).sum(-1)
-
-
-def gaussian_entropy(log_std: torch.Tensor) -> torch.Tensor:
-    return 0.5 * math.log(2 * math.pi * math.e) + log_std
-
-
-def exposure_array(exposure: torch.Tensor) -> np.ndarray:
-    """float64 exposures whose rows sum to one to float64 precision."""
-    x = exposure.detach().cpu().double().numpy()
-    return x / x.sum(-1, keepdims=True)
-
-
-# ---- the learned policy as a coordlib policy ----------------------------------------------
-class LearnedPolicy(Policy):
-    """Trained actors as a :class:`coordlib.model.policy.Policy` (decentralized execution).
-
-    Each actor reads only its own view of the batched observation. ``reset`` clears the
-    recurrent memory and binds the scenario (the networks do not depend on N or K, so a
-    policy trained on one scenario runs on any other, though it is only meant for its own).
-
-    Parameters
-    ----------
-    agents : AgentSet
-        the trained networks (the critics are not used).
-    deterministic : bool
-        True (default): the most likely order-up-to level and the exposure softmax(m) of
-        the mean logits; False: actions sampled as in training (from a generator seeded by
-        the ``rng`` that ``reset`` receives).
-    device : str
-        where the networks run.
-    """
-
-    def __init__(self, agents: AgentSet, deterministic: bool = True, device="cpu",
-                 name: str = "learned"):
-        self.agents = agents.to(device).eval()
-        self.deterministic, self.device, self.name = deterministic, torch.device(device), name
-
-    def reset(self, scenario, batch_size, rng):
-        super().reset(scenario, batch_size, rng)
-        self.encoding = self.agents.encoding(scenario, self.device)
-        self.memory = self.agents.initial_memory(batch_size, scenario.n_products, self.device,
-                                                 critics=False)
-        self.generator = torch.Generator(self.device)
-        self.generator.manual_seed(int(rng.integers(2 ** 62)))
-
-    @torch.no_grad()
-    def act(self, observation: Observation) -> Action:
-        features = self.agents.normalize(
-            self.encoding.features(observation, critic=False, views=self.agents.views))
-        features, self.memory = self.agents.trace(features, self.memory)
-        out, _, self.memory = self.agents(features, self.memory, critics=False)
-        a = sample_actions(out, self.encoding, self.generator, self.deterministic,
-                           self.agents.levels)
-        orders = self.encoding.orders(a["level_index"][0], observation.replenisher_view())
-        return Action(orders, exposure_array(a["exposure"][0]))
-
-    def department(self, role: str):
-        """One department of the trained policy acting alone (``"replenisher"``: a
-        :class:`LearnedReplenisher`; ``"recommender"``: a :class:`LearnedRecommender`), with
-        its own copy of the networks, to pair with another department's rule
-        (:func:`coordlib.model.policy.joint`)."""
-        kinds = {"replenisher": LearnedReplenisher, "recommender": LearnedRecommender}
-        if role not in kinds:
-            raise ValueError(f"role must be one of {', '.join(kinds)}, got {role!r}")
-        return kinds[role](copy.deepcopy(self.agents), self.deterministic, self.device)
-
-
-class _Department:
-    """One department's trained actor acting alone on its own view (:meth:`LearnedPolicy.department`)."""
-
-    role = ""
-
-    def __init__(self, agents: AgentSet, deterministic: bool = True, device="cpu"):
-        if agents.actor_of[self.role] != self.role:
-            raise ValueError(f"the {self.role} of a joint actor cannot act alone: it reads both "
-                             "departments' views")
-        self.agents = agents.to(device).eval()
-        self.actor = self.agents.actors[self.role]
-        self.deterministic, self.device = deterministic, torch.device(device)
-        self.name = f"learned {self.role}"
-
-    def reset(self, scenario, batch_size, rng):
-        self.scenario = scenario
-        self.encoding = self.agents.encoding(scenario, self.device)
-        memory = self.agents.initial_memory(batch_size, scenario.n_products, self.device,
-                                            critics=False)
-        self.memory = {k: v for k, v in memory.items()
-                       if k in (f"actor/{self.role}", f"trace/{self.actor.view}")}
-        self.generator = torch.Generator(self.device)
-        self.generator.manual_seed(int(rng.integers(2 ** 62)))
-
-    def _out(self, **views) -> dict:
-        features = self.agents.normalize(self.encoding.features_of(**views,
-                                                                   views=self.agents.views))
-        features, self.memory = self.agents.trace(features, self.memory)
-        key = f"actor/{self.role}"
-        out, state = self.actor(features, self.memory.get(key))
-        if state is not None:
-            self.memory[key] = state
-        return out
-
-
-class LearnedReplenisher(_Department, Replenisher):
-    """The trained replenisher alone, as a :class:`coordlib.model.policy.Replenisher`: its
-    orders from the operations view only, beside any recommender."""
-
-    role = "replenisher"
-
-    @torch.no_grad()
-    def orders(self, view: dict) -> np.ndarray:
-        out = self._out(replenisher_view=view)
-        a = sample_levels(out, self.encoding, self.generator, self.deterministic,
-                          self.agents.levels)
-        return self.encoding.orders(a["level_index"][0], view)
-
-
-class LearnedRecommender(_Department, Recommender):
-    """The trained recommender alone, as a :class:`coordlib.model.policy.Recommender`: its
-    exposures from the marketing view only, beside any replenisher."""
-
-    role = "recommender"
-
-    @torch.no_grad()
-    def exposure(self, view: dict) -> np.ndarray:
-        out = self._out(recommender_view=view)
-        return exposure_array(sample_exposures(out, self.generator,
-                                               self.deterministic)["exposure"][0])

@@ -18,6 +18,10 @@ One training loop serves every configuration. Each iteration reads top to bottom
    may be updated only every k-th iteration, or frozen.
 4. **log**: one row of the learning curve; a checkpoint every ``checkpoint_every`` iterations.
 
+A rollout is a :class:`Rollout` and its advantages an :class:`Advantages`; what a checkpoint
+holds is in :mod:`coordlib.learning.checkpoints`, the memory an iteration needs in
+:mod:`coordlib.learning.footprint`.
+
 The likelihood ratio is clipped per factor (per product's order level, per (segment,
 product) exposure logit) with the shared advantage, as in multi-agent PPO with parameter
 sharing, and the surrogate and the entropy are averaged over factors so their scale does not
@@ -35,22 +39,21 @@ recursion literally.
 from __future__ import annotations
 
 import copy
-import os
 import time
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Optional
 
 import numpy as np
 import torch
 
-from ..common.files import atomic_write
 from ..common.memory import keep_freed_memory
 from ..model.scenario import Scenario
-from ..model.simulator import Observation, Simulator
-from .agents import (
-    TRACE_RATES,
-    AgentSet,
-    LearnedPolicy,
+from ..model.simulator import Simulator
+from .agents import AgentSet
+from .checkpoints import learner_state, load_checkpoint, restore_learner, write_checkpoint
+from .config import TrainConfig, step_size
+from .distributions import (
     exposure_array,
     gaussian_entropy,
     gaussian_log_prob,
@@ -59,56 +62,51 @@ from .agents import (
     level_logits,
     sample_actions,
 )
-from .checkpoints import (
-    _RUN_FIELDS_THAT_MUST_MATCH,
-    CHECKPOINT_FORMAT,
-    CHECKPOINT_VERSION,
-    CheckpointError,
-    load_checkpoint,
-)
-from .config import TrainConfig, step_size
-from .features import N_SEGMENT, N_SEGMENT_DYNAMIC, ROLES, STATIC_KEYS, VIEW_FEATURES
+from .features import ROLES, STATIC_KEYS
+from .footprint import LARGE_ITERATION, check_memory, training_bytes
+from .policy import LearnedPolicy
 
 
 class TrainingDivergedError(FloatingPointError):
     """A loss or a parameter became NaN or inf; the last good checkpoint is kept."""
 
 
-def training_bytes(agents: AgentSet, scenario: Scenario, config: TrainConfig) -> int:
-    """An estimate of the memory one iteration holds: the rollout's stored features (every
-    view the networks read, traces included, float32) and the activations of one minibatch's
-    forward and backward pass. Linear in N x copies x periods."""
-    K = scenario.n_segments
-    stored = sum(VIEW_FEATURES[v] * (1 + len(TRACE_RATES) if v in agents.traced_views else 1)
-                 for v in agents.views if v != "segment")
-    stored += K * N_SEGMENT_DYNAMIC if "segment" in agents.views else 0
-    reference = config.architecture == "reference"
-    hidden = config.hidden * (4 if reference else 1)
-    pairs = K * (N_SEGMENT if reference else N_SEGMENT_DYNAMIC)    # the reference concatenates
-    activations = (len(agents.actors) + len(agents.critics)) * 8 * hidden + 3 * pairs
-    rows = config.n_envs * config.rollout_length * scenario.n_products
-    return int(4 * rows * (stored + activations / config.minibatches + 16))
+@dataclass
+class Rollout:
+    """What one iteration collects: T = ``rollout_length`` periods of B = ``n_envs`` copies."""
+
+    memory0: dict[str, torch.Tensor]
+    """the networks' memory before the first period (the update re-runs it from here)"""
+    features: dict[str, torch.Tensor]
+    """the networks' inputs per period, standardized and traced (T, B, ...); the keys of
+    :data:`coordlib.learning.features.STATIC_KEYS` once"""
+    level_index: torch.Tensor
+    """(T, B, N): the order-up-to level drawn for each product (its grid index)"""
+    logp_levels: torch.Tensor
+    """(T, B, N): its log-probability when it was drawn"""
+    logits: torch.Tensor
+    """(T, B, K, N): the exposure logits z drawn"""
+    logp_logits: torch.Tensor
+    """(T, B, K, N): their log-probabilities when they were drawn"""
+    values: dict[str, torch.Tensor]
+    """critic name -> (T + 1, B, N, S) per-product values, the last period's the bootstrap"""
+    rewards: dict[str, torch.Tensor]
+    """reward stream -> (T, B, N) rewards per product, in the critics' units"""
+    review: torch.Tensor
+    """(T,) bool: the periods at which orders are placed"""
+    profit: np.ndarray
+    """(T, B) the firm's profit per period"""
 
 
-LARGE_ITERATION = 32 * 2 ** 20
-"""From this estimate of an iteration's memory on (bytes), the learner's process keeps freed
-blocks for reuse (:func:`coordlib.common.memory.keep_freed_memory`): its tensors are then
-large enough that glibc would return each one to the operating system when it is freed."""
+@dataclass
+class Advantages:
+    """What :meth:`Learner.advantages` computes from a :class:`Rollout`."""
 
-
-def _check_memory(needed: int, device: torch.device) -> None:
-    if device.type == "cuda":
-        free = torch.cuda.mem_get_info(device)[0]
-    else:
-        try:
-            free = os.sysconf("SC_AVPHYS_PAGES") * os.sysconf("SC_PAGE_SIZE")
-        except (ValueError, OSError, AttributeError):
-            return
-    if needed > free:
-        raise MemoryError(f"training needs about {needed / 2 ** 30:.1f} GiB per iteration "
-                          f"(n_envs x rollout_length x N products), {free / 2 ** 30:.1f} GiB "
-                          f"is free on {device}: lower n_envs or rollout_length, or raise "
-                          "minibatches")
+    of_role: dict[str, torch.Tensor]
+    """role -> its advantage: the replenisher's per product (T, B, N), the recommender's
+    per copy (T, B)"""
+    targets: dict[tuple[str, int], torch.Tensor]
+    """(critic, stream index) -> (T, B, N) the value targets of that output"""
 
 
 # ---- the learner --------------------------------------------------------------------------
@@ -138,7 +136,7 @@ class Learner:
         if init_from is not None:
             self._initialize_from(init_from)
         needed = training_bytes(self.agents, scenario, config)
-        _check_memory(needed, self.device)
+        check_memory(needed, self.device)
         if self.device.type == "cpu" and needed >= LARGE_ITERATION:
             keep_freed_memory()
         self.encoding = self.agents.encoding(scenario, self.device)
@@ -162,6 +160,202 @@ class Learner:
         self.average_reward: dict[str, torch.Tensor] = {}   # g_i per stream and product
         self.curve: list[dict] = []
         self.wall_time = 0.0
+
+    # ---- one iteration ----------------------------------------------------------------
+    def iterate(self) -> dict:
+        """One iteration: collect, advantages, update, log; returns the curve's new row."""
+        start = time.perf_counter()
+        self._check_parameters()
+        rollout = self.collect()
+        advantages = self.advantages(rollout)
+        stats = self.update(rollout, advantages)
+        self.iteration += 1
+        elapsed = time.perf_counter() - start
+        self.wall_time += elapsed
+        steps = self.config.n_envs * self.config.rollout_length
+        row = {"iteration": self.iteration, "env_steps": self.iteration * steps,
+               "profit": float(rollout.profit.mean()), **stats,
+               **{f"lr_{g.replace('critic/', 'critic_')}": self.step_size(g, self.iteration - 1)
+                  for g in self.groups},
+               "wall_time": self.wall_time, "steps_per_s": steps / elapsed}
+        self.curve.append(row)
+        return row
+
+    @torch.no_grad()
+    def collect(self) -> Rollout:
+        """Run every copy ``rollout_length`` periods under the current stochastic policies."""
+        enc, T = self.encoding, self.config.rollout_length
+        memory0 = {k: v.clone() for k, v in self.memory.items()}
+        stored: dict[str, dict] = {"features": {}, "actions": {}, "values": {}}
+        rewards = {r: [] for r in set(self.agents.reward_of.values())}
+        profit, review = [], []
+        reward_unit = self.scenario.n_products / enc.reward_scale   # critics value N r_i / scale
+        memory, obs = self.memory, self.observation
+        for t in range(T):
+            observed = self.agents.normalize(enc.features(obs, views=self.agents.views),
+                                             update=self.updated_views)
+            features, memory = self.agents.trace(observed, memory)
+            out, values, memory = self.agents(features, memory)
+            a = sample_actions(out, enc, self.generator, levels=self.agents.levels)
+            orders = enc.orders(a["level_index"][0], obs.replenisher_view())
+            result = self.sim.step(orders, exposure_array(a["exposure"][0]))
+            for r in rewards:
+                rewards[r].append(_reward(result, r, self.scenario) * reward_unit)
+            profit.append(result.profit)
+            review.append(obs.review)
+            kept = {k: a[k] for k in ("level_index", "logits", "logp_levels", "logp_logits")}
+            for part, tensors in (("features", features), ("actions", kept), ("values", values)):
+                _store(stored[part], tensors, t, T)
+            obs = result.observation
+        self.memory, self.observation = memory, obs
+        # value of the state where the rollout is truncated (the memory copy is discarded)
+        last = self.agents.normalize(enc.features(obs, views=self.agents.views))
+        _, last_values, _ = self.agents(*self.agents.trace(last, memory))
+        actions = stored["actions"]
+        return Rollout(
+            memory0=memory0, features=stored["features"],
+            level_index=actions["level_index"], logp_levels=actions["logp_levels"],
+            logits=actions["logits"], logp_logits=actions["logp_logits"],
+            values={c: torch.cat([stored["values"][c], last_values[c]])
+                    for c in self.agents.critics},
+            rewards={r: torch.as_tensor(np.stack(v), dtype=torch.float32, device=self.device)
+                     for r, v in rewards.items()},
+            review=torch.tensor(review, device=self.device), profit=np.stack(profit))
+
+    def advantages(self, rollout: Rollout) -> Advantages:
+        """GAE per role, on its centered reward stream, per product, with the critic's shares.
+
+        Reward centering: each product's reward r_it is replaced by r_it - g_i, g_i a running
+        mean per period (the long-run average the objective is about). The critics then learn
+        relative values (bounded as gamma -> 1) instead of g / (1 - gamma) plus small
+        differences. GAE is linear in the rewards, so the firm's advantage is the mean of the
+        products' advantages. The recommender's exposures move every product's demand and get
+        the firm's advantage. Each product's order gets the firm's advantage too
+        (``replenisher_credit="firm"``), or its own product's (``"product"``): less noise, but
+        biased, since an order also moves the other products' profits through the
+        recommender's response (more stock of i, more exposure of i, less demand elsewhere);
+        on tiny-margin that bias leads the learners to overstock the low-margin product.
+        """
+        cfg = self.config
+        for stream, reward in rollout.rewards.items():
+            mean = reward.mean(dim=(0, 1))
+            old = self.average_reward.get(stream)
+            self.average_reward[stream] = mean if old is None else \
+                old + cfg.reward_centering * (mean - old)
+        result = Advantages(of_role={}, targets={})
+        for role in ROLES:
+            critic, index = self.agents.value_of[role]
+            stream = self.agents.reward_of[role]
+            values = rollout.values[critic][..., index]                       # (T + 1, B, N)
+            advantage = _gae(rollout.rewards[stream] - self.average_reward[stream], values,
+                             cfg.gamma, cfg.gae_lambda)                       # (T, B, N)
+            result.targets[(critic, index)] = advantage + values[:-1]
+            if role == "replenisher" and cfg.replenisher_credit == "product":
+                result.of_role[role] = advantage
+            elif role == "replenisher":
+                result.of_role[role] = advantage.mean(-1, keepdim=True).expand_as(advantage)
+            else:
+                result.of_role[role] = advantage.mean(-1)
+        return result
+
+    def update(self, rollout: Rollout, advantages: Advantages) -> dict:
+        """PPO epochs over minibatches of copies; each group steps its own optimizer. Returns
+        the iteration's statistics (losses, entropies, KL, clip fractions, explained
+        variances), each averaged over the minibatches."""
+        cfg, n, B = self.config, self.iteration, self.config.n_envs
+        active = [g for g in self.groups if self.updates_at(g, n)]
+        for g in self.groups:
+            for group in self.optimizers[g].param_groups:
+                group["lr"] = self.step_size(g, n)
+        review = rollout.review
+        standardized = {}
+        for role, adv in advantages.of_role.items():
+            rows = adv[review] if role == "replenisher" and review.any() else adv
+            standardized[role] = (adv - rows.mean()) / (rows.std() + 1e-8)
+        log: dict[str, list] = {}
+        for (critic, index), target in advantages.targets.items():
+            # how much of the returns' variance the critic explained before this update
+            residual = target - rollout.values[critic][:-1, ..., index]
+            _log(log, f"explained_variance_{critic}_{index}",
+                 1 - residual.var() / target.var().clamp_min(1e-12))
+        for _ in range(cfg.epochs):
+            order = torch.randperm(B, generator=self.generator, device=self.device)
+            for idx in order.chunk(cfg.minibatches):
+                # index_select: the same copy as v[:, idx], at about half the cost
+                features = {k: v if k in STATIC_KEYS else v.index_select(1, idx)
+                            for k, v in rollout.features.items()}
+                memory = {k: v[idx] for k, v in rollout.memory0.items()}
+                out, values, _ = self.agents(features, memory)
+                losses = self._losses(out, values, rollout, standardized, advantages.targets,
+                                      idx, log)
+                total = sum(losses[g] for g in active if g in losses)
+                for g in active:
+                    self.optimizers[g].zero_grad(set_to_none=True)
+                if active:
+                    total.backward()
+                for g in active:
+                    torch.nn.utils.clip_grad_norm_(self._module(g).parameters(), cfg.max_grad_norm,
+                                                   foreach=True)
+                    self.optimizers[g].step()
+        return {k: float(np.mean(v)) for k, v in log.items()}
+
+    def _losses(self, out, values, rollout: Rollout, advantages: dict, targets: dict, idx,
+                log) -> dict:
+        """The loss of every optimizer group on the minibatch of copies ``idx``: each actor's
+        clipped surrogate and entropy bonus (summed over the roles it plays), each critic's
+        squared error."""
+        cfg, enc = self.config, self.encoding
+        review = rollout.review
+        per_actor: dict[str, torch.Tensor] = {}
+        for role in ROLES:
+            adv = advantages[role].index_select(1, idx)
+            if role == "replenisher":
+                chosen = rollout.level_index.index_select(1, idx)
+                if self.agents.levels == "interval":
+                    new = interval_log_prob(out, enc, chosen)
+                    entropy = gaussian_entropy(out["level_log_std"])
+                else:
+                    logp = level_log_probs(level_logits(out, enc), enc.level_mask)
+                    new = logp.gather(-1, chosen.unsqueeze(-1)).squeeze(-1)
+                    entropy = -(logp.exp() * logp).sum(-1)
+                entropy = entropy[review].mean() if review.any() \
+                    else torch.zeros((), device=self.device)
+                old = rollout.logp_levels.index_select(1, idx)
+                weight = review.float()[:, None, None].expand_as(new)   # orders only at reviews
+            else:
+                new = gaussian_log_prob(rollout.logits.index_select(1, idx), out["exposure_mean"],
+                                        out["log_std"])
+                old = rollout.logp_logits.index_select(1, idx)
+                entropy = gaussian_entropy(out["log_std"])
+                weight = torch.ones_like(new)
+                adv = adv[..., None, None]
+            ratio = torch.exp(new - old)
+            surrogate = torch.min(ratio * adv, ratio.clamp(1 - cfg.clip, 1 + cfg.clip) * adv)
+            weight_sum = weight.sum().clamp_min(1.0)
+            coef = (cfg.entropy_coef if role == "replenisher" else cfg.exposure_entropy_coef) \
+                * self.entropy_scale(self.iteration)
+            loss = -(surrogate * weight).sum() / weight_sum - coef * entropy
+            name = self.agents.actor_of[role]
+            per_actor[name] = per_actor.get(name, 0.0) + loss
+            with torch.no_grad():
+                kl = (((ratio - 1) - (new - old)) * weight).sum() / weight_sum
+                clipped = (((ratio - 1).abs() > cfg.clip).float() * weight).sum() / weight_sum
+            _log(log, f"loss_{role}", loss)
+            _log(log, f"entropy_{role}", entropy)
+            _log(log, f"kl_{role}", kl)
+            _log(log, f"clipfrac_{role}", clipped)
+        losses = dict(per_actor)
+        for (critic, index), target in targets.items():
+            loss = 0.5 * ((values[critic][..., index] - target.index_select(1, idx)) ** 2).mean()
+            key = f"critic/{critic}"
+            losses[key] = losses.get(key, 0.0) + loss
+        for g, loss in losses.items():
+            _log(log, "loss_" + g.replace("critic/", "critic_"), loss)
+            if not torch.isfinite(loss):
+                raise TrainingDivergedError(
+                    f"iteration {self.iteration + 1}: the loss of {g} is {loss.item()} "
+                    "(NaN or inf); training stopped, the last good checkpoint is kept")
+        return losses
 
     # ---- bookkeeping ------------------------------------------------------------------
     def _module(self, group: str):
@@ -219,193 +413,6 @@ class Learner:
         self.sim = self.sim.carried_to(scenario, seed)
         self.observation = self.sim.observation
 
-    # ---- one iteration ----------------------------------------------------------------
-    def iterate(self) -> dict:
-        start = time.perf_counter()
-        self._check_parameters()
-        batch = self.collect()
-        self.advantages(batch)
-        stats = self.update(batch)
-        self.iteration += 1
-        elapsed = time.perf_counter() - start
-        self.wall_time += elapsed
-        steps = self.config.n_envs * self.config.rollout_length
-        row = {"iteration": self.iteration, "env_steps": self.iteration * steps,
-               "profit": float(batch["profit"].mean()), **stats,
-               **{f"lr_{g.replace('critic/', 'critic_')}": self.step_size(g, self.iteration - 1)
-                  for g in self.groups},
-               "wall_time": self.wall_time, "steps_per_s": steps / elapsed}
-        self.curve.append(row)
-        return row
-
-    @torch.no_grad()
-    def collect(self) -> dict:
-        """Run every copy ``rollout_length`` periods; store features, actions, log-probs, values."""
-        enc, T = self.encoding, self.config.rollout_length
-        memory0 = {k: v.clone() for k, v in self.memory.items()}
-        stored: dict[str, dict] = {"features": {}, "actions": {}, "values": {}}
-        rewards = {r: [] for r in set(self.agents.reward_of.values())}
-        profit, review = [], []
-        reward_unit = self.scenario.n_products / enc.reward_scale   # critics value N r_i / scale
-        memory, obs = self.memory, self.observation
-        for t in range(T):
-            observed = enc.features(obs, views=self.agents.views)
-            features, memory = self.agents.trace(self.agents.normalize(observed, update=self.updated_views),
-                                                 memory)
-            out, values, memory = self.agents(features, memory)
-            a = sample_actions(out, enc, self.generator, levels=self.agents.levels)
-            orders = enc.orders(a["level_index"][0], obs.replenisher_view())
-            result = self.sim.step(orders, exposure_array(a["exposure"][0]))
-            for r in rewards:
-                rewards[r].append(_reward(result, r, self.scenario) * reward_unit)
-            profit.append(result.profit)
-            review.append(obs.review)
-            kept = {k: a[k] for k in ("level_index", "logits", "logp_levels", "logp_logits")}
-            for part, tensors in (("features", features), ("actions", kept), ("values", values)):
-                _store(stored[part], tensors, t, T)
-            obs = result.observation
-        self.memory, self.observation = memory, obs
-        # value of the state where the rollout is truncated (the memory copy is discarded)
-        last = self.agents.normalize(enc.features(obs, views=self.agents.views))
-        _, last_values, _ = self.agents(*self.agents.trace(last, memory))
-        batch = {"memory0": memory0, "profit": np.stack(profit),
-                 "review": torch.tensor(review, device=self.device),
-                 "rewards": {r: torch.as_tensor(np.stack(v), dtype=torch.float32, device=self.device)
-                             for r, v in rewards.items()}}
-        batch["features"] = stored["features"]
-        for key in ("level_index", "logits", "logp_levels", "logp_logits"):
-            batch[key] = stored["actions"][key]
-        batch["values"] = {c: torch.cat([stored["values"][c], last_values[c]])
-                           for c in self.agents.critics}        # (T + 1, B, S)
-        return batch
-
-    def advantages(self, batch: dict) -> None:
-        """GAE per role, on its centered reward stream, per product, with the critic's shares.
-
-        Reward centering: each product's reward r_it is replaced by r_it - g_i, g_i a running
-        mean per period (the long-run average the objective is about). The critics then learn
-        relative values (bounded as gamma -> 1) instead of g / (1 - gamma) plus small
-        differences. GAE is linear in the rewards, so the firm's advantage is the mean of the
-        products' advantages. The recommender's exposures move every product's demand and get
-        the firm's advantage. Each product's order gets the firm's advantage too
-        (``replenisher_credit="firm"``), or its own product's (``"product"``): less noise, but
-        biased, since an order also moves the other products' profits through the
-        recommender's response (more stock of i, more exposure of i, less demand elsewhere);
-        on tiny-margin that bias leads the learners to overstock the low-margin product.
-        """
-        cfg = self.config
-        for stream, reward in batch["rewards"].items():
-            mean = reward.mean(dim=(0, 1))
-            old = self.average_reward.get(stream)
-            self.average_reward[stream] = mean if old is None else \
-                old + cfg.reward_centering * (mean - old)
-        batch["advantages"], batch["targets"] = {}, {}
-        for role in ROLES:
-            critic, index = self.agents.value_of[role]
-            stream = self.agents.reward_of[role]
-            values = batch["values"][critic][..., index]                      # (T + 1, B, N)
-            advantage = _gae(batch["rewards"][stream] - self.average_reward[stream], values,
-                             cfg.gamma, cfg.gae_lambda)                       # (T, B, N)
-            batch["targets"][(critic, index)] = advantage + values[:-1]
-            if role == "replenisher" and cfg.replenisher_credit == "product":
-                batch["advantages"][role] = advantage
-            elif role == "replenisher":
-                batch["advantages"][role] = advantage.mean(-1, keepdim=True).expand_as(advantage)
-            else:
-                batch["advantages"][role] = advantage.mean(-1)
-
-    def update(self, batch: dict) -> dict:
-        """PPO epochs over minibatches of copies; each group steps its own optimizer."""
-        cfg, n, B = self.config, self.iteration, self.config.n_envs
-        active = [g for g in self.groups if self.updates_at(g, n)]
-        for g in self.groups:
-            for group in self.optimizers[g].param_groups:
-                group["lr"] = self.step_size(g, n)
-        review = batch["review"]
-        advantages = {}
-        for role, adv in batch["advantages"].items():
-            rows = adv[review] if role == "replenisher" and review.any() else adv
-            advantages[role] = (adv - rows.mean()) / (rows.std() + 1e-8)
-        log: dict[str, list] = {}
-        for (critic, index), target in batch["targets"].items():
-            # how much of the returns' variance the critic explained before this update
-            residual = target - batch["values"][critic][:-1, ..., index]
-            _log(log, f"explained_variance_{critic}_{index}",
-                 1 - residual.var() / target.var().clamp_min(1e-12))
-        for _ in range(cfg.epochs):
-            order = torch.randperm(B, generator=self.generator, device=self.device)
-            for idx in order.chunk(cfg.minibatches):
-                # index_select: the same copy as v[:, idx], at about half the cost
-                features = {k: v if k in STATIC_KEYS else v.index_select(1, idx)
-                            for k, v in batch["features"].items()}
-                memory = {k: v[idx] for k, v in batch["memory0"].items()}
-                out, values, _ = self.agents(features, memory)
-                losses = self._losses(out, values, batch, advantages, idx, log)
-                total = sum(losses[g] for g in active if g in losses)
-                for g in active:
-                    self.optimizers[g].zero_grad(set_to_none=True)
-                if active:
-                    total.backward()
-                for g in active:
-                    torch.nn.utils.clip_grad_norm_(self._module(g).parameters(), cfg.max_grad_norm,
-                                                   foreach=True)
-                    self.optimizers[g].step()
-        return {k: float(np.mean(v)) for k, v in log.items()}
-
-    def _losses(self, out, values, batch, advantages, idx, log) -> dict:
-        cfg, enc = self.config, self.encoding
-        review = batch["review"]
-        per_actor: dict[str, torch.Tensor] = {}
-        for role in ROLES:
-            adv = advantages[role].index_select(1, idx)
-            if role == "replenisher":
-                chosen = batch["level_index"].index_select(1, idx)
-                if self.agents.levels == "interval":
-                    new = interval_log_prob(out, enc, chosen)
-                    entropy = gaussian_entropy(out["level_log_std"])
-                else:
-                    logp = level_log_probs(level_logits(out, enc), enc.level_mask)
-                    new = logp.gather(-1, chosen.unsqueeze(-1)).squeeze(-1)
-                    entropy = -(logp.exp() * logp).sum(-1)
-                entropy = entropy[review].mean() if review.any() \
-                    else torch.zeros((), device=self.device)
-                old = batch["logp_levels"].index_select(1, idx)
-                weight = review.float()[:, None, None].expand_as(new)   # orders only at reviews
-            else:
-                new = gaussian_log_prob(batch["logits"].index_select(1, idx), out["exposure_mean"],
-                                        out["log_std"])
-                old = batch["logp_logits"].index_select(1, idx)
-                entropy = gaussian_entropy(out["log_std"])
-                weight = torch.ones_like(new)
-                adv = adv[..., None, None]
-            ratio = torch.exp(new - old)
-            surrogate = torch.min(ratio * adv, ratio.clamp(1 - cfg.clip, 1 + cfg.clip) * adv)
-            weight_sum = weight.sum().clamp_min(1.0)
-            coef = (cfg.entropy_coef if role == "replenisher" else cfg.exposure_entropy_coef) \
-                * self.entropy_scale(self.iteration)
-            loss = -(surrogate * weight).sum() / weight_sum - coef * entropy
-            name = self.agents.actor_of[role]
-            per_actor[name] = per_actor.get(name, 0.0) + loss
-            with torch.no_grad():
-                kl = (((ratio - 1) - (new - old)) * weight).sum() / weight_sum
-                clipped = (((ratio - 1).abs() > cfg.clip).float() * weight).sum() / weight_sum
-            _log(log, f"loss_{role}", loss)
-            _log(log, f"entropy_{role}", entropy)
-            _log(log, f"kl_{role}", kl)
-            _log(log, f"clipfrac_{role}", clipped)
-        losses = dict(per_actor)
-        for (critic, index), target in batch["targets"].items():
-            loss = 0.5 * ((values[critic][..., index] - target.index_select(1, idx)) ** 2).mean()
-            key = f"critic/{critic}"
-            losses[key] = losses.get(key, 0.0) + loss
-        for g, loss in losses.items():
-            _log(log, "loss_" + g.replace("critic/", "critic_"), loss)
-            if not torch.isfinite(loss):
-                raise TrainingDivergedError(
-                    f"iteration {self.iteration + 1}: the loss of {g} is {loss.item()} "
-                    "(NaN or inf); training stopped, the last good checkpoint is kept")
-        return losses
-
     def _check_parameters(self) -> None:
         for g in self.groups:
             for pname, p in self._module(g).named_parameters():
@@ -414,50 +421,18 @@ class Learner:
                         f"after iteration {self.iteration}: parameter {pname} of {g} holds NaN or "
                         "inf; training stopped, the last good checkpoint is kept")
 
-    # ---- checkpoints ------------------------------------------------------------------
+    # ---- checkpoints (:mod:`coordlib.learning.checkpoints`) ---------------------------
     def state_dict(self) -> dict:
         """Everything needed to continue exactly: networks, optimizers, RNGs, simulator, curve."""
-        return {"format": CHECKPOINT_FORMAT, "version": CHECKPOINT_VERSION,
-                "config": self.config.to_dict(), "scenario": self.scenario.name,
-                "scenario_spec": self.scenario.to_dict(),
-                "spec": self.agents.spec, "iteration": self.iteration,
-                "wall_time": self.wall_time,
-                "average_reward": {k: v.cpu() for k, v in self.average_reward.items()},
-                "agents": {k: v.detach().cpu() for k, v in self.agents.state_dict().items()},
-                "optimizers": {g: o.state_dict() for g, o in self.optimizers.items()},
-                "generator": self.generator.get_state().cpu(),
-                "memory": {k: v.detach().cpu() for k, v in self.memory.items()},
-                "simulator": _simulator_state(self.sim, self.observation), "curve": self.curve}
+        return learner_state(self)
 
     def save(self, path) -> Path:
         """Write a checkpoint atomically (a partial write never replaces a good file)."""
         self._check_parameters()          # never replace a good checkpoint with a broken state
-        path = Path(path)
-        path.parent.mkdir(parents=True, exist_ok=True)
-        state = self.state_dict()
-        atomic_write(path, lambda handle: torch.save(state, handle), binary=True)
-        return path
+        return write_checkpoint(path, self.state_dict())
 
     def load_state_dict(self, state: dict) -> None:
-        config = TrainConfig.from_dict(state["config"])
-        changed = [f for f in _RUN_FIELDS_THAT_MUST_MATCH
-                   if getattr(config, f) != getattr(self.config, f)]
-        if changed:
-            raise CheckpointError("checkpoint was written with a different configuration: "
-                                  + ", ".join(f"{f} = {getattr(config, f)!r} there, "
-                                              f"{getattr(self.config, f)!r} here" for f in changed))
-        if state["scenario"] != self.scenario.name:
-            raise CheckpointError(f"checkpoint is for scenario {state['scenario']!r}, "
-                                  f"not {self.scenario.name!r}")
-        self.agents.load_state_dict(state["agents"])
-        for g, o in self.optimizers.items():
-            o.load_state_dict(state["optimizers"][g])
-        self.generator.set_state(state["generator"])     # a CPU ByteTensor on every device
-        self.memory = {k: v.to(self.device) for k, v in state["memory"].items()}
-        self.observation = _restore_simulator(self.sim, state["simulator"])
-        self.iteration, self.wall_time = int(state["iteration"]), float(state["wall_time"])
-        self.average_reward = {k: v.to(self.device) for k, v in state["average_reward"].items()}
-        self.curve = [dict(row) for row in state["curve"]]
+        restore_learner(self, state)
 
     def _initialize_from(self, source) -> None:
         if isinstance(source, (str, Path)):
@@ -465,26 +440,6 @@ class Learner:
         elif isinstance(source, Learner):
             source = source.agents.state_dict()
         self.agents.load_state_dict(source)
-
-
-_OBSERVATION_ARRAYS = ("on_hand", "pipeline", "availability", "backlog", "last_sales",
-                       "last_lost_sales", "last_customers", "last_demand")
-
-
-def _simulator_state(sim: Simulator, observation: Observation) -> dict:
-    """The simulator copies' state through public attributes: the observation and the RNG."""
-    return {"t": observation.t, "review": observation.review, "rng": sim.rng.bit_generator.state,
-            **{k: torch.from_numpy(np.ascontiguousarray(getattr(observation, k)))
-               for k in _OBSERVATION_ARRAYS}}
-
-
-def _restore_simulator(sim: Simulator, state: dict) -> Observation:
-    arrays = {k: state[k].numpy().copy() for k in _OBSERVATION_ARRAYS}
-    sim.set_state(arrays["on_hand"], arrays["pipeline"], arrays["backlog"], t=int(state["t"]))
-    sim.rng.bit_generator.state = state["rng"]
-    # last period's flows enter only the observation, not the dynamics: rebuild it as saved
-    return Observation(int(state["t"]), *(arrays[k] for k in _OBSERVATION_ARRAYS),
-                       bool(state["review"]))
 
 
 def _store(buffers: dict, tensors: dict, t: int, T: int) -> None:

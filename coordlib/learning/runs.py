@@ -19,8 +19,9 @@ import numpy as np
 import pandas as pd
 
 from ..common.files import REPO_DIR
-from .agents import AgentSet, LearnedPolicy
+from .agents import AgentSet
 from .checkpoints import load_checkpoint
+from .policy import LearnedPolicy
 
 MAIN_TABLE = REPO_DIR / "data" / "tables" / "e3_main_table.csv"
 """The main table (E3) of the paper profile, where g* and the heuristics' profits are read."""

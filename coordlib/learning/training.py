@@ -6,7 +6,7 @@ Named configurations (:data:`PRESETS`, :func:`config_for`) are the baselines of 
 section 6: ``mtma``, ``single_timescale``, ``independent``, ``siloed``, ``centralized``
 (and ``siloed_cost``, the siloed learners with the operating-cost KPI).
 
-The trained actors are evaluated as a :class:`coordlib.learning.agents.LearnedPolicy` by
+The trained actors are evaluated as a :class:`coordlib.learning.policy.LearnedPolicy` by
 :func:`coordlib.evaluate`, deterministically by default (the most likely order-up-to level,
 the exposure softmax of the mean logits; ``eval_deterministic=False`` samples as in training).
 
@@ -33,10 +33,10 @@ import torch
 from ..common.files import atomic_write, atomic_write_json
 from ..model import scenarios
 from ..model.evaluation import evaluate, mean_ci
-from .agents import LearnedPolicy
 from .checkpoints import CheckpointError, check_resume, load_checkpoint
 from .config import PRESET_DOCS, PRESETS, ConfigError, TrainConfig, config_docs, config_for
 from .mtma import Learner, TrainingDivergedError
+from .policy import LearnedPolicy
 from .runs import comparison
 
 
