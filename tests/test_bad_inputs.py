@@ -173,6 +173,9 @@ SCENARIO_CASES = [
     Case("scenario-yaml-duplicate-key", yaml_file_refuses(
         "duplicate key 'price'", yaml.safe_dump(TINY).replace(
             "products:\n", "products:\n  price: [1, 1]\n", 1))),
+    Case("scenario-yaml-duplicate-key-one-line", yaml_file_refuses(
+        "duplicate key 'price'", yaml.safe_dump(TINY).replace(
+            "products:\n", "products:\n  zz: {price: [10, 10], price: [1000, 1000]}\n", 1))),
     Case("scenario-yaml-boolean-price", yaml_file_refuses(
         "expected numbers", yaml.safe_dump(TINY).replace("- 10.0\n", "- yes\n", 1))),
     Case("scenario-yaml-recursive-alias", yaml_file_refuses("recursive", "a: &a [1, *a]\n")),
@@ -561,14 +564,14 @@ def test_workers_die_with_a_killed_sweep(tmp_path):
                                "--module", "bi_sleeper"], env=env, cwd=tmp_path,
                               stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
     try:
-        deadline = time.monotonic() + 60
+        deadline = time.monotonic() + 600      # a guard against a hang, not a speed test
         while len(list(tmp_path.glob("worker-*"))) < 2:
             assert driver.poll() is None and time.monotonic() < deadline, "no worker started"
             time.sleep(0.05)
         workers = [int(p.name.split("-")[1]) for p in tmp_path.glob("worker-*")]
         driver.kill()                                  # SIGKILL: no chance to clean up
-        driver.wait(10)
-        deadline = time.monotonic() + 10
+        driver.wait(120)
+        deadline = time.monotonic() + 120
         while any(_alive(pid) for pid in workers) and time.monotonic() < deadline:
             time.sleep(0.05)
         alive = [pid for pid in workers if _alive(pid)]
@@ -578,3 +581,31 @@ def test_workers_die_with_a_killed_sweep(tmp_path):
     finally:
         if driver.poll() is None:
             driver.kill()
+
+
+def test_a_key_written_twice_on_one_line_is_refused_and_a_merge_override_is_not(tmp_path):
+    from coordlib.common.files import load_yaml
+    path = tmp_path / "m.yaml"
+    path.write_text("smoke: {replications: 4, periods: 120, replications: 40}\n")
+    with pytest.raises(ValueError, match="duplicate key 'replications' \\(first at line 1, "
+                                         "column 9\\)"):
+        load_yaml(path)
+    path.write_text("base: &b {x: 1, y: 2}\nuse: {<<: *b, y: 5}\n")
+    assert load_yaml(path) == {"base": {"x": 1, "y": 2}, "use": {"x": 1, "y": 5}}
+
+
+def test_written_files_get_the_permissions_a_plain_write_would(tmp_path):
+    import os
+    import stat
+
+    from coordlib.common import files
+    umask = os.umask(0o077)
+    os.umask(umask)
+    assert files._UMASK == umask
+    fresh = files.atomic_write_text(tmp_path / "table.csv", "a\n")
+    assert stat.S_IMODE(fresh.stat().st_mode) == 0o666 & ~umask
+    kept = tmp_path / "kept.csv"
+    kept.write_text("x")
+    kept.chmod(0o640)
+    files.atomic_write_text(kept, "y")
+    assert stat.S_IMODE(kept.stat().st_mode) == 0o640 and kept.read_text() == "y"

@@ -1,6 +1,7 @@
 """The reproduction pipeline: manifest checks, caching, failure isolation, provenance."""
 import dataclasses
 import json
+from pathlib import Path
 
 import pandas as pd
 import pytest
@@ -94,6 +95,19 @@ def test_a_wrong_parameter_fails_its_notebook_only_and_caching_skips_unchanged_o
                           echo=lines.append)
     assert forced[0].status == "regenerated"
     assert any("1 regenerated" in line for line in lines)
+    # an artifact or the executed notebook rewritten since (another budget run by hand, a run
+    # killed half-way) is not trusted: the notebook runs again
+    executed = tmp_path / "build" / "smoke" / "notebooks" / "00_quickstart.ipynb"
+    for changed in (table, executed):
+        changed.write_text(changed.read_text() + " ")
+        rerun = reproduce.reproduce("smoke", manifest=manifest, root=tmp_path, only=["good"],
+                                    echo=lines.append)
+        assert rerun[0].status == "regenerated", changed
+    # a run that starts removes the stamp of the last one
+    stamp_path = tmp_path / "build" / "smoke" / "stamps" / "bad.json"
+    stamp_path.write_text(json.dumps({"key": "stale"}))
+    reproduce.reproduce("smoke", manifest=manifest, root=tmp_path, only=["bad"], echo=lines.append)
+    assert not stamp_path.exists()
 
 
 def test_check_parameters_names_the_wrong_parameter(tmp_path):
@@ -288,6 +302,7 @@ def test_workers_reach_only_a_notebook_that_declares_them_and_leave_its_key(tmp_
         for artifact in entry.artifacts:
             layout.artifact(artifact).parent.mkdir(parents=True, exist_ok=True)
             layout.artifact(artifact).write_text("x")
+        Path(output).write_text("{}")                   # the executed notebook
 
     monkeypatch.setattr(papermill, "execute_notebook", execute)
     for id_ in ("E3", "E0"):

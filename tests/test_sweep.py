@@ -236,22 +236,22 @@ def dask_processes(tmp_path):
         procs.append(subprocess.Popen(
             [str(DASK), "scheduler", "--host", "127.0.0.1", "--port", "0", "--no-dashboard",
              "--scheduler-file", str(scheduler_file)], stdout=log, stderr=subprocess.STDOUT))
-        deadline, address = time.monotonic() + 60, None
+        deadline, address = time.monotonic() + 600, None     # a hang guard, not a speed test
         while address is None and time.monotonic() < deadline:  # the file may be half-written
             assert procs[0].poll() is None, (tmp_path / "dask.log").read_text()
             try:
                 address = json.loads(scheduler_file.read_text())["address"]
             except (OSError, ValueError, KeyError):
                 time.sleep(0.1)
-        assert address is not None, "the dask scheduler wrote no address within 60 s"
+        assert address is not None, "the dask scheduler wrote no address within 600 s"
         assert address.startswith("tcp://127.0.0.1:")
         procs.append(subprocess.Popen(
             [str(DASK), "worker", address, "--nworkers", "1", "--nthreads", "1",
              "--no-dashboard", "--local-directory", str(tmp_path / "worker")],
             stdout=log, stderr=subprocess.STDOUT))
         from distributed import Client
-        with Client(address, timeout=60) as client:
-            client.wait_for_workers(1, timeout=60)
+        with Client(address, timeout=600) as client:
+            client.wait_for_workers(1, timeout=600)
         yield address
     finally:
         for proc in reversed(procs):      # worker first, then the scheduler
@@ -329,12 +329,12 @@ def test_interrupted_sweep_resumes_without_redoing_finished_jobs(probe_dir, tmp_
                             start_new_session=True, stderr=subprocess.PIPE, text=True,
                             # a test runner's worker may ignore SIGINT, and children inherit that
                             preexec_fn=lambda: signal.signal(signal.SIGINT, signal.SIG_DFL))
-    deadline = time.monotonic() + 60
+    deadline = time.monotonic() + 600                 # a hang guard, not a speed test
     while len(list(out.glob("jobs/*.json"))) < 2:
         assert proc.poll() is None and time.monotonic() < deadline, "the sweep did not start"
         time.sleep(0.02)
     os.killpg(proc.pid, signal.SIGINT)                # Ctrl-C in a terminal: the whole group
-    stderr = proc.communicate(timeout=60)[1]
+    stderr = proc.communicate(timeout=600)[1]
     assert proc.returncode == 130, stderr
     assert "interrupted" in stderr and "Run the same command again to resume" in stderr
 
@@ -470,3 +470,21 @@ def test_a_script_without_a_main_guard_gets_a_message_that_says_so(tmp_path):
         record = json.loads(path.read_text())
         assert 'if __name__ == "__main__":' in record["error"]
         assert record["traceback"].count("\n") <= 2          # the exception, not a pile of frames
+
+
+def test_a_grid_file_runs_a_notebook_only_when_the_command_line_allows_it(tmp_path, capsys):
+    import nbformat
+
+    nb = nbformat.v4.new_notebook()
+    nb.cells = [nbformat.v4.new_code_cell("seed = 0\nsweep_result_path = None",
+                                          metadata={"tags": ["parameters"]})]
+    nbformat.write(nb, tmp_path / "any.ipynb")
+    grid_file = tmp_path / "g.yaml"
+    grid_file.write_text(f"name: g\nnotebook: {tmp_path / 'any.ipynb'}\nseeds: 1\n")
+    assert sweep.cli([str(grid_file), "--out", str(tmp_path / "o"), "--list"]) == 2
+    assert "runs a notebook's code only when the command line allows it: --notebook" \
+        in capsys.readouterr().err
+    assert not (tmp_path / "o").exists()
+    assert sweep.cli([str(grid_file), "--out", str(tmp_path / "o"), "--list", "--notebook"]) == 0
+    # a grid built in Python is code already: it may name a notebook
+    assert sweep.load_grid({"notebook": str(tmp_path / "any.ipynb")}).notebook is not None

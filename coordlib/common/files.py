@@ -11,9 +11,11 @@ past :data:`YAML_MAX_NODES` nodes. JSON is always standard: NaN and infinity are
 """
 from __future__ import annotations
 
+import hashlib
 import json
 import math
 import os
+import stat
 import tempfile
 from pathlib import Path
 from typing import Callable, Mapping
@@ -31,12 +33,36 @@ YAML_MAX_NODES = 1_000_000
 few hundred bytes expands to billions)."""
 
 
+DATA_FILE_SUFFIXES = (".yaml", ".yml")
+"""The suffixes of the data files a parameter may name (scenarios, grids)."""
+
+
+def data_file_key(value):
+    """``value`` with every string that names an existing data file (:data:`DATA_FILE_SUFFIXES`)
+    replaced by ``{"file": value, "sha256": <its content's hash>}``, in lists and mappings too:
+    what a cache keyed by parameters must hold, so that a file rewritten under the same name is
+    a new key."""
+    if isinstance(value, str) and value.endswith(DATA_FILE_SUFFIXES) and Path(value).is_file():
+        return {"file": value, "sha256": file_digest(value)}
+    if isinstance(value, Mapping):
+        return {k: data_file_key(v) for k, v in value.items()}
+    if isinstance(value, (list, tuple)):
+        return [data_file_key(v) for v in value]
+    return value
+
+
+def file_digest(path) -> str:
+    """The SHA-256 of a file's bytes (hex)."""
+    return hashlib.sha256(Path(path).read_bytes()).hexdigest()
+
+
 def atomic_write(path, write: Callable, binary: bool = False) -> Path:
     """Call ``write(handle)`` on a temporary file beside ``path``, fsync it, rename it to ``path``."""
     path = Path(path)
     path.parent.mkdir(parents=True, exist_ok=True)
     fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
     try:
+        os.fchmod(fd, _mode_for(path))
         with os.fdopen(fd, "wb" if binary else "w") as handle:
             write(handle)
             handle.flush()
@@ -46,6 +72,24 @@ def atomic_write(path, write: Callable, binary: bool = False) -> Path:
         Path(tmp).unlink(missing_ok=True)
         raise
     return path
+
+
+def _mode_for(path: Path) -> int:
+    """The permissions a plain ``open(path, "w")`` would leave: the file's own if it exists,
+    else 0o666 less the umask (a temporary file starts private, 0o600)."""
+    try:
+        return stat.S_IMODE(path.stat().st_mode)
+    except OSError:
+        return 0o666 & ~_UMASK
+
+
+def _umask() -> int:
+    mask = os.umask(0o022)    # reading the umask sets it: set it back at once
+    os.umask(mask)
+    return mask
+
+
+_UMASK = _umask()
 
 
 def atomic_write_text(path, text: str) -> Path:
@@ -83,20 +127,30 @@ class _StrictLoader(yaml.SafeLoader):
         _check_expanded_size(node)
         return super().construct_document(node)
 
+    def __init__(self, stream):
+        super().__init__(stream)
+        self._checked: set[int] = set()
+
     def construct_mapping(self, node, deep=False):
-        seen = {}
-        for key_node, _ in node.value:
-            if key_node.tag == "tag:yaml.org,2002:merge":
-                continue
-            key = self.construct_object(key_node, deep=True)
-            try:
-                first = seen.setdefault(key, key_node.start_mark.line + 1)
-            except TypeError:      # an unhashable key: the constructor reports it
-                continue
-            if first != key_node.start_mark.line + 1:
-                raise yaml.constructor.ConstructorError(
-                    None, None, f"duplicate key {key!r} (first on line {first})",
-                    key_node.start_mark)
+        # each mapping's own keys, once, before merge keys (<<) are flattened into it: a key
+        # written twice is refused wherever it stands (one line or several); a key that
+        # overrides a merged one is not a duplicate
+        if id(node) not in self._checked:
+            self._checked.add(id(node))
+            seen = {}
+            for key_node, _ in node.value:
+                if key_node.tag == "tag:yaml.org,2002:merge":
+                    continue
+                key = self.construct_object(key_node, deep=True)
+                try:
+                    first = seen.setdefault(key, key_node)
+                except TypeError:      # an unhashable key: the constructor reports it
+                    continue
+                if first is not key_node:
+                    where = f"line {first.start_mark.line + 1}, column {first.start_mark.column + 1}"
+                    raise yaml.constructor.ConstructorError(
+                        None, None, f"duplicate key {key!r} (first at {where})",
+                        key_node.start_mark)
         return super().construct_mapping(node, deep=deep)
 
 

@@ -8,12 +8,14 @@ from __future__ import annotations
 
 import hashlib
 import json
+import re
 from pathlib import Path
 
 import numpy as np
 import pandas as pd
 from scipy import stats
 
+from ..common.files import DATA_FILE_SUFFIXES, data_file_key
 from ..learning.agents import AgentSet
 from ..learning.checkpoints import load_checkpoint
 from ..learning.config import config_for
@@ -27,10 +29,25 @@ from .parameters import iterations_by_scenario, per_scenario_values
 
 # ---- learners: training runs as sweeps (E3-E8) -------------------------------------------------
 def run_name(scenario: str, config: str, seed: int, overrides: dict | None = None) -> str:
-    """The folder name of one training run: scenario, configuration, seed, overrides' hash."""
+    """The folder name of one training run: scenario, configuration, seed, overrides' hash.
+
+    A scenario given as a path (or any name that is not a plain file name) is named by its
+    stem and a hash of the path and the file's content, so the run stays inside the folder it
+    is named under, and a rewritten file gets a run of its own."""
 
     tag = f"-{settings_digest(overrides)}" if overrides else ""
-    return f"{scenario}--{config}--s{seed}{tag}"
+    return f"{_scenario_label(str(scenario))}--{config}--s{seed}{tag}"
+
+
+def _scenario_label(scenario: str) -> str:
+    if _PLAIN_NAME.fullmatch(scenario) and not scenario.endswith(DATA_FILE_SUFFIXES):
+        return scenario
+    digest = settings_digest({"scenario": data_file_key(scenario)})
+    stem = re.sub(r"[^A-Za-z0-9_.=-]+", "_", Path(scenario).stem).strip("._") or "scenario"
+    return f"{stem[:40]}-{digest}"
+
+
+_PLAIN_NAME = re.compile(r"[A-Za-z0-9][A-Za-z0-9_.= -]{0,79}")
 
 
 def train_evaluate(scenario="tiny", config: str = "mtma", seed: int = 0, iterations: int = 300,

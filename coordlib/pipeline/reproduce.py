@@ -44,7 +44,7 @@ from dataclasses import dataclass, field
 from datetime import datetime, timezone
 from pathlib import Path
 
-from ..common.files import REPO_DIR, atomic_write_text, load_yaml
+from ..common.files import REPO_DIR, atomic_write_text, file_digest, load_yaml
 from ..common.help import HelpFormatter, plain
 from .results import code_version, provenance
 from .sweep import available_cpus
@@ -277,6 +277,19 @@ def _stamp_key(path: Path) -> str:
     return str(_record(path).get("key", ""))
 
 
+def _shown(path: Path) -> str:
+    return str(path.relative_to(REPO_DIR)) if path.is_relative_to(REPO_DIR) else str(path)
+
+
+def _up_to_date(stamp: dict, key: str, files: list[Path]) -> bool:
+    """Whether a notebook's last run still stands: its stamp has this cache key, and every file
+    it wrote (artifacts and the executed notebook) is there with the content it wrote."""
+    digests = stamp.get("sha256")
+    if stamp.get("key") != key or not isinstance(digests, dict):
+        return False
+    return all(p.is_file() and digests.get(_shown(p)) == file_digest(p) for p in files)
+
+
 def run_notebook(entry: Entry, profile: str, layout: Layout, force: bool = False,
                  workers: int | None = None) -> Outcome:
     """Execute one notebook with papermill (or report it cached). ``workers``: its parallel
@@ -294,12 +307,13 @@ def run_notebook(entry: Entry, profile: str, layout: Layout, force: bool = False
     if workers is not None and WORKERS not in params and WORKERS in declared:
         params = {**params, WORKERS: workers}
     stamp = layout.stamps / f"{entry.id}.json"
+    output = layout.notebooks / Path(entry.path).name
     artifacts = [layout.artifact(a) for a in entry.artifacts]
-    if not force and all(p.is_file() for p in artifacts) and _stamp_key(stamp) == key:
+    if not force and _up_to_date(_record(stamp), key, [*artifacts, output]):
         return Outcome(entry, "cached")
+    stamp.unlink(missing_ok=True)        # a run cut short leaves no stamp to trust
     for folder in (layout.figures, layout.tables, layout.notebooks):
         folder.mkdir(parents=True, exist_ok=True)
-    output = layout.notebooks / Path(entry.path).name
     started = _now()
     start = time.perf_counter()
     try:
@@ -314,10 +328,11 @@ def run_notebook(entry: Entry, profile: str, layout: Layout, force: bool = False
         return Outcome(entry, "failed", seconds, f"artifacts not written: {missing}")
     record = {"key": key, "notebook": entry.path, "parameters": params, "seconds": seconds,
               "started": started, "finished": _now(),
-              "artifacts": [str(p.relative_to(REPO_DIR)) if p.is_relative_to(REPO_DIR) else str(p)
-                            for p in artifacts],
+              "artifacts": [_shown(p) for p in artifacts],
               **provenance(params)}
-    atomic_write_text(stamp, json.dumps(record, indent=1))
+    # the stamp holds what the run wrote, by content: a file rewritten since is not cached
+    stamp_record = {**record, "sha256": {_shown(p): file_digest(p) for p in [*artifacts, output]}}
+    atomic_write_text(stamp, json.dumps(stamp_record, indent=1))
     if layout.provenance is not None:
         atomic_write_text(layout.provenance / f"{entry.id}.json", json.dumps(record, indent=1))
     return Outcome(entry, "regenerated", seconds)
@@ -577,6 +592,10 @@ def cli(argv) -> int:
                         help="run notebooks even if their cached results are up to date")
     args = parser.parse_args(argv)
     only = [s.strip() for part in args.only for s in part.split(",") if s.strip()] or None
+    if args.only and not only:
+        print(f"coordlib reproduce: --only: no notebook id in {args.only!r}; give ids of "
+              "notebooks/manifest.yaml, e.g. --only E1,E3", file=sys.stderr)
+        return 2
     try:
         outcomes = reproduce(args.profile, only, args.force, jobs=args.jobs)
     except ReproduceError as exc:

@@ -19,7 +19,7 @@ from typing import Any, Callable
 
 import pandas as pd
 
-from ..common.files import PACKAGE_DIR, REPO_DIR, atomic_write_text
+from ..common.files import PACKAGE_DIR, REPO_DIR, atomic_write_text, data_file_key
 
 DEFAULT_CACHE = REPO_DIR / "build" / "cache"
 TRACKED_PACKAGES = ("numpy", "scipy", "pandas", "torch", "sympy", "gymnasium", "pettingzoo",
@@ -38,8 +38,10 @@ def code_version() -> str:
 
 
 def config_hash(config: dict, version: str | None = None) -> str:
-    """The key of a result: sha256 of the canonical JSON of ``config`` and the code version."""
-    text = json.dumps(config, sort_keys=True, default=_jsonable)
+    """The key of a result: sha256 of the canonical JSON of ``config`` and the code version;
+    a value that names a data file (a scenario's YAML) counts by the file's content
+    (:func:`coordlib.common.files.data_file_key`)."""
+    text = json.dumps(data_file_key(config), sort_keys=True, default=_jsonable)
     return hashlib.sha256(f"{text}|{version or code_version()}".encode()).hexdigest()[:20]
 
 

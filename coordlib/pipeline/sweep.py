@@ -35,7 +35,8 @@ The id does not cover the code version: after changing an experiment, use a new 
 
 A grid is data: it never makes code run by itself. Parameter names must be Python identifiers
 (a notebook sweep writes them into the notebook); from the command line, the experiment must
-be a registered name (:data:`EXPERIMENTS`) or a function of a module named with ``--module``;
+be a registered name (:data:`EXPERIMENTS`) or a function of a module named with ``--module``,
+and a notebook runs only with ``--notebook``;
 ``--list`` imports nothing; a grid's name cannot leave ``build/sweeps``. One sweep at a time
 runs in a folder (a lock, released when the sweep ends or dies), and local worker processes end
 with the sweep that started them, even when it is killed.
@@ -69,7 +70,13 @@ from typing import Callable, Mapping, Optional
 import numpy as np
 import pandas as pd
 
-from ..common.files import atomic_write, atomic_write_json, atomic_write_text, load_yaml
+from ..common.files import (
+    atomic_write,
+    atomic_write_json,
+    atomic_write_text,
+    data_file_key,
+    load_yaml,
+)
 from ..common.stats import mean_ci
 from .results import code_version
 
@@ -140,8 +147,11 @@ def _canonical(value) -> str:
 
 
 def job_id(experiment: str, parameters: Mapping, seed: int) -> str:
-    """The job's id: 16 hex digits of the SHA-256 of (experiment, parameters, seed)."""
-    text = _canonical({"experiment": experiment, "parameters": parameters, "seed": int(seed)})
+    """The job's id: 16 hex digits of the SHA-256 of (experiment, parameters, seed). A parameter
+    that names a data file (a scenario's YAML) counts by the file's content
+    (:func:`coordlib.common.files.data_file_key`): rewrite the file and its jobs are new."""
+    text = _canonical({"experiment": experiment, "parameters": data_file_key(parameters),
+                       "seed": int(seed)})
     return hashlib.sha256(text.encode()).hexdigest()[:16]
 
 
@@ -269,14 +279,16 @@ class Grid:
 
     @classmethod
     def from_dict(cls, spec: Mapping, base_dir=None, modules=None,
-                  import_experiment: bool = True) -> "Grid":
+                  import_experiment: bool = True, notebooks: bool = False) -> "Grid":
         """Validate a grid given in the YAML layout (see the module docstring).
 
         ``base_dir``: the folder a relative notebook path is taken from (default: the
         working directory). ``modules``: when given, the experiment must be a registered name
         (or its dotted path) or a function of one of these modules (``--module``); None allows
-        any importable function (a grid built in Python). ``import_experiment=False`` checks
-        the grid without importing the experiment (nor checking its signature).
+        any importable function (a grid built in Python). ``notebooks``: with ``modules`` given,
+        whether the grid may run a notebook (a notebook is code: ``--notebook`` on the command
+        line). ``import_experiment=False`` checks the grid without importing the experiment
+        (nor checking its signature).
         """
         if not isinstance(spec, Mapping):
             raise SweepError(f"grid: expected a mapping, got {type(spec).__name__}")
@@ -305,6 +317,9 @@ class Grid:
                 path = Path(base_dir or os.getcwd()) / path
             if not path.is_file():
                 raise SweepError(f"notebook: file not found: {path}")
+            if modules is not None and not notebooks:
+                raise SweepError(f"notebook {written!r}: a grid file runs a notebook's code only "
+                                 "when the command line allows it: --notebook")
             nb_parameters = _plain(dict(nb.get("parameters") or {}), "notebook.parameters")
             for key, value in nb_parameters.items():
                 if key in fixed:
@@ -411,21 +426,24 @@ def _check_trusted(experiment: str, written, modules) -> None:
                      f"with the module on the command line: --module {module or written}")
 
 
-def load_grid(grid, modules=None, import_experiment: bool = True) -> Grid:
+def load_grid(grid, modules=None, import_experiment: bool = True,
+              notebooks: bool = False) -> Grid:
     """A :class:`Grid` from a YAML path, a dict in the YAML layout, or a Grid passed through.
 
-    A notebook path in a YAML file is taken relative to the working directory. ``modules`` and
-    ``import_experiment``: see :meth:`Grid.from_dict`.
+    A notebook path in a YAML file is taken relative to the working directory. ``modules``,
+    ``import_experiment`` and ``notebooks``: see :meth:`Grid.from_dict`.
     """
     if isinstance(grid, Grid):
         return grid
     if isinstance(grid, Mapping):
-        return Grid.from_dict(grid, modules=modules, import_experiment=import_experiment)
+        return Grid.from_dict(grid, modules=modules, import_experiment=import_experiment,
+                              notebooks=notebooks)
     if isinstance(grid, (str, Path)):
         path = Path(grid)
         spec = load_yaml(path, SweepError, "grid file")
         spec.setdefault("name", path.stem)
-        return Grid.from_dict(spec, modules=modules, import_experiment=import_experiment)
+        return Grid.from_dict(spec, modules=modules, import_experiment=import_experiment,
+                              notebooks=notebooks)
     raise SweepError(f"grid: expected a YAML path, a mapping or a Grid, got {type(grid).__name__}")
 
 
@@ -1007,11 +1025,14 @@ def cli(argv) -> int:
     parser.add_argument("--module", action="append", default=[], metavar="MODULE",
                         help="a module whose functions the grid may name as its experiment "
                         "(repeatable); without it, only registered experiments run")
+    parser.add_argument("--notebook", action="store_true",
+                        help="allow a grid that runs a notebook (its code runs in every job); "
+                             "without it, such a grid is refused")
     parser.add_argument("--no-progress", action="store_true", help="no progress bar")
     args = parser.parse_args(argv)
     try:
         grid = load_grid(args.grid, modules=tuple(args.module),
-                         import_experiment=not args.list)
+                         import_experiment=not args.list, notebooks=args.notebook)
     except SweepError as exc:
         print(f"coordlib sweep: {exc}", file=sys.stderr)
         return 2
