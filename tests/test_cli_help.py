@@ -5,8 +5,11 @@ from __future__ import annotations
 
 import contextlib
 import io
+import json
 import re
+import shutil
 import subprocess
+import sys
 from pathlib import Path
 
 import numpy as np
@@ -126,6 +129,47 @@ def test_load_run_gives_the_policy_and_the_summary_as_one_object(trained):
     b = coordlib.evaluate(tiny, result.policy, 2, 40, 10, seed=0)
     pd.testing.assert_frame_equal(a, b)
     assert load_run(out / "checkpoint.pt").iteration == 2
+
+
+def test_load_run_reads_only_the_summary_of_its_own_checkpoint(trained, tmp_path):
+    _, out = trained
+    run = tmp_path / "run"
+    shutil.copytree(out, run)
+    summary = json.loads((run / "summary.json").read_text())
+    assert summary["run_id"] and summary["iterations"] == 2
+    # a run killed after a checkpoint and before its summary: iteration or run disagree
+    for stale in ({**summary, "iterations": 1}, {**summary, "run_id": "another"}):
+        (run / "summary.json").write_text(json.dumps(stale))
+        with pytest.warns(UserWarning, match="written by another run .* left out"):
+            loaded = load_run(run)
+        assert loaded.summary == {} and loaded.profit is None and len(loaded.curve) == 2
+
+
+def test_two_training_runs_never_write_in_one_folder(trained, tmp_path):
+    from coordlib.common.files import FolderBusyError
+    from coordlib.learning.training import run_lock
+
+    out = tmp_path / "busy"
+    config = config_for("mtma", iterations=1, n_envs=2, rollout_length=4, minibatches=1,
+                        eval_replications=1, eval_periods=10, eval_warmup=1)
+    with run_lock(out):       # as another process holding the folder would
+        # the same process may train there (the lock is re-entrant) ...
+        train("tiny", config, out_dir=out, progress=False)
+    # ... another may not, while the first holds it
+    holder = subprocess.Popen([sys.executable, "-c", (
+        "import sys, time; from coordlib.learning.training import run_lock\n"
+        "with run_lock(sys.argv[1]):\n    print('held', flush=True); time.sleep(600)"),
+        str(out)], stdout=subprocess.PIPE, text=True)
+    try:
+        assert holder.stdout.readline().strip() == "held"
+        with pytest.raises(FolderBusyError, match="another training run is writing in this "
+                                                  "folder .*pid"):
+            train("tiny", config, out_dir=out, progress=False)
+        assert main(["train", "--scenario", "tiny", "--out", str(out), "--overwrite",
+                         "--iterations", "1", "--no-progress"]) == 2
+    finally:
+        holder.kill()
+        holder.wait()
 
 
 def test_load_run_names_a_missing_checkpoint(tmp_path):

@@ -488,3 +488,24 @@ def test_a_grid_file_runs_a_notebook_only_when_the_command_line_allows_it(tmp_pa
     assert sweep.cli([str(grid_file), "--out", str(tmp_path / "o"), "--list", "--notebook"]) == 0
     # a grid built in Python is code already: it may name a notebook
     assert sweep.load_grid({"notebook": str(tmp_path / "any.ipynb")}).notebook is not None
+
+
+def test_a_sweep_holds_its_folder_until_its_results_are_written(probe_dir, tmp_path, monkeypatch):
+    from coordlib.common.files import FolderLock
+
+    held, real = [], sweep.collect
+
+    def collect(out_dir, *args, **kwargs):
+        held.append(FolderLock(out_dir, ".sweep.lock").holds())
+        return real(out_dir, *args, **kwargs)
+
+    monkeypatch.setattr(sweep, "collect", collect)
+    grid = probe_grid(tmp_path / "calls", xs=[1, 2])
+    (tmp_path / "calls").mkdir()
+    sweep.cached_sweep(grid, tmp_path / "cached", workers=0)
+    grid_file = tmp_path / "grid.yaml"
+    grid_file.write_text(yaml.safe_dump(grid))
+    assert sweep.cli([str(grid_file), "--out", str(tmp_path / "cli"), "--workers", "0",
+                      "--no-progress", "--module", "sweep_probe"]) == 0
+    assert held == [True, True]
+    assert not FolderLock._held                      # and released after

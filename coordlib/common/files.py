@@ -15,12 +15,20 @@ import hashlib
 import json
 import math
 import os
+import socket
 import stat
 import tempfile
+import threading
+from datetime import datetime, timezone
 from pathlib import Path
 from typing import Callable, Mapping
 
 import yaml
+
+try:
+    import fcntl
+except ImportError:  # not on POSIX: folders are not locked
+    fcntl = None
 
 PACKAGE_DIR = Path(__file__).resolve().parent.parent
 """The ``coordlib`` package folder."""
@@ -209,3 +217,69 @@ def load_yaml(path, error: type[Exception] = ValueError, what: str = "file") -> 
     if not isinstance(spec, Mapping):
         raise error(f"{path}: expected a mapping at the top level")
     return dict(spec)
+
+
+class FolderBusyError(RuntimeError):
+    """Another process is writing in the folder (:class:`FolderLock`)."""
+
+
+class FolderLock:
+    """An exclusive lock on an output folder (``folder / name``), held by the one process that
+    writes there until its last file is written: two runs never mix their files in one folder.
+
+    ``flock`` locks die with their process, so a killed run never leaves the folder locked.
+    ``wait``: wait for the other process to finish, else raise ``error`` at once, naming the
+    holder, ``what`` it is and the ``hint``. Re-entrant within a thread: a function that
+    locks a folder its caller already holds goes ahead (another thread waits or is refused,
+    as another process is).
+    """
+
+    _held: dict = {}          # (lock file, thread) -> depth, in this process
+
+    def __init__(self, folder, name: str = ".lock", what: str = "another run",
+                 error: type[Exception] = FolderBusyError, hint: str = "", wait: bool = False):
+        self.path = Path(folder) / name
+        self.what, self.error, self.hint, self.wait = what, error, hint, wait
+        self.handle, self.nested = None, False
+
+    def __enter__(self):
+        self.path.parent.mkdir(parents=True, exist_ok=True)
+        key = self._key()
+        if key in FolderLock._held:
+            FolderLock._held[key] += 1
+            self.nested = True
+            return self
+        if fcntl is not None:
+            self.handle = open(self.path, "a+")
+            try:
+                fcntl.flock(self.handle, fcntl.LOCK_EX | (0 if self.wait else fcntl.LOCK_NB))
+            except OSError:
+                self.handle.seek(0)
+                holder = self.handle.read().strip() or "another process"
+                self.handle.close()
+                raise self.error(f"{self.path.parent}: {self.what} is writing in this folder "
+                                 f"({holder})" + (f"; {self.hint}" if self.hint else "")) from None
+            self.handle.seek(0)
+            self.handle.truncate()
+            since = datetime.now(timezone.utc).isoformat(timespec="seconds")
+            self.handle.write(f"pid {os.getpid()} on {socket.gethostname()} since {since}")
+            self.handle.flush()
+        FolderLock._held[key] = 1
+        return self
+
+    def _key(self) -> tuple:
+        return self.path.resolve(), threading.get_ident()
+
+    def holds(self) -> bool:
+        """Whether this thread holds the lock."""
+        return self._key() in FolderLock._held
+
+    def __exit__(self, *exc):
+        key = self._key()
+        if self.nested:
+            FolderLock._held[key] -= 1
+            return
+        FolderLock._held.pop(key, None)
+        if self.handle is not None:
+            self.handle.truncate(0)
+            self.handle.close()       # closing releases the lock

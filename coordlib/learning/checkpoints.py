@@ -125,6 +125,7 @@ def learner_state(learner) -> dict:
             "config": learner.config.to_dict(), "scenario": learner.scenario.name,
             "scenario_spec": learner.scenario.to_dict(),
             "spec": learner.agents.spec, "iteration": learner.iteration,
+            "run_id": learner.run_id,
             "wall_time": learner.wall_time,
             "average_reward": {k: v.cpu() for k, v in learner.average_reward.items()},
             "agents": {k: v.detach().cpu() for k, v in learner.agents.state_dict().items()},
@@ -160,6 +161,7 @@ def restore_learner(learner, state: dict) -> None:
     learner.memory = {k: v.to(device) for k, v in state["memory"].items()}
     learner.observation = _restore_simulator(learner.sim, state["simulator"])
     learner.iteration, learner.wall_time = int(state["iteration"]), float(state["wall_time"])
+    learner.run_id = state.get("run_id", learner.run_id)     # checkpoints before run ids: none
     learner.average_reward = {k: v.to(device) for k, v in state["average_reward"].items()}
     learner.curve = [dict(row) for row in state["curve"]]
 

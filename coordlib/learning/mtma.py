@@ -40,6 +40,7 @@ from __future__ import annotations
 
 import copy
 import time
+import uuid
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Optional
@@ -157,6 +158,8 @@ class Learner:
         self.optimizers = {g: opt(self._module(g).parameters(), lr=self.step_size(g, 0),
                                   foreach=True) for g in self.groups}
         self.iteration = 0
+        self.run_id = uuid.uuid4().hex
+        """names this training run in its checkpoints and summary (a resumed run keeps it)"""
         self.average_reward: dict[str, torch.Tensor] = {}   # g_i per stream and product
         self.curve: list[dict] = []
         self.wall_time = 0.0

@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import json
 import math
+import warnings
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Optional
@@ -45,7 +46,8 @@ class TrainedRun:
     path: Path
     """the run folder"""
     curve: Optional[pd.DataFrame] = field(default=None, repr=False)
-    """``curve.csv``, one row per iteration (None if absent)"""
+    """the learning curve up to the checkpoint, one row per iteration (what ``curve.csv``
+    holds once the run has written it)"""
 
     @property
     def profit(self) -> Optional[float]:
@@ -60,7 +62,9 @@ def load_run(path, deterministic: Optional[bool] = None) -> TrainedRun:
     mean exposure (True) or samples as in training (False); default: the run's own
     ``eval_deterministic``, the setting its summary was evaluated with. Loading runs no code
     (``torch.load(weights_only=True)``). Raises a CheckpointError naming the problem when the
-    checkpoint is missing or unreadable.
+    checkpoint is missing or unreadable. Only files of the checkpoint's own run are read: a
+    ``summary.json`` of another run or iteration (a run killed after a checkpoint, before its
+    summary) is left out with a warning, and the curve is the checkpoint's.
 
     >>> run = coordlib.load_run("runs/tm")                           # doctest: +SKIP
     >>> coordlib.evaluate(coordlib.scenarios.get(run.scenario), run.policy, 20, 500, 100, 0)
@@ -73,11 +77,25 @@ def load_run(path, deterministic: Optional[bool] = None) -> TrainedRun:
     config = dict(state["config"])
     det = config.get("eval_deterministic", True) if deterministic is None else bool(deterministic)
     policy = LearnedPolicy(agents, det, name=config.get("name", "learned"))
-    summary_file, curve_file = folder / "summary.json", folder / "curve.csv"
+    summary_file = folder / "summary.json"
     summary = json.loads(summary_file.read_text()) if summary_file.is_file() else {}
-    curve = pd.read_csv(curve_file) if curve_file.is_file() else None
+    if summary and not _same_run(summary, state):
+        warnings.warn(f"{summary_file}: written by another run than {folder / 'checkpoint.pt'} "
+                      f"(run {summary.get('run_id')} at iteration {summary.get('iterations')}, "
+                      f"the checkpoint: run {state.get('run_id')} at iteration "
+                      f"{state['iteration']}; a run killed before its summary?); left out",
+                      stacklevel=2)
+        summary = {}
+    curve = pd.DataFrame(state["curve"])     # the checkpoint's own: curve.csv may lag behind
     return TrainedRun(policy, summary, state["scenario"], config, int(state["iteration"]),
                       folder, curve)
+
+
+def _same_run(summary: dict, state: dict) -> bool:
+    """Whether ``summary.json`` was written by the run and iteration of the checkpoint
+    ``state`` (runs saved before run ids have none on either side)."""
+    return (summary.get("run_id") == state.get("run_id")
+            and summary.get("iterations") == state["iteration"])
 
 
 def reference_profits(scenario: str, table=MAIN_TABLE) -> dict:

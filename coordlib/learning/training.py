@@ -18,6 +18,7 @@ runs no code.
 from __future__ import annotations
 
 import argparse
+import contextlib
 import dataclasses
 import difflib
 import sys
@@ -30,7 +31,7 @@ from typing import Callable, Optional
 import pandas as pd
 import torch
 
-from ..common.files import atomic_write, atomic_write_json
+from ..common.files import FolderBusyError, FolderLock, atomic_write, atomic_write_json
 from ..model import scenarios
 from ..model.evaluation import evaluate, mean_ci
 from .checkpoints import CheckpointError, check_resume, load_checkpoint
@@ -89,64 +90,78 @@ def train(scenario, config: Optional[TrainConfig] = None, out_dir=None, progress
         raise TypeError(f"config: expected a TrainConfig, got {type(config).__name__}")
     out_dir = Path(out_dir) if out_dir is not None else None
     check_device(config.device)
-    checkpoint = out_dir / "checkpoint.pt" if out_dir is not None else None
-    state = None
-    if resume:
-        source = checkpoint if resume is True else Path(resume)
-        if source is None:
-            raise ValueError("resume=True needs out_dir (or pass the checkpoint's path)")
-        state = load_checkpoint(source)
-        check_resume(state, scenario, config, source)
-    learner = Learner(scenario, config, init_from=init_from)
-    if state is not None:
-        learner.load_state_dict(state)
+    # one training run writes in a folder at a time, until its summary is written
+    with run_lock(out_dir) if out_dir is not None else contextlib.nullcontext():
+        checkpoint = out_dir / "checkpoint.pt" if out_dir is not None else None
+        state = None
+        if resume:
+            source = checkpoint if resume is True else Path(resume)
+            if source is None:
+                raise ValueError("resume=True needs out_dir (or pass the checkpoint's path)")
+            state = load_checkpoint(source)
+            check_resume(state, scenario, config, source)
+        learner = Learner(scenario, config, init_from=init_from)
+        if state is not None:
+            learner.load_state_dict(state)
 
-    # deferred: the progress bar loads only when one is shown
-    from tqdm.auto import tqdm
-    bar = tqdm(total=config.iterations, initial=min(learner.iteration, config.iterations),
-               disable=not progress, desc=f"{config.name} on {scenario.name}", unit="it",
-               dynamic_ncols=True)
-    try:
-        while learner.iteration < config.iterations:
-            row = learner.iterate()
-            bar.update(1)
-            bar.set_postfix(profit=f"{row['profit']:.2f}", steps_s=f"{row['steps_per_s']:.0f}")
-            if callback is not None:
-                callback(learner, row)
-            if checkpoint is not None and (learner.iteration % config.checkpoint_every == 0
-                                           or learner.iteration == config.iterations):
-                learner.save(checkpoint)
-                _write_curve(learner, out_dir)
-    finally:
-        bar.close()
+        # deferred: the progress bar loads only when one is shown
+        from tqdm.auto import tqdm
+        bar = tqdm(total=config.iterations, initial=min(learner.iteration, config.iterations),
+                   disable=not progress, desc=f"{config.name} on {scenario.name}", unit="it",
+                   dynamic_ncols=True)
+        try:
+            while learner.iteration < config.iterations:
+                row = learner.iterate()
+                bar.update(1)
+                bar.set_postfix(profit=f"{row['profit']:.2f}", steps_s=f"{row['steps_per_s']:.0f}")
+                if callback is not None:
+                    callback(learner, row)
+                if checkpoint is not None and (learner.iteration % config.checkpoint_every == 0
+                                               or learner.iteration == config.iterations):
+                    learner.save(checkpoint)
+                    _write_curve(learner, out_dir)
+        finally:
+            bar.close()
 
-    curve = pd.DataFrame(learner.curve)
-    policy = learner.policy()
-    steps = int(curve["env_steps"].iloc[-1]) if len(curve) else 0
-    summary = {"scenario": scenario.name, "config": config.name, "seed": config.seed,
-               "iterations": learner.iteration, "env_steps": steps,
-               "train_seconds": learner.wall_time,
-               "steps_per_second": steps / learner.wall_time if learner.wall_time else None,
-               "parameters": learner.agents.parameter_count(),
-               "settings": config.to_dict()}
-    if evaluate_policy:
-        frame = evaluate(scenario, policy, replications=config.eval_replications,
-                         periods=config.eval_periods, warmup=config.eval_warmup,
-                         seed=config.eval_seed)
-        mean, lo, hi = mean_ci(frame["profit"])
-        summary.update(profit=mean, profit_ci_low=lo, profit_ci_high=hi,
-                       evaluation=dict(replications=config.eval_replications,
-                                       periods=config.eval_periods, warmup=config.eval_warmup,
-                                       seed=config.eval_seed,
-                                       deterministic=config.eval_deterministic))
-    if out_dir is not None:
-        _write_curve(learner, out_dir)
-        atomic_write_json(out_dir / "summary.json", summary, indent=2)
-    return TrainResult(policy, learner, curve, summary, out_dir)
+        curve = pd.DataFrame(learner.curve)
+        policy = learner.policy()
+        steps = int(curve["env_steps"].iloc[-1]) if len(curve) else 0
+        summary = {"run_id": learner.run_id,
+                   "scenario": scenario.name, "config": config.name, "seed": config.seed,
+                   "iterations": learner.iteration, "env_steps": steps,
+                   "train_seconds": learner.wall_time,
+                   "steps_per_second": steps / learner.wall_time if learner.wall_time else None,
+                   "parameters": learner.agents.parameter_count(),
+                   "settings": config.to_dict()}
+        if evaluate_policy:
+            frame = evaluate(scenario, policy, replications=config.eval_replications,
+                             periods=config.eval_periods, warmup=config.eval_warmup,
+                             seed=config.eval_seed)
+            mean, lo, hi = mean_ci(frame["profit"])
+            summary.update(profit=mean, profit_ci_low=lo, profit_ci_high=hi,
+                           evaluation=dict(replications=config.eval_replications,
+                                           periods=config.eval_periods, warmup=config.eval_warmup,
+                                           seed=config.eval_seed,
+                                           deterministic=config.eval_deterministic))
+        if out_dir is not None:
+            _write_curve(learner, out_dir)
+            atomic_write_json(out_dir / "summary.json", summary, indent=2)
+        return TrainResult(policy, learner, curve, summary, out_dir)
 
 
 CUDA_INSTALL = ("pip install torch --index-url https://download.pytorch.org/whl/cu121 (pick the "
                 "CUDA version of your driver at https://pytorch.org/get-started/locally/)")
+
+
+def run_lock(out_dir) -> FolderLock:
+    """The lock of a run folder (:class:`coordlib.common.files.FolderLock`): a second training
+    run into the same folder is refused, naming the first."""
+    return FolderLock(out_dir, RUN_LOCK, "another training run", hint="give this one its own "
+                      "--out (out_dir)")
+
+
+RUN_LOCK = ".train.lock"
+"""The lock file of a run folder (it stays, empty, after the run)."""
 
 
 def check_device(device: str) -> None:
@@ -286,13 +301,16 @@ def cli(argv) -> int:
             raise ConfigError("--resume and --overwrite: give one or the other")
         if out.exists() and not out.is_dir():
             raise ConfigError(f"--out {args.out}: exists and is not a folder")
-        if not (args.resume or args.overwrite) and out.is_dir() and any(out.iterdir()):
-            raise ConfigError(f"--out {args.out}: holds an earlier run; --resume continues it, "
-                              "--overwrite replaces it")
         config = config_from_args(args)
-        result = train(args.scenario, config, out_dir=args.out, progress=not args.no_progress,
-                       resume=args.resume)
-    except (ConfigError, CheckpointError, TrainingDivergedError, ValueError) as exc:
+        with run_lock(out):
+            if not (args.resume or args.overwrite) and any(p.name != RUN_LOCK
+                                                           for p in out.iterdir()):
+                raise ConfigError(f"--out {args.out}: holds an earlier run; --resume continues "
+                                  "it, --overwrite replaces it")
+            result = train(args.scenario, config, out_dir=args.out,
+                           progress=not args.no_progress, resume=args.resume)
+    except (ConfigError, CheckpointError, TrainingDivergedError, FolderBusyError,
+            ValueError) as exc:
         print(f"coordlib train: {exc}", file=sys.stderr)
         return 2
     s = result.summary

@@ -71,6 +71,7 @@ import numpy as np
 import pandas as pd
 
 from ..common.files import (
+    FolderLock,
     atomic_write,
     atomic_write_json,
     atomic_write_text,
@@ -79,11 +80,6 @@ from ..common.files import (
 )
 from ..common.stats import mean_ci
 from .results import code_version
-
-try:
-    import fcntl
-except ImportError:  # not on POSIX: sweeps in one folder are not locked
-    fcntl = None
 
 
 class SweepError(ValueError):
@@ -569,38 +565,10 @@ def _clean_temporary_files(out_dir: Path) -> None:
                 tmp.unlink(missing_ok=True)
 
 
-class _FolderLock:
-    """An exclusive lock on a sweep folder (``.sweep.lock``), held while a sweep runs there.
-
-    ``flock`` locks die with their process, so a killed sweep never leaves the folder locked.
-    """
-
-    def __init__(self, out_dir: Path):
-        self.path = out_dir / ".sweep.lock"
-        self.handle = None
-
-    def __enter__(self):
-        if fcntl is None:
-            return self
-        self.handle = open(self.path, "a+")
-        try:
-            fcntl.flock(self.handle, fcntl.LOCK_EX | fcntl.LOCK_NB)
-        except OSError:
-            self.handle.seek(0)
-            holder = self.handle.read().strip() or "another process"
-            self.handle.close()
-            raise SweepError(f"{self.path.parent}: another sweep is running in this folder "
-                             f"({holder}); wait for it, or give this one its own --out") from None
-        self.handle.seek(0)
-        self.handle.truncate()
-        self.handle.write(f"pid {os.getpid()} on {socket.gethostname()} since {_now()}")
-        self.handle.flush()
-        return self
-
-    def __exit__(self, *exc):
-        if self.handle is not None:
-            self.handle.truncate(0)
-            self.handle.close()       # closing releases the lock
+def _sweep_lock(out_dir, wait: bool = False) -> FolderLock:
+    """One sweep at a time in a folder, until its results are collected (:class:`FolderLock`)."""
+    return FolderLock(out_dir, ".sweep.lock", "another sweep", SweepError,
+                      "wait for it, or give this one its own --out", wait=wait)
 
 
 # ---- executors ------------------------------------------------------------------------------
@@ -804,7 +772,7 @@ def run_sweep(grid, out_dir, scheduler=None, workers: Optional[int] = None,
         raise SweepError(f"workers: must be a whole number >= 0, got {workers!r}")
     address = _scheduler_address(scheduler)
     (out_dir / "jobs").mkdir(parents=True, exist_ok=True)
-    with _FolderLock(out_dir):
+    with _sweep_lock(out_dir):
         return _run_locked(grid, out_dir, address, workers, progress, tqdm)
 
 
@@ -876,12 +844,13 @@ def cached_sweep(grid, root, workers: Optional[int] = 2, scheduler=None,
     Jobs already finished there are not run again. Raises :class:`SweepError` naming up to
     three of the failed jobs' error records when any job failed.
     """
-    report = run_sweep(grid, root, scheduler=scheduler, workers=workers, progress=progress)
-    if report.failed:
-        errors = sorted((Path(root) / "jobs").glob("*.error.json"))
-        raise SweepError(f"{len(report.failed)} job(s) of sweep {load_grid(grid).name!r} failed; "
-                         f"see {[str(e) for e in errors[:3]]}")
-    return collect(root)
+    with _sweep_lock(root, wait=True):    # another process's sweep here: wait for it to end
+        report = run_sweep(grid, root, scheduler=scheduler, workers=workers, progress=progress)
+        if report.failed:
+            errors = sorted((Path(root) / "jobs").glob("*.error.json"))
+            raise SweepError(f"{len(report.failed)} job(s) of sweep {load_grid(grid).name!r} "
+                             f"failed; see {[str(e) for e in errors[:3]]}")
+        return collect(root)
 
 
 def collect(out_dir, write_csv: bool = True, all_jobs: bool = False) -> pd.DataFrame:
@@ -1043,6 +1012,15 @@ def cli(argv) -> int:
                      "failed" if _error_path(out_dir, job.id).is_file() else "to do")
             print(f"{job.id}  {state:<8}  seed={job.seed}  {_canonical(job.parameters)}")
         return 0
+    try:
+        with _sweep_lock(out_dir):           # held until results.csv and summary.csv are written
+            return _run_and_summarize(grid, out_dir, args)
+    except SweepError as exc:
+        print(f"coordlib sweep: {exc}", file=sys.stderr)
+        return 2
+
+
+def _run_and_summarize(grid: Grid, out_dir: Path, args) -> int:
     try:
         report = run_sweep(grid, out_dir, scheduler=args.scheduler, workers=args.workers,
                            progress=not args.no_progress)
