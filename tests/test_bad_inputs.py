@@ -37,14 +37,17 @@ import coordlib
 from coordlib.cli import main
 from coordlib.common import files
 from coordlib.envs.parallel import parallel_env
+from coordlib.envs.vector import CoordinationVectorEnv
 from coordlib.exact import dp
 from coordlib.experiments import e3_main_table
 from coordlib.learning import checkpoints
 from coordlib.learning.checkpoints import CheckpointError
 from coordlib.learning.config import ConfigError, config_for
 from coordlib.learning.training import train
+from coordlib.model.families import family_scenario
 from coordlib.model.scenario import Scenario, ScenarioError, random_scenario
 from coordlib.model.simulator import Simulator
+from coordlib.model.variants import scenario_variant
 from coordlib.pipeline import sweep
 from coordlib.pipeline.results import ResultStore
 from coordlib.pipeline.sweep import SweepError
@@ -139,7 +142,7 @@ ANCHOR_BOMB = "products:\n  price: [&a [1, 1, 1, 1, 1, 1, 1, 1, 1]" + "".join(
 def _bomb(tmp):
     path = tmp / "bomb.yaml"
     path.write_text(ANCHOR_BOMB)
-    refuses(ScenarioError, "expands to more than", Scenario.from_yaml, path)
+    refuses(ScenarioError, "values once its aliases (*name) are expanded", Scenario.from_yaml, path)
 
 
 def _oversized_file(tmp):
@@ -513,7 +516,68 @@ def _strict_json(tmp):
         raise Silent(f"non-standard JSON constant {exc} written") from None
 
 
-CASES = SCENARIO_CASES + SIMULATOR_CASES + TRAINING_CASES + DP_CASES + SWEEP_CASES
+# ---- sizes and generators: checked before anything is allocated -------------------------------
+def _grid_refused(fragment: str, spec: dict):
+    def probe(tmp):
+        path = _grid_file(tmp, {"name": "g", "experiment": "evaluate_heuristic",
+                                "fixed": {"scenario": "tiny", "periods": 20, "warmup": 2,
+                                          "replications": 2}, **spec})
+        for extra in ([], ["--list"]):
+            cli_refuses(fragment, "sweep", path, "--out", tmp / "out", "--workers", "0",
+                        "--no-progress", *extra)
+        if (tmp / "out" / "jobs").is_dir() and any((tmp / "out" / "jobs").iterdir()):
+            raise Silent("a job ran before the grid was refused")
+    return probe
+
+
+def _firm():
+    return coordlib.policies.firm(coordlib.scenarios.get("tiny"), "siloed")
+
+
+SIZE_CASES = [
+    Case("random-scenario-n-100000", lambda tmp: refuses(
+        ScenarioError, "GiB", random_scenario, 100_000, 1)),
+    Case("family-scenario-n-1e8", lambda tmp: refuses(
+        ScenarioError, "GiB", family_scenario, n_products=10**8)),
+    Case("vector-env-1e11-copies", lambda tmp: refuses(
+        ScenarioError, "num_envs = 100000000000: needs", CoordinationVectorEnv, "tiny",
+        num_envs=10**11)),
+    Case("evaluate-1e10-replications", lambda tmp: refuses(
+        ScenarioError, "replications = 10000000000: needs", coordlib.evaluate,
+        coordlib.scenarios.get("tiny"), _firm(), 10**10, 20, 2)),
+    Case("evaluate-1e13-periods", lambda tmp: refuses(
+        ValueError, "product-periods, more than", coordlib.evaluate,
+        coordlib.scenarios.get("tiny"), _firm(), 2, 10**13, 2)),
+    Case("evaluate-cli-1e10-replications", lambda tmp: cli_refuses(
+        "needs", "evaluate", "--scenario", "tiny", "--replications", "10000000000")),
+    Case("evaluate-nan-replications", lambda tmp: refuses(
+        ValueError, "replications: must be a whole number", coordlib.evaluate,
+        coordlib.scenarios.get("tiny"), _firm(), float("nan"), 20, 2)),
+    *[Case(f"random-scenario-{name}-{value!r}", lambda tmp, name=name, value=value: refuses(
+        ScenarioError, f"random_scenario: {name}: must be a whole number",
+        random_scenario, **{"n_products": 3, "n_segments": 1, name: value}))
+      for name, value in (("n_products", -1), ("n_products", 2.5), ("n_products", float("nan")),
+                          ("n_products", "3"), ("n_segments", float("inf")),
+                          ("seed", True), ("max_lead_time", 10**12))],
+    *[Case(f"family-{name}-{value!r}", lambda tmp, name=name, value=value: refuses(
+        ScenarioError, f"family recipe: {name}", family_scenario, **{name: value}))
+      for name, value in (("n_products", "100"), ("lift", float("nan")), ("lift", "x"),
+                          ("demand_level", float("inf")), ("price_range", 5),
+                          ("lead_times", [0, "a"]), ("n_segments", 2.5))],
+    *[Case(f"variant-{factor}-{value!r}", lambda tmp, factor=factor, value=value: refuses(
+        ScenarioError, f"scenario_variant: {factor}: must be a finite number",
+        scenario_variant, "tiny", factor, value))
+      for factor, value in (("lift", "x"), ("lift", float("nan")),
+                            ("arrival_scale", float("inf")))],
+    Case("grid-misspelt-axis", _grid_refused("did you mean lift?", {"axes": {"lfit": [1, 2]}})),
+    Case("grid-misspelt-fixed", _grid_refused(
+        "did you mean replications", {"fixed": {"scenario": "tiny", "replicatons": 2}})),
+    Case("grid-bad-value", _grid_refused("lift: must not be negative",
+                                         {"axes": {"lift": [1, -1]}})),
+]
+
+CASES = (SCENARIO_CASES + SIMULATOR_CASES + TRAINING_CASES + DP_CASES + SWEEP_CASES
+         + SIZE_CASES)
 
 
 @pytest.mark.parametrize("case", CASES, ids=lambda c: c.id)

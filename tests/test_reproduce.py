@@ -327,3 +327,34 @@ def test_only_repeated_on_the_command_line_adds_up(monkeypatch):
                         lambda profile, only, force, jobs=None: asked.append(only) or [])
     assert reproduce.cli(["--profile", "smoke", "--only", "E3,E4", "--only", "E6"]) == 0
     assert asked == [["E3", "E4", "E6"]]
+
+
+def test_ctrl_c_ends_reproduce_in_one_line_without_waiting_for_running_notebooks(
+        tmp_path, monkeypatch, capsys):
+    import threading
+
+    release = threading.Event()
+    monkeypatch.setattr(reproduce, "run_notebook",
+                        lambda entry, *a, **k: release.wait(60) and reproduce.Outcome(entry, "cached"))
+
+    def interrupted(*args, **kwargs):
+        raise KeyboardInterrupt
+
+    monkeypatch.setattr(reproduce, "wait", interrupted)
+    manifest = _manifest(tmp_path, [_quickstart("a", QUICK), _quickstart("b", QUICK)])
+    try:
+        with pytest.raises(reproduce.Interrupted) as stop:
+            reproduce.reproduce("smoke", manifest=manifest, root=tmp_path, echo=lambda _: None)
+        assert stop.value.finished == [] and stop.value.cut == ["a", "b"]
+    finally:
+        release.set()
+    # the command line says it in one line and exits at once with 130
+    monkeypatch.setattr(reproduce, "reproduce", lambda *a, **k: (_ for _ in ()).throw(
+        reproduce.Interrupted(["E0"], ["E3"])))
+    monkeypatch.setattr(reproduce.os, "_exit", lambda code: (_ for _ in ()).throw(SystemExit(code)))
+    with pytest.raises(SystemExit) as code:
+        reproduce.cli(["--profile", "smoke"])
+    assert code.value.code == 130
+    err = capsys.readouterr().err.strip()
+    assert err == ("coordlib reproduce: interrupted; finished and kept: E0; cut short (they run "
+                   "again next time): E3")

@@ -40,7 +40,7 @@ def test_make_with_the_module_prefix_needs_no_prior_import(env_id):
             f"obs, _ = env.reset(seed=0)\n"
             f"print(env.spec.id, obs.shape[0], env.action_space.shape[0])\n")
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True,
-                         cwd="/", timeout=120)
+                         cwd="/", timeout=1200)
     assert out.returncode == 0, out.stderr
     # tiny: joint observation 1 + 1 + 2 + 2 + 2 + 2 + 2 + 1 + 2 = 15, action N + K N = 4
     assert out.stdout.split() == [env_id, "15", "4"]

@@ -457,12 +457,12 @@ def test_a_script_without_a_main_guard_gets_a_message_that_says_so(tmp_path):
 
         grid = {{"name": "g", "experiment": "coordlib.experiments.e10_sweeps.evaluate_heuristic",
                  "fixed": {{"replications": 2, "periods": 20, "warmup": 5}},
-                 "axes": {{"scenario": ["tiny"], "method": ["siloed"]}}, "seeds": [0, 1]}}
+                 "axes": {{"scenario": ["tiny"], "policy": ["siloed"]}}, "seeds": [0, 1]}}
         report = sweep.run_sweep(grid, {str(tmp_path / "out")!r}, workers=2)
         print("FAILED", len(report.failed))
     """))
     done = subprocess.run([sys.executable, str(script)], capture_output=True, text=True,
-                          timeout=120, cwd=tmp_path)
+                          timeout=1200, cwd=tmp_path)                # a hang guard
     assert "FAILED 2" in done.stdout, done.stdout + done.stderr
     errors = sorted((tmp_path / "out" / "jobs").glob("*.error.json"))
     assert len(errors) == 2

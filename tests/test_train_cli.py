@@ -4,8 +4,12 @@ kept for compatibility, and errors in one line naming the field. Parsing only: n
 from __future__ import annotations
 
 import dataclasses
+import os
+import re
+import signal
 import subprocess
 import sys
+import time
 
 import pytest
 
@@ -91,7 +95,31 @@ def test_bad_option_value_exits_2_with_one_line_naming_the_option(argv, message,
 
 def test_bad_value_from_the_shell_has_no_traceback():
     done = subprocess.run([sys.executable, "-m", "coordlib", "train", *RUN, "--lr-fast", "x"],
-                          capture_output=True, text=True, timeout=120)
+                          capture_output=True, text=True, timeout=1200)
     assert done.returncode == 2
     assert "--lr-fast" in done.stderr and "float" in done.stderr
     assert "Traceback" not in done.stderr and done.stderr.count("\n") == 1, done.stderr
+
+
+def test_ctrl_c_ends_train_in_one_line_and_keeps_the_checkpoint(tmp_path):
+    out = tmp_path / "run"
+    proc = subprocess.Popen(
+        [sys.executable, "-m", "coordlib", "train", "--scenario", "tiny", "--out", str(out),
+         "--iterations", "100000", "--checkpoint-every", "1", "--n-envs", "2",
+         "--minibatches", "1", "--no-progress"], stderr=subprocess.PIPE, text=True,
+        start_new_session=True,
+        preexec_fn=lambda: signal.signal(signal.SIGINT, signal.SIG_DFL))
+    try:
+        deadline = time.monotonic() + 600                     # a hang guard, not a speed test
+        while not (out / "checkpoint.pt").is_file():
+            assert proc.poll() is None and time.monotonic() < deadline, "no checkpoint written"
+            time.sleep(0.05)
+        os.killpg(proc.pid, signal.SIGINT)
+        err = proc.communicate(timeout=600)[1]
+    finally:
+        if proc.poll() is None:
+            proc.kill()
+    assert proc.returncode == 130, err
+    assert "Traceback" not in err
+    assert re.fullmatch(r"coordlib train: interrupted; its checkpoint at iteration \d+ is kept "
+                        r"in .*; --resume continues from there", err.strip()), err

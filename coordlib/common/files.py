@@ -127,7 +127,12 @@ def atomic_write_json(path, data, **dump_kwargs) -> Path:
                                                       **dump_kwargs))
 
 
-class _StrictLoader(yaml.SafeLoader):
+_SAFE_LOADER = getattr(yaml, "CSafeLoader", yaml.SafeLoader)
+"""libyaml's parser where PyYAML was built with it (tens of times faster), else PyYAML's; the
+constructor, which builds the data, is PyYAML's safe one either way."""
+
+
+class _StrictLoader(_SAFE_LOADER):
     """``yaml.SafeLoader`` that refuses duplicate keys and documents whose aliases expand past
     :data:`YAML_MAX_NODES` nodes (checked on the node graph, before anything is built)."""
 
@@ -178,8 +183,10 @@ def _check_expanded_size(root) -> None:
             open_nodes.discard(id(node))
             sizes[id(node)] = 1 + sum(sizes[id(c)] for c in children)
             if sizes[id(node)] > YAML_MAX_NODES:
-                raise yaml.YAMLError(f"the document expands to more than {YAML_MAX_NODES:,} "
-                                     "nodes (anchors and aliases nested too deep)")
+                raise yaml.YAMLError(f"the document holds more than {YAML_MAX_NODES:,} "
+                                     "values once its aliases (*name) are expanded; a scenario "
+                                     "that large is built in Python (Scenario.from_dict, "
+                                     "coordlib.model.families)")
         else:
             if id(node) in open_nodes:
                 raise yaml.YAMLError("an alias refers to a node that contains it (recursive "

@@ -4,13 +4,15 @@ from __future__ import annotations
 from typing import Optional
 
 import numpy as np
+from gymnasium.spaces.utils import flatdim
 from gymnasium.utils import seeding
 from gymnasium.vector import AutoresetMode, VectorEnv
 from gymnasium.vector.utils import batch_space
 
 from ..model.evaluation import PARTS
+from ..model.scenario import check_memory
 from ..model.scenarios import get as get_scenario
-from ..model.simulator import Simulator, StepResult
+from ..model.simulator import Simulator, StepResult, simulator_bytes
 from .spaces import (
     DEFAULT_MAX_PERIODS,
     _check_max_periods,
@@ -57,10 +59,16 @@ class CoordinationVectorEnv(VectorEnv):
         self.layout = observation_layout(self.scenario, "joint", self.max_periods)
         self.single_observation_space = self.layout.space()
         self.single_action_space = joint_action_space(self.scenario, action_format)
+        # the batched spaces' bounds (two arrays each) and the simulator, before any is built
+        width = (flatdim(self.single_observation_space)
+                 + flatdim(self.single_action_space))
+        check_memory(f"CoordinationVectorEnv with num_envs = {self.num_envs}",
+                     2 * 8.0 * self.num_envs * width
+                     + simulator_bytes(self.scenario, self.num_envs))
+        self.simulator = Simulator(self.scenario, batch_size=self.num_envs, validate=False)
         self.observation_space = batch_space(self.single_observation_space, self.num_envs)
         self.action_space = batch_space(self.single_action_space, self.num_envs)
         self.action_format = action_format
-        self.simulator = Simulator(self.scenario, batch_size=self.num_envs, validate=False)
         self._pending_reset = False
         self._needs_reset = True
 

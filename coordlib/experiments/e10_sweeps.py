@@ -3,12 +3,15 @@ scenario with some fields overridden (``experiment: evaluate_heuristic`` in data
 """
 from __future__ import annotations
 
+import inspect
+
 import pandas as pd
 
 from ..model.evaluation import evaluate
+from ..model.scenario import FIELD_NAMES, suggestion
 from ..model.scenarios import get as get_scenario
 from ..pipeline.sweep import t_interval
-from ..policies.firms import firm
+from ..policies.firms import FIRMS, firm
 
 METRICS = ("profit", "revenue", "purchase_cost", "holding_cost", "penalty_cost", "fill_rate",
            "lost_sales_rate", "mean_on_hand", "mean_demand")
@@ -53,6 +56,28 @@ def evaluate_heuristic(scenario="tiny", policy: str = "siloed", seed: int = 0,
     for i, level in enumerate(policy_obj.replenisher.levels, start=1):
         out[f"base_stock_{i}"] = int(level)
     return out
+
+
+def check_parameters(scenario="tiny", policy: str = "siloed", **rest) -> None:
+    """Check one job of :func:`evaluate_heuristic` without running it (a sweep checks its whole
+    grid this way before the first job starts): the scenario, the firm, and every other name,
+    an argument of the function or a scenario field with a valid value; a misspelt name is
+    named with the closest valid ones."""
+    base = get_scenario(scenario)
+    if policy not in FIRMS:
+        raise ValueError(f"policy: unknown firm {policy!r}; known: {', '.join(FIRMS)}")
+    arguments = [n for n in inspect.signature(evaluate_heuristic).parameters
+                 if n not in ("scenario", "policy", "seed", "scenario_overrides")]
+    overrides = {k: v for k, v in rest.items() if k not in arguments}
+    for key in overrides:
+        if key not in FIELD_NAMES:
+            raise ValueError(f"{key!r}: neither an argument of evaluate_heuristic nor a scenario "
+                             "field" + suggestion(key, [*arguments, *FIELD_NAMES]))
+    if overrides:
+        base.replace(**overrides)
+
+
+evaluate_heuristic.check_parameters = check_parameters
 
 
 def static_share(scenario="tiny-margin", seed: int = 0, **kwargs) -> dict:

@@ -313,6 +313,9 @@ def cli(argv) -> int:
             ValueError) as exc:
         print(f"coordlib train: {exc}", file=sys.stderr)
         return 2
+    except KeyboardInterrupt:
+        print(f"\ncoordlib train: interrupted; {_kept(Path(args.out))}", file=sys.stderr)
+        return 130
     s = result.summary
     print(f"{s['config']} on {s['scenario']} (seed {s['seed']}): mean profit per period "
           f"{s['profit']:.3f} [95% CI {s['profit_ci_low']:.3f}, {s['profit_ci_high']:.3f}], "
@@ -324,6 +327,16 @@ def cli(argv) -> int:
     if args.scenario in scenarios.names() and (line := comparison(s["profit"], args.scenario)):
         print(line)
     return 0
+
+
+def _kept(out: Path) -> str:
+    """What an interrupted run leaves in ``out``, in words."""
+    try:
+        iteration = load_checkpoint(out / "checkpoint.pt")["iteration"]
+    except CheckpointError:
+        return "no checkpoint was written yet"
+    return (f"its checkpoint at iteration {iteration} is kept in {out}; --resume continues "
+            "from there")
 
 
 def _parse_value(key: str, text: str):

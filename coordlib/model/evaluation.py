@@ -12,9 +12,16 @@ import pandas as pd
 
 from ..common.stats import mean_ci
 from .rollout import rollout
+from .scenario import check_memory, whole_number
 from .scenarios import get as get_scenario
+from .simulator import simulator_bytes
 
 PARTS = ("profit", "revenue", "purchase_cost", "holding_cost", "penalty_cost")
+
+
+WORK_LIMIT = 1e11
+"""The most product-periods (replications x periods x N) one :func:`evaluate` call simulates:
+hours at the simulator's speed on one core."""
 
 
 def evaluate(scenario, policy, replications: int = 20, periods: int = 500, warmup: int = 100,
@@ -43,10 +50,17 @@ def evaluate(scenario, policy, replications: int = 20, periods: int = 500, warmu
     ``scenario`` and ``seed``.
     """
     scenario = get_scenario(scenario)
-    for name, value, low in (("replications", replications, 1), ("periods", periods, 1),
-                             ("warmup", warmup, 0)):
-        if int(value) != value or value < low:
-            raise ValueError(f"evaluate: {name} must be a whole number >= {low}, got {value!r}")
+    replications = whole_number("evaluate: replications", replications, 1)
+    periods = whole_number("evaluate: periods", periods, 1)
+    warmup = whole_number("evaluate: warmup", warmup, 0)
+    check_memory(f"evaluate with replications = {replications}",
+                 simulator_bytes(scenario, replications) + 8.0 * 16 * replications)
+    work = float(replications) * periods * scenario.n_products
+    if work > WORK_LIMIT:
+        raise ValueError(f"evaluate: {replications:,} replications x {periods:,} periods x "
+                         f"{scenario.n_products:,} products = {work:.3g} product-periods, more "
+                         f"than the {WORK_LIMIT:.0e} allowed (hours of simulation); lower "
+                         "periods or replications")
     if warmup >= periods:
         raise ValueError(f"evaluate: warmup ({warmup}) must be smaller than periods ({periods})")
     sums = {k: np.zeros(replications) for k in

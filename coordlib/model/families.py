@@ -44,7 +44,7 @@ from dataclasses import asdict, dataclass, fields
 
 import numpy as np
 
-from .scenario import Scenario, ScenarioError
+from .scenario import Scenario, ScenarioError, check_scenario_size, real_number, whole_number
 
 
 @dataclass(frozen=True)
@@ -87,6 +87,19 @@ class FamilyRecipe:
     """scenario name"""
 
     def __post_init__(self):
+        # the types first: a string, a bool, NaN or infinity is named, never compared
+        for f in fields(self):
+            value = getattr(self, f.name)
+            if f.name in ("n_products", "n_segments", "n_types", "seed"):
+                whole_number(f"family recipe: {f.name}", value, 0)
+            elif f.name in ("price_range", "lead_times"):
+                if isinstance(value, (str, bytes)) or not hasattr(value, "__len__"):
+                    raise ScenarioError(f"family recipe: {f.name}: expected a list of numbers, "
+                                        f"got {value!r}")
+                for v in value:
+                    real_number(f"family recipe: {f.name}", v)
+            elif f.name != "name":
+                real_number(f"family recipe: {f.name}", value)
         checks = [
             ("n_products", self.n_products >= 1 and float(self.n_products).is_integer()),
             ("n_segments", self.n_segments >= 1 and float(self.n_segments).is_integer()),
@@ -128,8 +141,9 @@ def family_scenario(recipe: FamilyRecipe | None = None, **knobs) -> Scenario:
     """The scenario of ``recipe`` (or of the default recipe with ``knobs`` changed)."""
     r = FamilyRecipe(**knobs) if recipe is None else (
         FamilyRecipe(**{**recipe.to_dict(), **knobs}) if knobs else recipe)
-    rng = np.random.default_rng(r.seed)
     N, K, T = int(r.n_products), int(r.n_segments), int(min(r.n_types, r.n_products))
+    check_scenario_size(N, K)
+    rng = np.random.default_rng(r.seed)
     n_leads = len(r.lead_times)
     n_price = max(1, int(round(math.sqrt(T))))
     n_margin = max(1, math.ceil(T / n_price))

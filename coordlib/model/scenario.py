@@ -12,6 +12,8 @@ machine before they are allocated.
 """
 from __future__ import annotations
 
+import difflib
+import math
 import os
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -81,8 +83,47 @@ def check_memory(what: str, n_bytes: float) -> None:
                             f"{limit / 2**30:,.1f} GiB (half this machine's memory) allowed")
 
 
+def check_scenario_size(n_products: int, n_segments: int) -> None:
+    """Refuse, before anything is allocated, a scenario whose arrays would not fit: the purchase
+    probabilities P[k, j, i] and their intermediates, three K x N x N arrays."""
+    check_memory(f"scenario with N = {n_products} products and K = {n_segments} segments",
+                 3 * 8.0 * n_segments * n_products * n_products)
+
+
+def whole_number(name: str, value, low: int = 0, high: float = math.inf,
+                 error: type[Exception] = ScenarioError) -> int:
+    """``value`` as an int when it is a whole number in [low, high] (a bool, a string, NaN or
+    infinity is not); else ``error`` naming ``name`` and the value."""
+    if (isinstance(value, (bool, np.bool_)) or not isinstance(value, (int, float, np.integer,
+                                                                     np.floating))
+            or not math.isfinite(value) or value != int(value) or not low <= value <= high):
+        bound = f" and <= {high:g}" if math.isfinite(high) else ""
+        raise error(f"{name}: must be a whole number >= {low}{bound}, got {value!r}")
+    return int(value)
+
+
+def real_number(name: str, value, error: type[Exception] = ScenarioError) -> float:
+    """``value`` as a float when it is a finite real number (not a bool or a string); else
+    ``error`` naming ``name``."""
+    if (isinstance(value, (bool, np.bool_))
+            or not isinstance(value, (int, float, np.integer, np.floating))
+            or not math.isfinite(value)):
+        raise error(f"{name}: must be a finite number, got {value!r}")
+    return float(value)
+
+
+def suggestion(name: str, known) -> str:
+    """'; did you mean X?' for the known names closest to a misspelt ``name`` ('' if none is)."""
+    close = difflib.get_close_matches(str(name), list(known), n=2)
+    return f"; did you mean {' or '.join(close)}?" if close else ""
+
+
 TOP_LEVEL_KEYS = {"name", "description", "products", "segments", "review_period", "backlog",
                   "initial_on_hand", "initial_pipeline"}
+
+
+FIELD_NAMES = (*PRODUCT_FIELDS, *SEGMENT_FIELDS, "attraction", *sorted(TOP_LEVEL_KEYS))
+"""Every field :meth:`Scenario.replace` changes."""
 
 
 @dataclass(frozen=True, eq=False)
@@ -254,7 +295,8 @@ class Scenario:
             elif key in TOP_LEVEL_KEYS:
                 spec[key] = value
             else:
-                raise ScenarioError(f"replace: unknown field {key!r}")
+                raise ScenarioError(f"replace: unknown field {key!r}"
+                                    + suggestion(key, FIELD_NAMES))
         if "lead_time" in changes and "initial_pipeline" not in changes:
             spec.pop("initial_pipeline", None)
         return _from_dict(spec)
@@ -344,8 +386,7 @@ def _from_dict(spec: Mapping[str, Any]) -> Scenario:
     K = _as_array("segments", "arrival_rate", segments["arrival_rate"], float).reshape(-1).shape[0]
     if N == 0 or K == 0:
         raise ScenarioError("scenario: needs at least one product and one segment")
-    # the purchase probabilities P[k, j, i] and their intermediates: three K x N x N arrays
-    check_memory(f"scenario with N = {N} products and K = {K} segments", 3 * 8.0 * K * N * N)
+    check_scenario_size(N, K)
 
     kwargs: dict[str, Any] = {}
     for sec_name, sec, fields, length in (("products", products, PRODUCT_FIELDS, N),
@@ -425,8 +466,15 @@ def random_scenario(n_products: int, n_segments: int, seed: int = 0, *, max_lead
 
     Segments have distinct tastes (attractions drawn per segment), products distinct margins.
     """
+    N = whole_number("random_scenario: n_products", n_products, 1)
+    K = whole_number("random_scenario: n_segments", n_segments, 1)
+    seed = whole_number("random_scenario: seed", seed, 0)
+    max_lead_time = whole_number("random_scenario: max_lead_time", max_lead_time, 0,
+                                 LEAD_TIME_LIMIT)
+    review_period = whole_number("random_scenario: review_period", review_period, 1,
+                                 LEAD_TIME_LIMIT)
+    check_scenario_size(N, K)
     rng = np.random.default_rng(seed)
-    N, K = n_products, n_segments
     price = np.round(rng.uniform(5, 20, N), 2)
     unit_cost = np.round(price * rng.uniform(0.3, 0.7, N), 2)
     att = np.round(rng.gamma(1.5, 1.0, (K, N)) + 0.05, 3)

@@ -189,6 +189,13 @@ def _index(products: np.ndarray):
     return products
 
 
+def simulator_bytes(scenario: Scenario, batch_size: int) -> float:
+    """The arrays of a :class:`Simulator` of ``batch_size`` copies (bytes): on-hand, backlog,
+    the pipeline's L + 1 slots, the last flows and the demand means."""
+    return 8.0 * batch_size * (scenario.n_products * (scenario.max_lead_time + 6)
+                               + 4 * scenario.n_segments * scenario.n_products)
+
+
 class Simulator:
     """B independent copies of the coordinated inventory-recommendation system.
 
@@ -212,10 +219,8 @@ class Simulator:
         if (isinstance(batch_size, (bool, np.bool_))
                 or not isinstance(batch_size, (int, np.integer)) or batch_size < 1):
             raise ValueError(f"batch_size: must be a whole number >= 1, got {batch_size!r}")
-        # on-hand, backlog, the pipeline's L + 1 slots, the last flows and the demand means
         check_memory(f"simulator with batch_size = {batch_size}",
-                     8.0 * batch_size * (scenario.n_products * (scenario.max_lead_time + 6)
-                                         + 4 * scenario.n_segments * scenario.n_products))
+                     simulator_bytes(scenario, batch_size))
         self.scenario = scenario
         self.batch_size = int(batch_size)
         self.validate = validate

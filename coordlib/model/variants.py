@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from .scenario import Scenario
+from .scenario import Scenario, real_number
 from .scenarios import get as get_scenario
 
 
@@ -47,7 +47,7 @@ def scenario_variant(base, factor: str, value) -> Scenario:
     base = get_scenario(base)
     if factor not in FACTORS:
         raise ValueError(f"factor: unknown factor {factor!r}; choose one of {', '.join(FACTORS)}")
-    value = float(value)
+    value = real_number(f"scenario_variant: {factor}", value)
     if factor in ("lift", "lift_scale", "margin_scale", "arrival_rate", "arrival_scale") and value < 0:
         raise ValueError(f"{factor}: must be >= 0, got {value}")
     if factor == "tastes_reversed" and value not in (0.0, 1.0):

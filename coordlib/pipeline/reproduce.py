@@ -37,6 +37,7 @@ import argparse
 import hashlib
 import json
 import keyword
+import os
 import sys
 import time
 from concurrent.futures import FIRST_COMPLETED, ThreadPoolExecutor, wait
@@ -429,7 +430,8 @@ def reproduce(profile: str = "paper", only=None, force: bool = False, manifest: 
     failed: set = set()
     pending = start_order(entries, layout)
     running: dict = {}
-    with ThreadPoolExecutor(max_workers=jobs) as pool:
+    pool = ThreadPoolExecutor(max_workers=jobs)
+    try:
         while pending or running:
             for entry in list(pending):
                 needs = [d for d in entry.depends_on if d in selected]
@@ -460,6 +462,13 @@ def reproduce(profile: str = "paper", only=None, force: bool = False, manifest: 
                     failed.add(entry.id)
                 echo(f"[{len(outcomes)}/{len(entries)}] {entry.id} {outcome.status} in "
                      f"{outcome.seconds:.1f} s" + (f": {outcome.error}" if outcome.error else ""))
+    except KeyboardInterrupt:
+        # Ctrl-C: no wait for the notebooks still running (their kernels got the signal too);
+        # what finished stays, the interrupted ones have no stamp and run again next time
+        pool.shutdown(wait=False, cancel_futures=True)
+        done = sorted(i for i, o in outcomes.items() if o.status in ("regenerated", "cached"))
+        raise Interrupted(done, sorted(e.id for e in running.values())) from None
+    pool.shutdown()
     ordered = [outcomes[e.id] for e in entries]
     echo(summary(ordered, layout))
     if profile == "paper":
@@ -576,6 +585,14 @@ def summary(outcomes: list[Outcome], layout: Layout) -> str:
     return "\n".join(lines)
 
 
+class Interrupted(KeyboardInterrupt):
+    """Ctrl-C during :func:`reproduce`: the notebooks that had finished and those cut short."""
+
+    def __init__(self, finished: list, cut: list):
+        super().__init__(finished, cut)
+        self.finished, self.cut = finished, cut
+
+
 def cli(argv) -> int:
     parser = argparse.ArgumentParser(prog="coordlib reproduce", description=plain(__doc__),
                                      formatter_class=HelpFormatter)
@@ -601,4 +618,11 @@ def cli(argv) -> int:
     except ReproduceError as exc:
         print(f"coordlib reproduce: {exc}", file=sys.stderr)
         return 2
+    except Interrupted as stop:
+        print(f"\ncoordlib reproduce: interrupted; finished and kept: "
+              f"{', '.join(stop.finished) or 'none'}; cut short (they run again next time): "
+              f"{', '.join(stop.cut) or 'none'}", file=sys.stderr)
+        sys.stdout.flush()
+        sys.stderr.flush()
+        os._exit(130)      # at once: a normal exit would wait for the notebooks still running
     return 1 if any(o.status in ("failed", "skipped") for o in outcomes) else 0

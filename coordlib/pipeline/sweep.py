@@ -364,9 +364,28 @@ class Grid:
             _check_trusted(experiment, spec["experiment"], modules)
         grid = cls(experiment=experiment, fixed=fixed, axes=axes, seeds=seeds, name=name,
                    description=str(spec.get("description", "")), notebook=notebook)
-        if notebook is None and import_experiment:
-            grid._check_signature()
+        if notebook is None and (import_experiment or experiment in EXPERIMENTS.values()):
+            grid._check_signature()     # a registered experiment is coordlib's: --list checks it
+            grid._check_jobs()
         return grid
+
+    def _check_jobs(self) -> None:
+        """Fail before any job runs if one would fail on its parameters alone: each distinct
+        parameter set goes through the experiment's ``check_parameters`` (a function attribute,
+        where it has one), and the first problem is named with the job's parameters."""
+        check = getattr(resolve(self.experiment), "check_parameters", None)
+        if check is None:
+            return
+        seen = set()
+        for job in self.jobs():
+            key = _canonical(job.parameters)
+            if key in seen:
+                continue
+            seen.add(key)
+            try:
+                check(**job.parameters)
+            except (ValueError, TypeError, KeyError) as exc:
+                raise SweepError(f"grid: the job {key} would fail: {exc}") from None
 
     def _check_signature(self) -> None:
         """Fail before any job runs if the function cannot take the grid's parameters."""
