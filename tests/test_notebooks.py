@@ -173,3 +173,36 @@ def test_notebook_runs_in_the_smoke_profile_and_shows_its_figures(entry, tmp_pat
                  for o in c.outputs)
     figures = sum(a.startswith("figures/") for a in entry.artifacts)
     assert images >= figures
+
+
+def test_a_reader_changes_a_parameter_and_reruns_its_cells_in_the_same_kernel():
+    ns = _namespace()
+    parameters.resolve("E0", ns)
+    # the rest of the notebook ran: its own names now sit in the namespace
+    ns.update(pd=object(), plt=object(), chosen=["tiny"], Markdown=str)
+    ns.update(replications=8)                       # the parameters cell, edited and rerun
+    parameters.resolve("E0", ns)
+    assert ns["replications"] == 8
+    # a fresh run from the first cell checks injected names again
+    parameters.begin(ns)
+    ns["profle"] = "paper"
+    with pytest.raises(parameters.ParameterError, match="unknown parameter\\(s\\) \\['profle'\\]"):
+        parameters.resolve("E0", ns)
+
+
+def test_an_installed_copy_finds_the_repository_it_is_run_from(tmp_path, monkeypatch):
+    from coordlib.common import files
+
+    monkeypatch.setattr(files, "PACKAGE_DIR", tmp_path / "site-packages" / "coordlib")
+    monkeypatch.delenv(files.REPO_ENV, raising=False)
+    monkeypatch.chdir(REPO_DIR / "notebooks")             # Jupyter opened in a clone
+    assert files._repository() == REPO_DIR
+    monkeypatch.setenv(files.REPO_ENV, str(tmp_path))
+    assert files._repository() == tmp_path
+    monkeypatch.delenv(files.REPO_ENV)
+    monkeypatch.chdir(tmp_path)                           # nowhere near a clone
+    assert files._repository() == tmp_path / "site-packages"
+    monkeypatch.setattr(reproduce, "MANIFEST", tmp_path / "notebooks" / "manifest.yaml")
+    with pytest.raises(reproduce.ReproduceError, match="run from a clone .* or set "
+                                                       "COORDLIB_REPO"):
+        reproduce.load_manifest(reproduce.MANIFEST)

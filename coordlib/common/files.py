@@ -32,8 +32,29 @@ except ImportError:  # not on POSIX: folders are not locked
 
 PACKAGE_DIR = Path(__file__).resolve().parent.parent
 """The ``coordlib`` package folder."""
-REPO_DIR = PACKAGE_DIR.parent
-"""The repository root (``notebooks/``, ``data/``, ``figures/`` live here)."""
+REPO_ENV = "COORDLIB_REPO"
+"""The environment variable that names the repository when coordlib is installed elsewhere."""
+
+
+def _repository() -> Path:
+    """Where ``notebooks/``, ``data/`` and ``figures/`` are: the package's parent in a clone (an
+    editable install, or run from the clone); for an installed copy (``pip install .``), the
+    folder ``COORDLIB_REPO`` names, else the nearest folder at or above the working directory
+    holding ``notebooks/manifest.yaml`` (a notebook opened in a clone); else the package's parent,
+    and whatever needs the repository says it is not there."""
+    if (PACKAGE_DIR.parent / "notebooks" / "manifest.yaml").is_file():
+        return PACKAGE_DIR.parent
+    if os.environ.get(REPO_ENV):
+        return Path(os.environ[REPO_ENV]).expanduser().resolve()
+    cwd = Path.cwd()
+    for folder in (cwd, *cwd.parents):
+        if (folder / "notebooks" / "manifest.yaml").is_file():
+            return folder
+    return PACKAGE_DIR.parent
+
+
+REPO_DIR = _repository()
+"""The repository root (``notebooks/``, ``data/``, ``figures/`` live here; see :func:`_repository`)."""
 YAML_MAX_BYTES = 4 * 2**20
 """The largest YAML file :func:`load_yaml` reads (the shipped ``large`` scenario is 12 KB)."""
 YAML_MAX_NODES = 1_000_000

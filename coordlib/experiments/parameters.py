@@ -205,6 +205,8 @@ def _check_values(name, values, whole: bool = False, low: float = 0.0, empty: bo
 
 NAMES_BEFORE = "__names_before_parameters__"
 """Where :func:`begin` keeps the names a notebook holds before its ``parameters`` cell."""
+RESOLVED = "__parameters_resolved__"
+"""Set by :func:`resolve` once it has passed: the names a notebook makes after it are its own."""
 _KERNEL_NAMES = re.compile(r"_{1,3}|_i{1,3}|_i?\d+|__annotations__|__annotate__")
 """Names the kernel itself adds as cells run (IPython's input and output history)."""
 
@@ -212,6 +214,7 @@ _KERNEL_NAMES = re.compile(r"_{1,3}|_i{1,3}|_i?\d+|__annotations__|__annotate__"
 def begin(namespace: dict) -> None:
     """Remember the names ``namespace`` holds now: call it in the cell before the ``parameters`` cell,
     so that :func:`resolve` can tell a parameter passed from outside from the notebook's own names."""
+    namespace.pop(RESOLVED, None)
     namespace[NAMES_BEFORE] = frozenset(namespace) | {NAMES_BEFORE}
 
 
@@ -234,6 +237,10 @@ def resolve(notebook_id: str, namespace: dict) -> dict:
        root, never the working directory, and only ``paper`` may write into the committed folders;
     4. every value is checked against its annotation.
 
+    Run again in the same kernel (a reader changes a value in the ``parameters`` cell and reruns
+    it and this cell), the names the notebook's later cells made are not taken for parameters:
+    step 1 checks only the first run, which is the one papermill injects into.
+
     The completed values are written back into ``namespace``; the return value shows them
     (folders relative to the repository root).
     """
@@ -243,9 +250,9 @@ def resolve(notebook_id: str, namespace: dict) -> dict:
         raise ParameterError("run the notebook from its first cell: parameters.begin(globals()) "
                              "must run before the parameters cell")
     before = namespace[NAMES_BEFORE]
-    unknown = sorted(name for name in namespace
-                     if name not in before and name not in annotations
-                     and not _KERNEL_NAMES.fullmatch(name))
+    unknown = [] if namespace.get(RESOLVED) else sorted(
+        name for name in namespace
+        if name not in before and name not in annotations and not _KERNEL_NAMES.fullmatch(name))
     if unknown:
         raise ParameterError(f"unknown parameter(s) {unknown}; this notebook's parameters are: "
                              f"{', '.join(declared)}")
@@ -273,6 +280,7 @@ def resolve(notebook_id: str, namespace: dict) -> dict:
             raise ParameterError(f"{name}: expected {_type_name(annotations[name])}, got "
                                  f"{values[name]!r} ({type(values[name]).__name__})")
     namespace.update(values)
+    namespace[RESOLVED] = True
     return {name: _shown(value) for name, value in values.items()}
 
 

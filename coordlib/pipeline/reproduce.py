@@ -45,7 +45,7 @@ from dataclasses import dataclass, field
 from datetime import datetime, timezone
 from pathlib import Path
 
-from ..common.files import REPO_DIR, atomic_write_text, file_digest, load_yaml
+from ..common.files import REPO_DIR, REPO_ENV, atomic_write_text, file_digest, load_yaml
 from ..common.help import HelpFormatter, plain
 from .results import code_version, provenance
 from .sweep import available_cpus
@@ -81,6 +81,10 @@ class Outcome:
 
 def load_manifest(path: Path = MANIFEST) -> list[Entry]:
     """The manifest's notebooks, checked: unique ids, existing files, known dependencies."""
+    if not Path(path).is_file() and Path(path) == MANIFEST:
+        raise ReproduceError(f"manifest not found: {path}; the notebooks live in coordlib's "
+                             f"repository: run from a clone (or a folder inside it), or set "
+                             f"{REPO_ENV} to the clone")
     spec = load_yaml(path, ReproduceError, "manifest")
     if not isinstance(spec, dict) or not isinstance(spec.get("notebooks", []), list):
         raise ReproduceError("manifest: expected a mapping with a list `notebooks`")

@@ -30,9 +30,10 @@ TRACKED_PACKAGES = ("numpy", "scipy", "pandas", "torch", "sympy", "gymnasium", "
 def code_version() -> str:
     """A hash of the library sources and the shipped scenarios (what every result depends on)."""
     digest = hashlib.sha256()
-    files = sorted(PACKAGE_DIR.rglob("*.py")) + sorted((REPO_DIR / "data" / "scenarios").glob("*.yaml"))
-    for path in files:
-        digest.update(str(path.relative_to(REPO_DIR)).encode())
+    files = [(PACKAGE_DIR.parent, p) for p in sorted(PACKAGE_DIR.rglob("*.py"))] + [
+        (REPO_DIR, p) for p in sorted((REPO_DIR / "data" / "scenarios").glob("*.yaml"))]
+    for root, path in files:
+        digest.update(str(path.relative_to(root)).encode())
         digest.update(path.read_bytes())
     return digest.hexdigest()[:16]
 
