@@ -25,7 +25,10 @@ it runs; parameter names must be Python identifiers and values plain data, since
 writes them into the notebook as code.
 
 A notebook whose source, parameters and library code are unchanged since its last successful
-run is not executed again (status ``cached``); ``--force`` runs it anyway. Expensive runs inside
+run, and whose artifacts and executed notebook still hold what that run wrote (their SHA-256 is
+in the stamp), is not executed again (status ``cached``); ``--force`` runs it anyway. A run
+that starts removes the stamp, so one cut short is never taken for done. Ctrl-C stops at once,
+in one line naming what finished (kept) and what was cut short. Expensive runs inside
 the notebooks go through :class:`coordlib.pipeline.results.ResultStore` (``build/cache/``), so a figure
 notebook re-runs in seconds when nothing it depends on has changed. A notebook that fails is
 reported with its error; the others still run (those that depend on it are skipped), and the
