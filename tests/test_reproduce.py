@@ -1,8 +1,8 @@
 """The reproduction pipeline: manifest checks, caching, failure isolation, provenance."""
 import dataclasses
 import json
-from pathlib import Path
 
+import nbformat
 import pandas as pd
 import pytest
 import yaml
@@ -85,6 +85,9 @@ def test_a_wrong_parameter_fails_its_notebook_only_and_caching_skips_unchanged_o
     assert first["after-bad"].status == "skipped"
     table = tmp_path / "build" / "smoke" / "tables" / "e0_quickstart.csv"
     assert set(pd.read_csv(table)["scenario"]) == {"tiny"}
+    executed = tmp_path / "build" / "smoke" / "notebooks" / "00_quickstart.ipynb"
+    record = json.loads(executed.read_text())["metadata"]["papermill"]
+    assert record["input_path"] == "notebooks/00_quickstart.ipynb"     # no machine's folder
     stamp = json.loads((tmp_path / "build" / "smoke" / "stamps" / "good.json").read_text())
     assert stamp["parameters"]["replications"] == 2 and stamp["packages"]["numpy"]
     assert "git_revision" in stamp and "code_version" in stamp
@@ -97,7 +100,6 @@ def test_a_wrong_parameter_fails_its_notebook_only_and_caching_skips_unchanged_o
     assert any("1 regenerated" in line for line in lines)
     # an artifact or the executed notebook rewritten since (another budget run by hand, a run
     # killed half-way) is not trusted: the notebook runs again
-    executed = tmp_path / "build" / "smoke" / "notebooks" / "00_quickstart.ipynb"
     for changed in (table, executed):
         changed.write_text(changed.read_text() + " ")
         rerun = reproduce.reproduce("smoke", manifest=manifest, root=tmp_path, only=["good"],
@@ -302,7 +304,7 @@ def test_workers_reach_only_a_notebook_that_declares_them_and_leave_its_key(tmp_
         for artifact in entry.artifacts:
             layout.artifact(artifact).parent.mkdir(parents=True, exist_ok=True)
             layout.artifact(artifact).write_text("x")
-        Path(output).write_text("{}")                   # the executed notebook
+        nbformat.write(nbformat.v4.new_notebook(), output)   # the executed notebook
 
     monkeypatch.setattr(papermill, "execute_notebook", execute)
     for id_ in ("E3", "E0"):

@@ -331,6 +331,7 @@ def run_notebook(entry: Entry, profile: str, layout: Layout, force: bool = False
     except Exception as exc:  # papermill wraps the cell's error; keep going with the others
         return Outcome(entry, "failed", time.perf_counter() - start, _short_error(exc))
     seconds = time.perf_counter() - start
+    relative_paths(output)
     missing = [str(p) for p in artifacts if not p.is_file()]
     if missing:
         return Outcome(entry, "failed", seconds, f"artifacts not written: {missing}")
@@ -344,6 +345,26 @@ def run_notebook(entry: Entry, profile: str, layout: Layout, force: bool = False
     if layout.provenance is not None:
         atomic_write_text(layout.provenance / f"{entry.id}.json", json.dumps(record, indent=1))
     return Outcome(entry, "regenerated", seconds)
+
+
+def relative_paths(notebook: Path) -> None:
+    """Write the paths papermill records in an executed notebook's metadata (its input and
+    output) relative to the repository, so a committed notebook does not carry the folder of
+    the machine that ran it."""
+    import nbformat  # deferred, as papermill is: only a run that executes a notebook needs it
+
+    document = nbformat.read(notebook, as_version=nbformat.NO_CONVERT)
+    record = document.get("metadata", {}).get("papermill", {})
+    changed = False
+    for key in ("input_path", "output_path"):
+        value = record.get(key)
+        if isinstance(value, str) and Path(value).is_absolute():
+            path = Path(value).resolve()
+            if path.is_relative_to(REPO_DIR):
+                record[key] = str(path.relative_to(REPO_DIR))
+                changed = True
+    if changed:
+        atomic_write_text(notebook, nbformat.writes(document))
 
 
 def _now() -> str:
@@ -603,9 +624,11 @@ class Interrupted(KeyboardInterrupt):
 def cli(argv) -> int:
     parser = argparse.ArgumentParser(prog="coordlib reproduce", description=plain(__doc__),
                                      formatter_class=HelpFormatter)
-    parser.add_argument("--profile", default="paper", choices=("smoke", "paper"),
-                        help="smoke: every notebook at a tiny budget into build/smoke/; paper: "
-                             "the committed results")
+    parser.add_argument("--profile", required=True, choices=("smoke", "paper"),
+                        help="smoke: every notebook at a tiny budget into build/smoke/ "
+                             "(minutes); paper: the committed results (hours; rewrites "
+                             "figures/, data/tables/, notebooks/executed/ and the README's "
+                             "results), so it is never a default")
     parser.add_argument("--only", action="append", default=[],
                         help="comma-separated notebook ids of notebooks/manifest.yaml, e.g. "
                              "E1,E3 (or the option repeated); default: all")
