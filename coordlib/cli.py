@@ -60,9 +60,16 @@ def main(argv=None) -> int:
     if name not in COMMANDS:
         print(f"coordlib: unknown command {name!r}\n\n{usage()}", file=sys.stderr)
         return 2
-    module = importlib.import_module(COMMANDS[name][0])
     try:
+        module = importlib.import_module(COMMANDS[name][0])
         return int(module.cli(rest) or 0)
+    except KeyboardInterrupt:
+        if debug:
+            raise
+        # every command writes its files whole, so what it finished is kept
+        print(f"\ncoordlib {name}: interrupted (Ctrl-C); every file it finished is kept",
+              file=sys.stderr)
+        return 130
     except Exception as exc:
         if debug:
             raise

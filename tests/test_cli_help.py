@@ -210,3 +210,15 @@ def test_train_summary_stands_beside_g_star_and_the_best_heuristic(tmp_path):
     assert f"best heuristic {ref['best_heuristic'][0]}" in out.stdout
     assert "deterministic policy" in out.stdout and "sampled training policy" in out.stdout
     assert "meaning, unit and default" in run("train", "--help").stdout
+
+
+def test_ctrl_c_in_any_command_is_one_line(monkeypatch, capsys):
+    from coordlib.model import scenarios as scenarios_module
+
+    def interrupted(argv):
+        raise KeyboardInterrupt
+
+    monkeypatch.setattr(scenarios_module, "cli", interrupted)
+    assert main(["scenarios"]) == 130
+    err = capsys.readouterr().err.strip()
+    assert err == "coordlib scenarios: interrupted (Ctrl-C); every file it finished is kept"

@@ -360,3 +360,23 @@ def test_ctrl_c_ends_reproduce_in_one_line_without_waiting_for_running_notebooks
     err = capsys.readouterr().err.strip()
     assert err == ("coordlib reproduce: interrupted; finished and kept: E0; cut short (they run "
                    "again next time): E3")
+
+
+def test_two_reproduce_runs_of_one_profile_never_run_at_once(tmp_path):
+    import subprocess
+    import sys
+
+    holder = subprocess.Popen([sys.executable, "-c", (
+        "import sys, time; from coordlib.common.files import FolderLock\n"
+        "with FolderLock(sys.argv[1], '.reproduce.lock'):\n"
+        "    print('held', flush=True); time.sleep(600)"),
+        str(tmp_path / "build" / "smoke")], stdout=subprocess.PIPE, text=True)
+    try:
+        assert holder.stdout.readline().strip() == "held"
+        manifest = _manifest(tmp_path, [_quickstart("good", QUICK)])
+        with pytest.raises(reproduce.ReproduceError,
+                           match="another reproduce --profile smoke is writing in this folder"):
+            reproduce.reproduce("smoke", manifest=manifest, root=tmp_path, echo=lambda _: None)
+    finally:
+        holder.kill()
+        holder.wait()

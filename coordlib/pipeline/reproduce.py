@@ -48,7 +48,14 @@ from dataclasses import dataclass, field
 from datetime import datetime, timezone
 from pathlib import Path
 
-from ..common.files import REPO_DIR, REPO_ENV, atomic_write_text, file_digest, load_yaml
+from ..common.files import (
+    REPO_DIR,
+    REPO_ENV,
+    FolderLock,
+    atomic_write_text,
+    file_digest,
+    load_yaml,
+)
 from ..common.help import HelpFormatter, plain
 from .results import code_version, provenance
 from .sweep import available_cpus
@@ -452,58 +459,62 @@ def reproduce(profile: str = "paper", only=None, force: bool = False, manifest: 
                                  f"{', '.join(e.id for e in entries)}")
         entries = [e for e in entries if e.id in set(only)]
     layout = Layout.for_profile(profile, Path(root))
-    workers = worker_share(min(jobs, len(entries)))
-    selected = {e.id for e in entries}
-    outcomes: dict = {}
-    failed: set = set()
-    pending = start_order(entries, layout)
-    running: dict = {}
-    pool = ThreadPoolExecutor(max_workers=jobs)
-    try:
-        while pending or running:
-            for entry in list(pending):
-                needs = [d for d in entry.depends_on if d in selected]
-                blocked = [d for d in needs if d in failed]
-                if blocked:
-                    pending.remove(entry)
-                    outcomes[entry.id] = Outcome(entry, "skipped",
-                                                 error=f"depends on failed {blocked}")
-                    failed.add(entry.id)
-                    echo(f"[{len(outcomes)}/{len(entries)}] {entry.id}: skipped "
-                         f"(depends on failed {blocked})")
-                elif len(running) < jobs and all(d in outcomes for d in needs):
-                    pending.remove(entry)
-                    echo(f"      start {entry.id} {entry.path}: {entry.title} ...")
-                    running[pool.submit(run_notebook, entry, profile, layout, force,
-                                        workers)] = entry
-            if not running:
-                if pending:                 # nothing runs and nothing can start: a cycle
-                    raise ReproduceError(f"notebooks wait on each other: "
-                                         f"{[e.id for e in pending]}")
-                continue
-            done, _ = wait(running, return_when=FIRST_COMPLETED)
-            for future in done:
-                entry = running.pop(future)
-                outcome = future.result()
-                outcomes[entry.id] = outcome
-                if outcome.status in ("failed", "skipped"):
-                    failed.add(entry.id)
-                echo(f"[{len(outcomes)}/{len(entries)}] {entry.id} {outcome.status} in "
-                     f"{outcome.seconds:.1f} s" + (f": {outcome.error}" if outcome.error else ""))
-    except KeyboardInterrupt:
-        # Ctrl-C: no wait for the notebooks still running (their kernels got the signal too);
-        # what finished stays, the interrupted ones have no stamp and run again next time
-        pool.shutdown(wait=False, cancel_futures=True)
-        done = sorted(i for i, o in outcomes.items() if o.status in ("regenerated", "cached"))
-        raise Interrupted(done, sorted(e.id for e in running.values())) from None
-    pool.shutdown()
-    ordered = [outcomes[e.id] for e in entries]
-    echo(summary(ordered, layout))
-    if profile == "paper":
-        readme = Path(root) / "README.md"
-        if readme.is_file() and update_readme(readme, load_readme_items(manifest), layout):
-            echo(f"updated the results section of {readme}")
-    return ordered
+    # one reproduce per profile at a time: two would write the same notebooks and tables
+    with FolderLock(Path(root) / "build" / profile, ".reproduce.lock",
+                    f"another reproduce --profile {profile}", ReproduceError,
+                    "wait for it to finish"):
+        workers = worker_share(min(jobs, len(entries)))
+        selected = {e.id for e in entries}
+        outcomes: dict = {}
+        failed: set = set()
+        pending = start_order(entries, layout)
+        running: dict = {}
+        pool = ThreadPoolExecutor(max_workers=jobs)
+        try:
+            while pending or running:
+                for entry in list(pending):
+                    needs = [d for d in entry.depends_on if d in selected]
+                    blocked = [d for d in needs if d in failed]
+                    if blocked:
+                        pending.remove(entry)
+                        outcomes[entry.id] = Outcome(entry, "skipped",
+                                                     error=f"depends on failed {blocked}")
+                        failed.add(entry.id)
+                        echo(f"[{len(outcomes)}/{len(entries)}] {entry.id}: skipped "
+                             f"(depends on failed {blocked})")
+                    elif len(running) < jobs and all(d in outcomes for d in needs):
+                        pending.remove(entry)
+                        echo(f"      start {entry.id} {entry.path}: {entry.title} ...")
+                        running[pool.submit(run_notebook, entry, profile, layout, force,
+                                            workers)] = entry
+                if not running:
+                    if pending:                 # nothing runs and nothing can start: a cycle
+                        raise ReproduceError(f"notebooks wait on each other: "
+                                             f"{[e.id for e in pending]}")
+                    continue
+                done, _ = wait(running, return_when=FIRST_COMPLETED)
+                for future in done:
+                    entry = running.pop(future)
+                    outcome = future.result()
+                    outcomes[entry.id] = outcome
+                    if outcome.status in ("failed", "skipped"):
+                        failed.add(entry.id)
+                    echo(f"[{len(outcomes)}/{len(entries)}] {entry.id} {outcome.status} in "
+                         f"{outcome.seconds:.1f} s" + (f": {outcome.error}" if outcome.error else ""))
+        except KeyboardInterrupt:
+            # Ctrl-C: no wait for the notebooks still running (their kernels got the signal too);
+            # what finished stays, the interrupted ones have no stamp and run again next time
+            pool.shutdown(wait=False, cancel_futures=True)
+            done = sorted(i for i, o in outcomes.items() if o.status in ("regenerated", "cached"))
+            raise Interrupted(done, sorted(e.id for e in running.values())) from None
+        pool.shutdown()
+        ordered = [outcomes[e.id] for e in entries]
+        echo(summary(ordered, layout))
+        if profile == "paper":
+            readme = Path(root) / "README.md"
+            if readme.is_file() and update_readme(readme, load_readme_items(manifest), layout):
+                echo(f"updated the results section of {readme}")
+        return ordered
 
 
 README_START, README_END = "<!-- results:start -->", "<!-- results:end -->"
