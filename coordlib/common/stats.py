@@ -2,11 +2,12 @@
 from __future__ import annotations
 
 import numpy as np
-from scipy import stats
 
 
 def mean_ci(values, confidence: float = 0.95) -> tuple[float, float, float]:
     """Mean and the two ends of a Student-t confidence interval over independent values."""
+    from scipy import stats  # deferred: scipy.stats takes most of a second to import
+
     values = np.asarray(values, dtype=float)
     mean = float(values.mean())
     if values.size < 2:

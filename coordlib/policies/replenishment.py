@@ -4,7 +4,6 @@ stationary newsvendor fractile of lead-time demand, and capped base-stock (Xin 2
 from __future__ import annotations
 
 import numpy as np
-from scipy import stats
 
 from ..model.policy import Replenisher
 from ..model.scenario import Scenario, ScenarioError
@@ -101,6 +100,8 @@ def fractile_levels(scenario: Scenario, exposure=None) -> np.ndarray:
 
     ``exposure`` (K, N) fixes the demand rate mu(x); default uniform. Seasonality is averaged.
     """
+    from scipy import stats  # deferred: scipy.stats takes most of a second to import
+
     x = scenario.uniform_exposure() if exposure is None else scenario.check_exposure(exposure)
     mu = scenario.demand_rate(x) if not scenario.seasonal else _mean_demand_over_season(scenario, x)
     horizon = scenario.lead_time + scenario.review_period
