@@ -206,3 +206,27 @@ def test_an_installed_copy_finds_the_repository_it_is_run_from(tmp_path, monkeyp
     with pytest.raises(reproduce.ReproduceError, match="run from a clone .* or set "
                                                        "COORDLIB_REPO"):
         reproduce.load_manifest(reproduce.MANIFEST)
+
+
+def test_in_jupyter_a_parameter_changed_and_its_cells_rerun_after_run_all(tmp_path):
+    # what a class does: Run All, then edit the parameters cell and rerun it and the next one
+    from nbclient import NotebookClient
+
+    nb = nbformat.read(REPO_DIR / "notebooks" / "00_quickstart.ipynb", as_version=4)
+    params = next(i for i, c in enumerate(nb.cells) if "parameters" in c.metadata.get("tags", []))
+    nb.cells[params].source += ("\nfigures_dir = {f!r}\ntables_dir = {t!r}\ncache_dir = {c!r}"
+                                .format(f=str(tmp_path / "f"), t=str(tmp_path / "t"),
+                                        c=str(tmp_path / "c")))
+    client = NotebookClient(nb, kernel_name="python3", timeout=1200,
+                            resources={"metadata": {"path": str(REPO_DIR / "notebooks")}})
+    with client.setup_kernel():
+        for index, cell in enumerate(nb.cells):
+            client.execute_cell(cell, index)
+        nb.cells[params].source += "\nreplications = 3"
+        client.execute_cell(nb.cells[params], params)
+        resolved = client.execute_cell(nb.cells[params + 1], params + 1)
+    errors = [o for o in resolved.outputs if o.output_type == "error"]
+    assert not errors, errors
+    shown = "".join(o.get("text", "") or str(o.get("data", {}).get("text/plain", ""))
+                    for o in resolved.outputs)
+    assert "'replications': 3" in shown
