@@ -380,3 +380,22 @@ def test_two_reproduce_runs_of_one_profile_never_run_at_once(tmp_path):
     finally:
         holder.kill()
         holder.wait()
+
+
+def test_a_compact_readme_table_keeps_its_columns_on_one_line_each_and_counts_verdicts(tmp_path):
+    layout = reproduce.Layout.for_profile("paper", tmp_path)
+    layout.tables.mkdir(parents=True)
+    pd.DataFrame({"claim": ["C1", "C2", "C3"], "rule": ["long\nrule", "r", "r"],
+                  "verdict": ["partly", "supported", "partly"],
+                  "abstract": ['"a | b"', "x", "y"]}).to_csv(layout.tables / "claims.csv",
+                                                           index=False)
+    readme = tmp_path / "README.md"
+    readme.write_text(f"{reproduce.README_START}\n{reproduce.README_END}\n")
+    items = [{"title": "Ledger", "table": "tables/claims.csv",
+              "columns": ["claim", "abstract", "verdict"], "count": "verdict"}]
+    assert reproduce.update_readme(readme, items, layout)
+    text = readme.read_text()
+    assert "Verdicts: 2 partly, 1 supported." in text
+    assert '| C1 | "a \\| b" | partly |' in text and "long" not in text
+    with pytest.raises(reproduce.ReproduceError, match=r"readme columns \['rules'\]"):
+        reproduce.update_readme(readme, [{**items[0], "columns": ["rules"]}], layout)

@@ -542,7 +542,14 @@ def update_readme(readme: Path, items: list[dict], layout: Layout) -> bool:
         return False
     parts = []
     for item in items:
-        if "table" in item:
+        if "table" in item and item.get("columns"):
+            path = layout.artifact(item["table"])
+            if path.is_file():
+                full = path.with_suffix(".md")
+                link = full.relative_to(readme.parent) if full.is_relative_to(readme.parent) else full
+                parts.append(f"**{item['title']}** (rules and evidence: [{full.name}]({link}))"
+                             f"\n\n{compact_table(path, item['columns'], item.get('count'))}\n")
+        elif "table" in item:
             path = layout.artifact(item["table"]).with_suffix(".md")
             if path.is_file():
                 link = path.relative_to(readme.parent) if path.is_relative_to(readme.parent) else path
@@ -566,6 +573,30 @@ def update_readme(readme: Path, items: list[dict], layout: Layout) -> bool:
         return False
     atomic_write_text(readme, new)
     return True
+
+
+def compact_table(path: Path, columns: list, count: str | None = None) -> str:
+    """Some columns of a CSV table as Markdown, each cell on one line (a table that fits a
+    screen); ``count``: a first line counting the rows by that column's values, in the order
+    they first appear (``3 partly, 1 supported``)."""
+    import pandas as pd
+
+    frame = pd.read_csv(path, dtype=str, keep_default_na=False)
+    missing = [c for c in columns if c not in frame.columns]
+    if missing:
+        raise ReproduceError(f"manifest: readme columns {missing} are not in {path.name} "
+                             f"(its columns: {', '.join(frame.columns)})")
+
+    def cell(text: str) -> str:
+        return " ".join(str(text).split()).replace("|", "\\|")
+
+    lines = [f"| {' | '.join(columns)} |", f"|{'---|' * len(columns)}"]
+    lines += [f"| {' | '.join(cell(row[c]) for c in columns)} |" for _, row in frame.iterrows()]
+    head = ""
+    if count:
+        tally = frame[count].value_counts(sort=False)
+        head = "Verdicts: " + ", ".join(f"{n} {value}" for value, n in tally.items()) + ".\n\n"
+    return head + "\n".join(lines)
 
 
 def run_time_text(layout: Layout) -> str:
