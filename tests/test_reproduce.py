@@ -399,3 +399,14 @@ def test_a_compact_readme_table_keeps_its_columns_on_one_line_each_and_counts_ve
     assert '| C1 | "a \\| b" | partly |' in text and "long" not in text
     with pytest.raises(reproduce.ReproduceError, match=r"readme columns \['rules'\]"):
         reproduce.update_readme(readme, [{**items[0], "columns": ["rules"]}], layout)
+
+
+def test_readme_items_name_a_known_page_and_the_readme_holds_the_ledger_in_brief(tmp_path):
+    items = reproduce.load_readme_items()
+    assert [i["title"] for i in items if i.get("page") == "README.md"] == [
+        "Claims ledger (E12): each claim of the abstract and its verdict"]
+    manifest = tmp_path / "m.yaml"
+    manifest.write_text(yaml.safe_dump({"notebooks": [], "readme": [
+        {"title": "T", "table": "tables/t.csv", "page": "INDEX.md"}]}))
+    with pytest.raises(reproduce.ReproduceError, match="page 'INDEX.md', not one of README.md"):
+        reproduce.load_readme_items(manifest)

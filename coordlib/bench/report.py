@@ -223,11 +223,11 @@ README_START, README_END = "<!-- bench:start -->", "<!-- bench:end -->"
 
 
 def update_readme(readme: Path, summary_csv: Path) -> bool:
-    """Quote the report's rows that carry a target in the README's bench block.
+    """Quote the report's rows that carry a target in the bench block of RESULTS.md.
 
     The block is rewritten from ``summary.csv`` (every section at its last run, see
-    :func:`write_report`), so the README quotes exactly what the report measured. Returns
-    whether the README changed.
+    :func:`write_report`), so the page quotes exactly what the report measured. Returns
+    whether the page changed.
     """
     readme, summary_csv = Path(readme), Path(summary_csv)
     if not (readme.is_file() and summary_csv.is_file()):
@@ -304,8 +304,8 @@ def cli(argv) -> int:
     path = write_report(results, out, command, time.perf_counter() - start)
     print(f"[bench] report: {path}")
     if not args.quick and out == DEFAULT_OUT:
-        if update_readme(DEFAULT_OUT.parent.parent / "README.md", path.parent / "summary.csv"):
-            print("[bench] quoted the targets in README.md")
+        if update_readme(DEFAULT_OUT.parent.parent / "RESULTS.md", path.parent / "summary.csv"):
+            print("[bench] quoted the targets in RESULTS.md")
     if failing:
         print(f"[bench] gate: worse than the committed result on {', '.join(failing)}; the "
               f"committed result is kept", file=sys.stderr)
