@@ -211,6 +211,17 @@ _KERNEL_NAMES = re.compile(r"_{1,3}|_i{1,3}|_i?\d+|__annotations__|__annotate__"
 """Names the kernel itself adds as cells run (IPython's input and output history)."""
 
 
+SMOKE_CAVEAT = ("*Smoke profile: a tiny budget that checks that the notebook runs, so the "
+                "reading below is not a result; the paper profile's is in RESULTS.md.*\n\n")
+"""What a reading of a notebook run at the smoke profile opens with (:func:`caveat`)."""
+
+
+def caveat(profile: str) -> str:
+    """The line a notebook's verdict or reading opens with at ``profile``: :data:`SMOKE_CAVEAT`
+    at any profile but ``paper``, nothing at ``paper``."""
+    return "" if profile == "paper" else SMOKE_CAVEAT
+
+
 def begin(namespace: dict) -> None:
     """Remember the names ``namespace`` holds now: call it in the cell before the ``parameters`` cell,
     so that :func:`resolve` can tell a parameter passed from outside from the notebook's own names."""
