@@ -21,6 +21,7 @@ from coordlib.experiments import (
     parameters,
 )
 from coordlib.experiments.parameters import ParameterError
+from coordlib.learning.runs import evaluation_seed
 from coordlib.model.rollout import trajectories
 
 
@@ -167,15 +168,15 @@ def test_learners_are_evaluated_on_one_independent_stream_per_seed(tmp_path):
     again = learners.train_evaluate("tiny", "siloed", 0, 1, **kw)
     for k in ("profit", "profit_lo", "profit_hi", "profit_se", "evaluation_stream"):
         assert again[k] == runs[0][k]
-    assert runs[0]["evaluation_stream"] == learners.evaluation_seed(0) != learners.evaluation_seed(1)
-    assert learners.evaluation_seed(0) not in (0, 1)              # not a training stream
+    assert runs[0]["evaluation_stream"] == evaluation_seed(0) != evaluation_seed(1)
+    assert evaluation_seed(0) not in (0, 1)              # not a training stream
     policy, _ = learners.load_policy(tmp_path / learners.run_name("tiny", "siloed", 1, kw))
-    frame = evaluate("tiny", policy, 4, 60, 10, seed=learners.evaluation_seed(1))
+    frame = evaluate("tiny", policy, 4, 60, 10, seed=evaluation_seed(1))
     assert frame["profit"].mean() == pytest.approx(runs[1]["profit"], abs=1e-12)
     half = runs[1]["profit_hi"] - runs[1]["profit"]
     assert runs[1]["profit_se"] == pytest.approx(half / stats.t.ppf(0.975, 3))
     with pytest.raises(ValueError, match="seed"):
-        learners.evaluation_seed(-1)
+        evaluation_seed(-1)
 
 
 def test_across_seeds_interval_is_over_seed_means_and_says_so():

@@ -64,9 +64,8 @@ from ..exact.single_product import best_base_stock, zipkin_instance
 from ..exact.static_coordination import static_coordination
 from ..exact.zipkin import LEARNER_SETTINGS as ZIPKIN_SETTINGS
 from ..exact.zipkin import zipkin_optimum, zipkin_scenario
-from ..learning.config import config_for
 from ..learning.runs import evaluation_seed
-from ..learning.training import train
+from ..learning.training import seeded_run
 from ..model import scenarios
 from ..model.evaluation import evaluate
 from ..model.policy import joint
@@ -165,11 +164,9 @@ def learner_job(panel_row: PanelRow, seed: int) -> dict:
     """Train MTMA on the row's instance with one seed; its profit on the seed's stream."""
     scenario = panel_row.build()
     replications, periods, warmup = panel_row.evaluation
-    config = config_for("mtma", seed=int(seed), iterations=panel_row.iterations,
-                        n_envs=panel_row.n_envs, eval_seed=evaluation_seed(int(seed)),
+    result = seeded_run(scenario, "mtma", seed, panel_row.iterations, n_envs=panel_row.n_envs,
                         eval_replications=replications, eval_periods=periods,
                         eval_warmup=warmup, **panel_row.settings)
-    result = train(scenario, config, progress=False)
     return {"row": panel_row.name, "seed": int(seed),
             "learner": float(result.summary["profit"]),
             "train_seconds": float(result.summary["train_seconds"])}

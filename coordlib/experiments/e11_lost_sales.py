@@ -18,6 +18,7 @@ import pandas as pd
 from ..common.stats import mean_ci
 from ..exact import single_product
 from ..exact.zipkin import LEARNER_SETTINGS, SingleProductOptimum, zipkin_scenario
+from ..learning.runs import evaluation_seed
 from ..model.evaluation import evaluate
 from ..model.policy import joint
 from ..model.rollout import rollout
@@ -25,7 +26,7 @@ from ..pipeline.results import DEFAULT_CACHE, ResultStore
 from ..pipeline.sweep import cache_folder, cached_sweep
 from ..policies.recommendation import fixed_exposure
 from ..policies.replenishment import base_stock
-from .learners import evaluation_seed, run_metrics, train_run
+from .learners import run_metrics, train_run
 
 
 def lost_sales_table(lead_times=single_product.ZIPKIN_2008_LEAD_TIMES,

@@ -5,7 +5,7 @@ For each scenario (shipped, such as the coordination-rich ``family-100`` and ``f
 
 - the learners (:data:`LEARNERS`: MTMA, the siloed learner and the centralized learner), each
   trained ``iterations[scenario]`` iterations per seed and evaluated on its own stream
-  (:func:`coordlib.experiments.learners.evaluation_seed`), so their intervals across seeds
+  (:func:`coordlib.learning.runs.evaluation_seed`), so their intervals across seeds
   hold training and evaluation noise alike; their learning curves are kept to show whether the
   budget has levelled them;
 - the model-based baselines of :func:`coordlib.experiments.coordination_scale.coordination_measures`:

@@ -18,10 +18,8 @@ from scipy import stats
 from ..common.files import DATA_FILE_SUFFIXES, data_file_key
 from ..learning.agents import AgentSet
 from ..learning.checkpoints import load_checkpoint
-from ..learning.config import config_for
 from ..learning.policy import LearnedPolicy
-from ..learning.runs import evaluation_seed
-from ..learning.training import train
+from ..learning.training import seeded_run
 from ..model.evaluation import mean_ci
 from ..pipeline.sweep import cache_folder, cached_sweep
 from .parameters import iterations_by_scenario, per_scenario_values
@@ -56,7 +54,7 @@ def train_evaluate(scenario="tiny", config: str = "mtma", seed: int = 0, iterati
 
     ``config`` names a preset of :data:`coordlib.learning.config.PRESETS`; ``overrides`` change
     :class:`coordlib.learning.config.TrainConfig` fields (e.g. ``timescale_ratio``). The
-    trained policy is evaluated on its own stream, :func:`evaluation_seed` (``seed``), unless
+    trained policy is evaluated on its own stream, :func:`coordlib.learning.runs.evaluation_seed` (``seed``), unless
     ``overrides`` set ``eval_seed``. When ``runs_dir`` is given, the run's learning curve,
     checkpoint and summary are written to ``runs_dir / run_name(...)``. Returns flat metrics:
     the evaluated mean profit per period with its 95% CI across the evaluation's replications,
@@ -73,11 +71,9 @@ def train_run(scenario="tiny", config: str = "mtma", seed: int = 0, iterations: 
     (the learner included, to train on from there). ``scenario`` is a name or a Scenario;
     the run's folder under ``runs_dir`` is named after ``label`` (default: the scenario's
     name)."""
-    cfg = config_for(config, seed=int(seed), iterations=int(iterations),
-                     **{"eval_seed": evaluation_seed(seed), **overrides})
     label = label or (scenario if isinstance(scenario, str) else scenario.name)
     out = None if runs_dir is None else Path(runs_dir) / run_name(label, config, seed, overrides)
-    return train(scenario, cfg, out_dir=out, progress=False)
+    return seeded_run(scenario, config, seed, iterations, out, **overrides)
 
 
 def run_metrics(result) -> dict:
@@ -173,7 +169,7 @@ def across_seeds(runs: pd.DataFrame, by=("scenario", "config"), column: str = "p
     """Mean of ``column`` over seeds with a t-interval that holds evaluation noise.
 
     Each run is one training seed whose policy was evaluated with R replications on its own
-    stream (:func:`evaluation_seed`): a two-level design, seeds x replications. The seed means
+    stream (:func:`coordlib.learning.runs.evaluation_seed`): a two-level design, seeds x replications. The seed means
     are then independent and their spread holds both the training noise and the evaluation
     noise (Var = sigma_seed^2 + sigma_rep^2 / R), so the t-interval across seed means is the
     interval of the two-level design (balanced, as every run has the same R). With a handful

@@ -38,7 +38,7 @@ from .checkpoints import CheckpointError, check_resume, load_checkpoint
 from .config import PRESET_DOCS, PRESETS, ConfigError, TrainConfig, config_docs, config_for
 from .mtma import Learner, TrainingDivergedError
 from .policy import LearnedPolicy
-from .runs import comparison
+from .runs import comparison, evaluation_seed
 
 
 # ---- the training run ---------------------------------------------------------------------
@@ -147,6 +147,17 @@ def train(scenario, config: Optional[TrainConfig] = None, out_dir=None, progress
             _write_curve(learner, out_dir)
             atomic_write_json(out_dir / "summary.json", summary, indent=2)
         return TrainResult(policy, learner, curve, summary, out_dir)
+
+
+def seeded_run(scenario, config: str = "mtma", seed: int = 0, iterations: int = 300,
+               out_dir=None, **overrides) -> TrainResult:
+    """The learner run of every experiment and of the learner-quality panel: the preset
+    ``config`` (:data:`PRESETS`) with ``seed``, trained ``iterations`` iterations and evaluated on
+    the seed's own stream (:func:`coordlib.learning.runs.evaluation_seed`, unless ``overrides``
+    set ``eval_seed``); ``overrides`` change any other :class:`TrainConfig` field."""
+    config = config_for(config, seed=int(seed), iterations=int(iterations),
+                        **{"eval_seed": evaluation_seed(seed), **overrides})
+    return train(scenario, config, out_dir=out_dir, progress=False)
 
 
 CUDA_INSTALL = ("pip install torch --index-url https://download.pytorch.org/whl/cu121 (pick the "
