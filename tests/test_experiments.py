@@ -201,3 +201,23 @@ def test_across_seeds_interval_is_over_seed_means_and_says_so():
     floor = stats.t.ppf(0.975, 3 * 19) * 0.12 / np.sqrt(3)
     assert row["profit_hi"] - row["profit"] == pytest.approx(floor)
     assert floor > stats.t.ppf(0.975, 2) * 0.01 / np.sqrt(3)
+
+
+def test_e1_instances_take_a_class_s_changes_but_not_into_the_committed_tables(tmp_path):
+    from coordlib.common.files import REPO_DIR
+    from coordlib.experiments import e1_theory
+
+    shipped = e1_theory.e1_instances()
+    lifted = e1_theory.e1_instances(lift=4.0, arrival_scale=2.0)
+    for name, scenario in lifted.items():
+        assert scenario.lift.tolist() == [4.0] * scenario.n_segments
+        assert scenario.arrival_rate == pytest.approx(2 * shipped[name].arrival_rate)
+    own = e1_theory.e1_settings(figures_dir=str(tmp_path / "f"), tables_dir=str(tmp_path / "t"))
+    assert e1_theory.e1_instances(own, margin_scale=0.5)["tiny-margin"].unit_cost.tolist() != \
+        shipped["tiny-margin"].unit_cost.tolist()
+    paper = e1_theory.e1_settings(profile="paper", figures_dir=str(REPO_DIR / "figures"),
+                                  tables_dir=str(REPO_DIR / "data" / "tables"))
+    with pytest.raises(ValueError, match="lift: the committed tables and figures hold the shipped"):
+        e1_theory.e1_instances(paper, lift=4.0)
+    with pytest.raises(ValueError, match="unknown knob"):
+        e1_theory.e1_instances(lfit=4.0)

@@ -18,7 +18,9 @@ from scipy import stats
 
 from ..model.scenario import Scenario, ScenarioError
 from ..model.scenarios import get
+from ..model.variants import scenario_variant
 from ..pipeline import reporting
+from ..pipeline.reproduce import committed_folders
 from ..theory.checks import (
     agreement,
     compare_exposures_monte_carlo,
@@ -109,13 +111,35 @@ def e1_settings(profile="smoke", seed=0, figures_dir="../figures", tables_dir=".
                       rate_grid=cfg["rate_grid"])
 
 
-def e1_instances() -> dict:
-    """The two-product instances of E1: ``tiny`` and ``tiny-margin`` (MODEL.md section 8) with
-    lead time 0 where the theory needs it, and ``tiny`` with lambda = 2.5, the B2 counterexample."""
+INSTANCE_KNOBS = ("lift", "arrival_scale", "margin_scale")
+"""The model parameters a reader may change in E1's instances (factors of
+:func:`coordlib.model.variants.scenario_variant`): every segment's lift beta_k, the arrival rates
+times a factor, each margin's distance from the mean margin times a factor."""
 
+
+def e1_instances(settings: E1Settings | None = None, **knobs) -> dict:
+    """The two-product instances of E1: ``tiny`` and ``tiny-margin`` (MODEL.md section 8) with
+    lead time 0 where the theory needs it, and ``tiny`` with lambda = 2.5, the B2 counterexample.
+
+    ``knobs`` (:data:`INSTANCE_KNOBS`; None leaves one as shipped) change every instance, for a
+    class to see how the benchmarks move. The committed tables hold the shipped instances, so
+    changed ones are refused when ``settings`` write into the committed folders."""
+    unknown = sorted(set(knobs) - set(INSTANCE_KNOBS))
+    if unknown:
+        raise ValueError(f"e1_instances: unknown knob(s) {unknown}; known: {', '.join(INSTANCE_KNOBS)}")
+    changed = {k: v for k, v in knobs.items() if v is not None}
+    if changed and settings is not None:
+        committed = {f.resolve() for f in committed_folders()}
+        if {Path(settings.tables_dir).resolve(), Path(settings.figures_dir).resolve()} & committed:
+            raise ValueError(f"{', '.join(changed)}: the committed tables and figures hold the "
+                             "shipped instances; run changed instances at the smoke profile, or "
+                             "give tables_dir and figures_dir of your own")
     tiny, margin = get("tiny"), get("tiny-margin")
-    return {"tiny": tiny, "tiny-margin": margin,
-            "tiny, lambda=2.5": tiny.replace(arrival_rate=[2.5], name="tiny-lambda-2.5")}
+    instances = {"tiny": tiny, "tiny-margin": margin,
+                 "tiny, lambda=2.5": tiny.replace(arrival_rate=[2.5], name="tiny-lambda-2.5")}
+    for factor, value in changed.items():
+        instances = {k: scenario_variant(s, factor, value) for k, s in instances.items()}
+    return instances
 
 
 def save_figure(fig, name: str, settings: E1Settings) -> list:
