@@ -74,3 +74,20 @@ def test_same_seed_same_numbers_on_cuda(tmp_path):
     a, b = first.learner.agents.state_dict(), second.learner.agents.state_dict()
     assert all(torch.allclose(a[k], b[k], atol=1e-6) for k in a)
     assert first.curve["profit"].tolist() == second.curve["profit"].tolist()
+
+
+def test_the_torch_simulator_on_cuda_gives_the_cpu_numbers_on_the_same_draws():
+    from coordlib import Simulator, scenarios
+    from coordlib.model.torch_simulator import TorchSimulator
+
+    s = scenarios.get("medium")
+    numpy_sim = Simulator(s, batch_size=64, seed=3)
+    cuda_sim = TorchSimulator(s, batch_size=64, device="cuda")
+    rng = np.random.default_rng(0)
+    for _ in range(20):
+        orders = rng.integers(0, s.max_order + 1, (64, s.n_products))
+        r = numpy_sim.step(orders, s.uniform_exposure())
+        t = cuda_sim.step(orders, s.uniform_exposure(), demand=r.demand)
+        assert t.profit.is_cuda
+        np.testing.assert_allclose(t.profit.cpu().numpy(), r.profit, rtol=1e-12, atol=1e-9)
+        np.testing.assert_array_equal(cuda_sim.on_hand.cpu().numpy(), r.observation.on_hand)
