@@ -5,7 +5,8 @@
 :mod:`.distributions` (the action laws of their heads), :mod:`.policy` (trained agents as
 coordlib policies), :mod:`.mtma` (the algorithm: collect, advantages, update per agent, log),
 :mod:`.checkpoints` and :mod:`.footprint` (saving and restoring a learner; the memory of an
-iteration), :mod:`.training` (the driver) and :mod:`.convergence` (diagnostics).
+iteration), :mod:`.training` (the driver) and :mod:`.convergence` (diagnostics); :mod:`.hdpo`
+is the HDPO peer (pathwise gradients through :mod:`coordlib.model.torch_simulator`).
 """
 from .agents import REWARD_STREAMS, Actor, AgentSet, Critic, ProductEncoder
 from .checkpoints import CHECKPOINT_FORMAT, CHECKPOINT_VERSION, CheckpointError, load_checkpoint
