@@ -6,7 +6,8 @@ import numpy as np
 
 def mean_ci(values, confidence: float = 0.95) -> tuple[float, float, float]:
     """Mean and the two ends of a Student-t confidence interval over independent values."""
-    from scipy import stats  # deferred: scipy.stats takes most of a second to import
+    # deferred: scipy.stats takes most of a second to import
+    from scipy import stats
 
     values = np.asarray(values, dtype=float)
     mean = float(values.mean())

@@ -358,7 +358,8 @@ def relative_paths(notebook: Path) -> None:
     """Write the paths papermill records in an executed notebook's metadata (its input and
     output) relative to the repository, so a committed notebook does not carry the folder of
     the machine that ran it."""
-    import nbformat  # deferred, as papermill is: only a run that executes a notebook needs it
+    # deferred: as papermill is, only a run that executes a notebook needs it
+    import nbformat
 
     document = nbformat.read(notebook, as_version=nbformat.NO_CONVERT)
     record = document.get("metadata", {}).get("papermill", {})
@@ -593,6 +594,7 @@ def compact_table(path: Path, columns: list, count: str | None = None) -> str:
     """Some columns of a CSV table as Markdown, each cell on one line (a table that fits a
     screen); ``count``: a first line counting the rows by that column's values, in the order
     they first appear (``3 partly, 1 supported``)."""
+    # deferred: only the paper run's last step renders a table; the command starts without pandas
     import pandas as pd
 
     frame = pd.read_csv(path, dtype=str, keep_default_na=False)

@@ -100,7 +100,8 @@ def fractile_levels(scenario: Scenario, exposure=None) -> np.ndarray:
 
     ``exposure`` (K, N) fixes the demand rate mu(x); default uniform. Seasonality is averaged.
     """
-    from scipy import stats  # deferred: scipy.stats takes most of a second to import
+    # deferred: scipy.stats takes most of a second to import
+    from scipy import stats
 
     x = scenario.uniform_exposure() if exposure is None else scenario.check_exposure(exposure)
     mu = scenario.demand_rate(x) if not scenario.seasonal else _mean_demand_over_season(scenario, x)
