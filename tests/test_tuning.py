@@ -91,3 +91,12 @@ def test_product_groups_put_exchangeable_products_together():
     groups = product_groups(scenarios.get("tiny-capacity"))
     assert [g.tolist() for g in groups] == [[0, 1], [0], [1]]
     assert product_groups(scenarios.get("large")) == []
+
+
+@pytest.mark.parametrize("kwargs, words", [(dict(offsets=[]), "offsets is empty"),
+                                           (dict(replications=0), "replications=0"),
+                                           (dict(periods=50, warmup=50), "warmup=50")])
+def test_tuning_refuses_a_budget_it_cannot_score(kwargs, words):
+    """An empty offset list or a window with no period left gives a one-line error naming it."""
+    with pytest.raises(ValueError, match=words):
+        tune_levels(scenarios.get("tiny"), **kwargs)

@@ -105,9 +105,14 @@ def tune_levels(scenario: Scenario, recommender: Optional[Recommender] = None, *
 
     The returned ``profit`` is that of the returned levels, simulated together on that stream.
     """
+    offsets = np.asarray(list(offsets), dtype=np.int64)
+    if offsets.size == 0:
+        raise ValueError("tune_levels: offsets is empty; give at least one level shift")
+    if replications < 1 or warmup < 0 or warmup >= periods:
+        raise ValueError(f"tune_levels: need replications >= 1 and 0 <= warmup < periods, got "
+                         f"replications={replications}, warmup={warmup}, periods={periods}")
     recommender = recommender if recommender is not None else fixed_exposure(None)
     top = reachable_levels(scenario)
-    offsets = np.asarray(list(offsets))
     start = np.clip(fractile_levels(scenario, _average_exposure(scenario, recommender, seed)),
                     0, top)
     scores: dict = {}
