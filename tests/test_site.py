@@ -91,6 +91,23 @@ def test_every_claim_links_to_a_section_of_each_notebook_that_tests_it(built):
                     (claim["claim"], experiment)
 
 
+def test_a_claim_links_to_the_last_section_naming_it_else_the_verdict_section(tmp_path):
+    def markdown(text):
+        return {"cell_type": "markdown", "source": text}
+    printed = {"cell_type": "code", "source": "show()", "outputs": [
+        {"output_type": "display_data", "data": {"text/markdown": "**C2: partly**"}}]}
+    cells = [markdown("# Title\nC2 is tested here."), markdown("## Numbers"), printed,
+             markdown("## The verdict\nSee above.")]
+    path = tmp_path / "nb.ipynb"
+    path.write_text(json.dumps({"cells": cells, "metadata": {}, "nbformat": 4,
+                                "nbformat_minor": 5}))
+    entry = load_manifest()[0]
+    page = site.render_notebook(path, entry, [])
+    assert [h.id for h in page.headings] == ["title", "numbers", "the-verdict"]
+    assert site.claim_section(page, "C2") == "numbers"      # the printed verdict, not the intro
+    assert site.claim_section(page, "C5") == "the-verdict"
+
+
 def test_gallery_shows_every_figure_once_with_a_caption_linked_to_its_notebook(built):
     text = (built / "gallery.html").read_text()
     for png in sorted((ROOT / "figures").glob("*.png")):

@@ -261,10 +261,14 @@ def render_notebook(path: Path, entry: Entry, problems: list) -> NotebookPage:
 
 
 def claim_section(page: NotebookPage, claim: str) -> str:
-    """The id of the section of ``page`` that holds ``claim``'s evidence: the first whose prose
-    names the claim, else the last whose title says "verdict", else the page's first heading."""
-    for i, cell in enumerate(page.cells):
-        if cell.get("cell_type") == "markdown" and re.search(rf"\b{claim}\b", _source(cell)):
+    """The id of the section of ``page`` that holds ``claim``'s evidence: the last whose prose
+    (Markdown, or Markdown a cell printed) names the claim (a notebook states its verdict after
+    its numbers), else the last whose title says "verdict", else the page's first heading."""
+    for i, cell in reversed(list(enumerate(page.cells))):
+        prose = [_source(cell)] if cell.get("cell_type") == "markdown" else [
+            _text(o["data"]["text/markdown"]) for o in cell.get("outputs", [])
+            if "text/markdown" in o.get("data", {})]
+        if any(re.search(rf"\b{claim}\b", text) for text in prose):
             return page.section_of(i)
     verdicts = [h.id for h in page.headings if "verdict" in h.text.lower()]
     if verdicts:
