@@ -169,6 +169,10 @@ def test_the_same_inputs_give_the_same_site_byte_for_byte(built, tmp_path):
 def test_missing_inputs_are_named_in_one_line(tmp_path):
     with pytest.raises(site.SiteError, match="executed notebooks not found: .*nowhere"):
         site.build(tmp_path / "out", site.Sources(executed=tmp_path / "nowhere"))
+    (tmp_path / "keep.txt").write_text("not a site")
+    with pytest.raises(site.SiteError, match="is not empty and holds no site built here"):
+        site.build(tmp_path)
+    assert (tmp_path / "keep.txt").is_file()
     bad = tmp_path / "claims.csv"
     bad.write_text("claim,abstract,experiments,rule,evidence,verdict\nC1,a,E1,r,e,maybe\n")
     with pytest.raises(site.SiteError, match="'C1' has verdict 'maybe'"):

@@ -522,6 +522,9 @@ def build(out=DEFAULT_OUT, sources: Sources = Sources()) -> list:
         raise SiteError(f"executed notebooks missing from {executed}: {missing}")
     claims = read_claims(sources.claims)
     if out.exists():
+        if any(out.iterdir()) and not (out / "style.css").is_file():
+            raise SiteError(f"{out} is not empty and holds no site built here: choose a new or "
+                            f"empty folder (the build replaces the folder's content)")
         shutil.rmtree(out)
     (out / "notebooks" / "img").mkdir(parents=True)
     (out / "figures").mkdir()
