@@ -5,7 +5,7 @@ VENV := .venv
 PY := $(VENV)/bin/python
 STAMP := $(VENV)/.installed
 
-.PHONY: install test lint test-slow reproduce smoke bench docs wheel-check clean
+.PHONY: install test lint test-slow reproduce smoke bench docs site site-test wheel-check clean
 
 install: $(STAMP)
 
@@ -39,6 +39,16 @@ bench: $(STAMP)
 docs: $(STAMP)
 	$(PY) -m pip install --quiet -c constraints.txt -e ".[docs]"
 	$(PY) -m coordlib.pipeline.docs --out build/docs
+
+# the companion site into build/site: the committed executed notebooks, the claims ledger, the
+# figures, the runs and MODEL.md as static pages that work offline; re-runs no notebook
+site: $(STAMP)
+	$(PY) -m pip install --quiet -c constraints.txt -e ".[site]"
+	$(PY) -m coordlib.pipeline.site --out build/site
+
+# the site in headless Chromium (Debian's chromium and chromium-driver; skipped without them)
+site-test: site
+	$(PY) -m pytest -n 0 tests/test_site.py
 
 # build the wheel, install it into a fresh venv outside the repository and run the README's
 # quickstart there (installs every dependency: minutes, so not part of `make test`)

@@ -26,7 +26,8 @@ def _split(requirement: str) -> tuple[str, str]:
 def test_environment_yml_lists_the_same_dependencies_as_pyproject():
     project = tomllib.loads((ROOT / "pyproject.toml").read_text())["project"]
     extras = project["optional-dependencies"]
-    wanted = dict(_split(r) for r in project["dependencies"] + extras["test"] + extras["docs"])
+    wanted = dict(_split(r) for r in project["dependencies"] + extras["test"] + extras["docs"]
+                  + extras["site"])
     env = yaml.safe_load((ROOT / "environment.yml").read_text())
     listed = {}
     for dep in env["dependencies"]:
@@ -45,7 +46,8 @@ def test_constraints_pin_the_cpu_torch_and_every_dependency():
     assert pins["torch"] == "2.13.0"
     project = tomllib.loads((ROOT / "pyproject.toml").read_text())["project"]
     extras = project["optional-dependencies"]
-    for req in project["dependencies"] + extras["test"] + extras["docs"] + extras["bench"]:
+    for req in (project["dependencies"] + extras["test"] + extras["docs"] + extras["bench"]
+                + extras["site"]):
         assert _split(req)[0] in pins, f"{req} is not pinned in constraints.txt"
 
 

@@ -3,7 +3,10 @@ from __future__ import annotations
 
 import argparse
 import re
+import sys
 import textwrap
+from pathlib import Path
+from typing import Callable
 
 
 class HelpFormatter(argparse.HelpFormatter):
@@ -42,3 +45,25 @@ def plain(text: str) -> str:
     text = _ROLE.sub(lambda m: m.group(1).rsplit(".", 1)[-1] if m.group(0).count("~")
                      else m.group(1), text)
     return text.replace("``", "")
+
+
+def folder_build_command(argv, prog: str, description: str, default_out: Path,
+                         build: Callable[[Path], list], name: str, what: str,
+                         errors: tuple = ()) -> int:
+    """The command line of a builder that writes one folder of HTML (``make docs``, ``make
+    site``): ``--out FOLDER``; each problem ``build`` returns goes to stderr as ``name: problem``
+    and makes the exit status 1; an exception of ``errors`` is printed on one line (status 2)."""
+    parser = argparse.ArgumentParser(prog=prog, formatter_class=HelpFormatter,
+                                     description=description)
+    parser.add_argument("--out", type=Path, default=default_out, help="output folder")
+    args = parser.parse_args(argv)
+    try:
+        problems = build(args.out)
+    except errors as exc:
+        print(f"{name}: {exc}", file=sys.stderr)
+        return 2
+    for line in problems:
+        print(f"{name}: {line}", file=sys.stderr)
+    print(f"{what}: {args.out / 'index.html'}"
+          + (f" ({len(problems)} problems)" if problems else ""))
+    return 1 if problems else 0

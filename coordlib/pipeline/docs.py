@@ -8,7 +8,6 @@ become code spans, which pdoc links to the object they name.
 """
 from __future__ import annotations
 
-import argparse
 import functools
 import re
 import sys
@@ -16,7 +15,7 @@ import warnings
 from pathlib import Path
 
 from ..common.files import REPO_DIR
-from ..common.help import HelpFormatter
+from ..common.help import folder_build_command
 
 DEFAULT_OUT = REPO_DIR / "build" / "docs"
 MODULES = ("coordlib",)
@@ -59,17 +58,9 @@ def build(out=DEFAULT_OUT, modules=MODULES) -> list[str]:
 
 
 def main(argv=None) -> int:
-    parser = argparse.ArgumentParser(prog="python -m coordlib.pipeline.docs",
-                                     formatter_class=HelpFormatter,
-                                     description="Build the API reference with pdoc.")
-    parser.add_argument("--out", type=Path, default=DEFAULT_OUT, help="output folder")
-    args = parser.parse_args(argv)
-    problems = build(args.out)
-    for line in problems:
-        print(f"docs: {line}", file=sys.stderr)
-    print(f"API reference: {args.out / 'index.html'}"
-          + (f" ({len(problems)} warnings)" if problems else ""))
-    return 1 if problems else 0
+    return folder_build_command(argv, "python -m coordlib.pipeline.docs",
+                                "Build the API reference with pdoc.", DEFAULT_OUT, build,
+                                "docs", "API reference")
 
 
 if __name__ == "__main__":
