@@ -16,6 +16,7 @@ from coordlib.experiments import (  # noqa: E402
     e0_quickstart,
     e1_theory,
     e4_learning_curves,
+    e5_timescales,
     e8_convergence,
     e10_sweeps,
 )
@@ -87,6 +88,17 @@ def test_e4_figure_draws_g_star_best_heuristic_and_the_evaluated_profit():
     assert "rollout" in fig._suptitle.get_text() and "deterministic" in fig._suptitle.get_text()
 
 
+def test_e4_panels_follow_the_runs_order_not_the_alphabet():
+    order = ["tiny", "tiny-margin", "medium"]
+    bands = pd.DataFrame({"scenario": sorted(order * 2), "config": "mtma",
+                          "env_steps": [10, 20] * 3, "profit": 1.0, "profit_lo": 0.5,
+                          "profit_hi": 1.5})
+    final = pd.DataFrame({"scenario": order, "config": "mtma", "steps_per_s": 100.0,
+                          "steps_per_s_lo": 90.0, "steps_per_s_hi": 110.0})
+    fig = e4_learning_curves.plot_learning_curves(bands, final)
+    assert [fig.axes[i].get_title() for i in range(3)] == order
+
+
 def test_e1_square_root_figure_defines_its_symbols():
     mu = np.linspace(1, 10, 5)
     mismatch = pd.concat([pd.DataFrame({"mu": mu, "system": system, "demand": demand,
@@ -120,3 +132,42 @@ def test_e10_figure_names_its_base_scenario_and_static_share():
     fig = e10_sweeps.plot_sensitivity(results, gain, "tiny-margin", static)
     title = fig._suptitle.get_text()
     assert "tiny-margin" in title and "99%" in title and "lead time L = 1" in title
+
+
+def _e5_frames():
+    variants = ["mtma (recommender fast)", "reversed (replenisher fast)", "single timescale"]
+    scenarios, level = ["tiny-margin", "medium"], {"tiny-margin": 17.0, "medium": 230.0}
+    table = pd.DataFrame([{"scenario": s, "variant": v, "profit": level[s] * (1 + 0.01 * j),
+                           "profit_lo": level[s] * (0.996 + 0.01 * j),
+                           "profit_hi": level[s] * (1.004 + 0.01 * j), "tail_std": 1.0 + j}
+                          for s in scenarios for j, v in enumerate(variants)])
+    curves = pd.DataFrame([{"scenario": s, "variant": v, "seed": seed, "iteration": i,
+                            "profit": level[s] * (0.8 + 0.01 * i),
+                            "phase": "after the shift" if i > 10 else "training"}
+                           for s in scenarios for v in variants for seed in (0, 1)
+                           for i in range(1, 24)])
+    shifted = e5_timescales.shift_summary(curves)
+    return table, curves, shifted, variants
+
+
+def test_e5_figure_colours_the_variant_in_every_panel_and_never_the_scenario():
+    table, curves, shifted, variants = _e5_frames()
+    fig = e5_timescales.plot_timescales(table, curves, shifted)
+    left = {bars.get_label(): matplotlib.colors.to_rgb(bars.lines[0].get_color())
+            for bars in fig.axes[0].containers}
+    assert list(left) == variants                   # the left panel's colours name variants
+    for ax in fig.axes[1:]:
+        drawn = {tuple(matplotlib.colors.to_rgb(line.get_color())) for line in ax.get_lines()
+                 if len(line.get_xdata()) > 2}  # the curves, not the reference line
+        assert drawn == set(left.values())
+    assert len(set(left.values())) == len(variants)
+
+
+def test_e5_leaders_are_named_per_scenario_not_over_tenfold_profits():
+    table, *_ = _e5_frames()
+    found = e5_timescales.leaders(table).set_index("scenario")
+    assert list(found.index) == ["tiny-margin", "medium"]
+    assert set(found["highest_profit"]) == {"single timescale"}     # +2% on each scenario
+    assert found.loc["tiny-margin", "profit"] == pytest.approx(17.0 * 1.02)
+    assert set(found["steadiest"]) == {"mtma (recommender fast)"}
+    assert found.loc["medium", "apart_from_mtma"]  # 0.996 + 0.02 > 1.004: apart by construction
