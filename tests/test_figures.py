@@ -17,6 +17,7 @@ from coordlib.experiments import (  # noqa: E402
     e1_theory,
     e4_learning_curves,
     e5_timescales,
+    e6_behaviour,
     e8_convergence,
     e10_sweeps,
 )
@@ -171,3 +172,55 @@ def test_e5_leaders_are_named_per_scenario_not_over_tenfold_profits():
     assert found.loc["tiny-margin", "profit"] == pytest.approx(17.0 * 1.02)
     assert set(found["steadiest"]) == {"mtma (recommender fast)"}
     assert found.loc["medium", "apart_from_mtma"]  # 0.996 + 0.02 > 1.004: apart by construction
+
+
+def test_e6_figure_shows_the_most_exposed_product_and_the_tables_peak_lag():
+    table = pd.DataFrame({"scenario": "medium", "policy": "learned (mtma)", "product": [1, 2],
+                          "lead_time": 1, "mean_exposure": [0.003, 0.6],
+                          "peak_lag": [0.0, -1.33]})
+    assert e6_behaviour.shown_product(table, "medium") == 2
+    points = pd.DataFrame({"scenario": "medium", "policy": "learned (mtma)",
+                           "product": [1, 1, 2, 2], "available": [0, 1, 0, 1],
+                           "exposure": [0.0, 0.01, 0.4, 0.8]})
+    lags = np.arange(-3, 4)
+    b4 = pd.concat([pd.DataFrame({"scenario": "medium", "policy": "learned (mtma)",
+                                  "product": product, "lead_time": 1, "lag": lags,
+                                  "correlation": np.where(lags == peak, 0.5, 0.0)})
+                    for product, peak in ((1, 0), (2, -1))])
+    fig = e6_behaviour.plot_behaviour(points, b4, table, ["medium"])
+    top, bottom = fig.axes[0], fig.axes[1]
+    assert "product 2" in top.get_title() and "exposure 60%" in top.get_title()
+    verticals = {round(float(line.get_xdata()[0]), 2) for line in bottom.get_lines()
+                 if line.get_linestyle() == "--"}
+    assert verticals == {-1.33}                     # the table's mean peak lag, drawn
+    assert "-1.33" in bottom.get_title()
+
+
+def test_e8_teaching_figure_gives_each_design_its_own_panel_and_the_text_its_numbers():
+    paths = e8_convergence.teaching_paths(2000, seed=0)
+    fig = e8_convergence.plot_teaching(paths, (1.5, 1.0))
+    designs = list(dict.fromkeys(paths["design"]))
+    assert [ax.get_title() for ax in fig.axes[:len(designs)]] == designs
+    summary = e8_convergence.teaching_summary(paths).set_index("design")
+    right = summary.loc[designs[0]]
+    # the right ordering's distance shrinks and stays off the bound; the other two run off
+    assert right["shrink"] < 1 and not right["hit_bound"]
+    assert summary.loc[designs[1:], "hit_bound"].all()
+    text = e8_convergence.teaching_sentence(paths)
+    assert "approaches the limit without reaching it" in text
+    assert f"{right['late']:.3g} over the last" in text
+
+
+def test_e1_b2_figure_puts_every_model_on_the_chord_scale():
+    share = np.linspace(0, 1, 11)
+    curves = pd.concat([pd.DataFrame({"instance": "tiny", "model": model, "share": share,
+                                      "profit": level + bump * (share - 0.5) ** 2})
+                        for model, level, bump in (("one-period", 9.0, 1.0),
+                                                   ("stationary", 20.0, -0.4))])
+    gap = e1_theory.chord_gap(curves)
+    # y = level + k (x - 1/2)^2 has chord level + k/4, so its gap is k ((x - 1/2)^2 - 1/4)
+    expected = np.concatenate([k * ((share - 0.5) ** 2 - 0.25) for k in (1.0, -0.4)])
+    np.testing.assert_allclose(gap.to_numpy(), expected, atol=1e-12)
+    fig = e1_theory.plot_profit_vs_split(curves)
+    assert max(abs(v) for v in fig.axes[0].get_ylim()) < 1   # not the 9..20 profit levels
+    assert "chord" in fig.axes[0].get_ylabel()
