@@ -20,6 +20,7 @@ from coordlib.experiments import (  # noqa: E402
     e6_behaviour,
     e8_convergence,
     e10_sweeps,
+    e11_lost_sales,
 )
 
 
@@ -224,3 +225,14 @@ def test_e1_b2_figure_puts_every_model_on_the_chord_scale():
     fig = e1_theory.plot_profit_vs_split(curves)
     assert max(abs(v) for v in fig.axes[0].get_ylim()) < 1   # not the 9..20 profit levels
     assert "chord" in fig.axes[0].get_ylabel()
+
+
+def test_e11_figure_draws_the_learner_mean_gap_that_c4_reads():
+    combined = pd.DataFrame({"lead_time": [1, 2], "lost_sale_penalty": [4, 9],
+                             "base_stock_gap_pct": [3.0, 5.0], "capped_gap_pct": [0.5, 0.7],
+                             "seeds": 3, "learner_gap_pct": [1.0, 2.1],
+                             "learner_gap_lo": [0.5, 1.5], "learner_gap_hi": [1.5, 2.7]})
+    ax = e11_lost_sales.plot_gaps(combined).axes[0]
+    flat = {round(float(line.get_ydata()[0]), 3): line.get_label() for line in ax.get_lines()
+            if len(set(np.asarray(line.get_ydata(), dtype=float))) == 1}
+    assert "1.55%" in flat[1.55] and "C4" in flat[1.55]   # (1.0 + 2.1) / 2
