@@ -2,6 +2,7 @@
 import pandas as pd
 import pytest
 
+from coordlib.common.files import REPO_DIR
 from coordlib.experiments import claims, e7_scalability
 
 
@@ -197,3 +198,33 @@ def test_e3_profitability_part_is_one_function_of_the_main_table():
     found = claims.profitability_e3(e3)
     assert found.verdict == claims.PARTLY and "1 of 2" in found.evidence
     assert "interval" in claims.E3_PROFITABILITY_RULE
+
+
+def test_every_rule_in_brief_fits_the_ledger_table():
+    for claim in claims.CLAIMS:
+        assert len(claim.short()) <= claims.BRIEF_LENGTH, claim.key
+        assert claim.short() == claim.rule or len(claim.rule) > claims.BRIEF_LENGTH, claim.key
+
+
+def test_ledger_page_of_the_committed_tables_counts_verdicts_and_keeps_cells_short():
+    # the ledger of the committed paper tables, rendered afresh; its long texts go to the details
+    tables = claims.ledger(REPO_DIR / "data" / "tables")
+    page = claims.ledger_markdown(tables)
+    first = page.splitlines()[0]
+    tally = tables["verdict"].value_counts()
+    assert first == "Verdicts: " + ", ".join(
+        f"{tally[v]} {v}" for v in claims.VERDICTS if v in tally) + "."
+    rows = [line for line in page.splitlines() if line.startswith("| C")]
+    assert len(rows) == len(claims.CLAIMS)
+    for row in rows:
+        cells = [c.strip() for c in row.strip("|").split(" | ")]
+        assert max(len(c) for c in cells) <= claims.BRIEF_LENGTH, cells[0]
+    for full in list(tables["rule"]) + list(tables["evidence"]):
+        assert full in page  # the full reasoning stays on the page
+
+
+def test_combine_with_labels_names_each_part_by_its_verdict():
+    found = claims.combine([claims.Finding("partly", "a long text"),
+                            claims.Finding("supported", "another", "brief")], ["x", "y"])
+    assert found.verdict == "partly" and found.evidence == "a long text; another"
+    assert found.brief == "x: partly; y: brief"

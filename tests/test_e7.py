@@ -139,3 +139,25 @@ def test_credit_text_compares_the_profiles_credit_with_the_other_where_both_ran(
     assert "above it, intervals apart" in text
     assert "replenisher's credit" in e7_scalability.verdict_text(table)
     assert e7_scalability.credit_text(e7_scalability.scalability_table(mtma, baselines)) == ""
+
+
+def test_figure_colours_methods_in_every_panel_and_scenarios_by_line_style():
+    baselines = pd.DataFrame([_baselines("small", 2, optimum=10.5), _baselines("big", 200)])
+    learners = pd.concat([_learners(s, [10.0, 10.2]) for s in ("small", "big")]
+                         + [_learners(s, [9.0, 9.2], "siloed") for s in ("small", "big")])
+    table = e7_scalability.scalability_table(learners, baselines)
+    curves = pd.concat([pd.DataFrame({"scenario": s, "config": c, "method": m, "seed": 0,
+                                      "iteration": [1, 2, 3], "profit": [8.0, 9.0, 9.5]})
+                        for s in ("small", "big")
+                        for c, m in (("mtma", "MTMA"), ("siloed", "siloed learner"))])
+    fig = e7_scalability.plot_scalability(table, curves)
+
+    def rgb(line):
+        return tuple(np.round(to_rgb(line.get_color()), 3))
+    left = {bars.get_label(): tuple(np.round(to_rgb(bars.lines[0].get_color()), 3))
+            for bars in fig.axes[0].containers}
+    middle = {rgb(line) for line in fig.axes[1].get_lines() if len(line.get_xdata()) == 3}
+    assert middle == {left["MTMA"], left["siloed learner"]}  # two scenarios, two colours
+    styles = {line.get_linestyle() for line in fig.axes[1].get_lines()
+              if len(line.get_xdata()) == 3}
+    assert len(styles) == 2                                   # one line style per scenario

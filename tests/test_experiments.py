@@ -55,7 +55,9 @@ def test_curve_bands_and_final_means_t_interval():
     assert bands.loc[20, "profit_hi"] - 4.0 == pytest.approx(half)
     assert half == pytest.approx(12.7062, abs=1e-3)
     final = e4_learning_curves.final_means(curves).iloc[0]
-    assert final["profit"] == pytest.approx(4.0) and final["steps_per_s"] == pytest.approx(200.0)
+    assert final[e4_learning_curves.ROLLOUT] == pytest.approx(4.0)
+    assert "profit" not in final.index  # the rollout is not named as E3's evaluated profit
+    assert final["steps_per_s"] == pytest.approx(200.0)
     assert final["iteration"] == 2 and final["seeds"] == 2
 
 
@@ -221,3 +223,18 @@ def test_e1_instances_take_a_class_s_changes_but_not_into_the_committed_tables(t
         e1_theory.e1_instances(paper, lift=4.0)
     with pytest.raises(ValueError, match="unknown knob"):
         e1_theory.e1_instances(lfit=4.0)
+
+
+def test_e4_convergence_verdicts_tell_a_rising_curve_from_a_level_one():
+    steps = np.arange(1, 61)
+    rng = np.random.default_rng(0)
+    level = 10 + rng.normal(0, 0.1, steps.size)            # noise around a constant
+    rising = 10 + 0.5 * steps + rng.normal(0, 0.1, steps.size)  # a trend 50x the noise
+    bands = pd.concat([pd.DataFrame({"scenario": "tiny", "config": c, "env_steps": steps,
+                                     "profit": y}) for c, y in (("flat", level), ("up", rising))])
+    verdicts = e4_learning_curves.convergence_verdicts(bands).set_index("config")
+    assert verdicts.loc["flat", "verdict"] == "levelled off"
+    assert verdicts.loc["up", "verdict"] == "still changing"
+    assert verdicts.loc["up", "slope"] == pytest.approx(0.5, rel=0.05)  # the trend put in
+    short = e4_learning_curves.convergence_verdicts(bands[bands.env_steps <= 5])
+    assert set(short["verdict"]) == {"too short to tell"}

@@ -16,8 +16,11 @@ from coordlib.experiments import (  # noqa: E402
     e0_quickstart,
     e1_theory,
     e4_learning_curves,
+    e5_timescales,
+    e6_behaviour,
     e8_convergence,
     e10_sweeps,
+    e11_lost_sales,
 )
 
 
@@ -87,6 +90,17 @@ def test_e4_figure_draws_g_star_best_heuristic_and_the_evaluated_profit():
     assert "rollout" in fig._suptitle.get_text() and "deterministic" in fig._suptitle.get_text()
 
 
+def test_e4_panels_follow_the_runs_order_not_the_alphabet():
+    order = ["tiny", "tiny-margin", "medium"]
+    bands = pd.DataFrame({"scenario": sorted(order * 2), "config": "mtma",
+                          "env_steps": [10, 20] * 3, "profit": 1.0, "profit_lo": 0.5,
+                          "profit_hi": 1.5})
+    final = pd.DataFrame({"scenario": order, "config": "mtma", "steps_per_s": 100.0,
+                          "steps_per_s_lo": 90.0, "steps_per_s_hi": 110.0})
+    fig = e4_learning_curves.plot_learning_curves(bands, final)
+    assert [fig.axes[i].get_title() for i in range(3)] == order
+
+
 def test_e1_square_root_figure_defines_its_symbols():
     mu = np.linspace(1, 10, 5)
     mismatch = pd.concat([pd.DataFrame({"mu": mu, "system": system, "demand": demand,
@@ -120,3 +134,105 @@ def test_e10_figure_names_its_base_scenario_and_static_share():
     fig = e10_sweeps.plot_sensitivity(results, gain, "tiny-margin", static)
     title = fig._suptitle.get_text()
     assert "tiny-margin" in title and "99%" in title and "lead time L = 1" in title
+
+
+def _e5_frames():
+    variants = ["mtma (recommender fast)", "reversed (replenisher fast)", "single timescale"]
+    scenarios, level = ["tiny-margin", "medium"], {"tiny-margin": 17.0, "medium": 230.0}
+    table = pd.DataFrame([{"scenario": s, "variant": v, "profit": level[s] * (1 + 0.01 * j),
+                           "profit_lo": level[s] * (0.996 + 0.01 * j),
+                           "profit_hi": level[s] * (1.004 + 0.01 * j), "tail_std": 1.0 + j}
+                          for s in scenarios for j, v in enumerate(variants)])
+    curves = pd.DataFrame([{"scenario": s, "variant": v, "seed": seed, "iteration": i,
+                            "profit": level[s] * (0.8 + 0.01 * i),
+                            "phase": "after the shift" if i > 10 else "training"}
+                           for s in scenarios for v in variants for seed in (0, 1)
+                           for i in range(1, 24)])
+    shifted = e5_timescales.shift_summary(curves)
+    return table, curves, shifted, variants
+
+
+def test_e5_figure_colours_the_variant_in_every_panel_and_never_the_scenario():
+    table, curves, shifted, variants = _e5_frames()
+    fig = e5_timescales.plot_timescales(table, curves, shifted)
+    left = {bars.get_label(): matplotlib.colors.to_rgb(bars.lines[0].get_color())
+            for bars in fig.axes[0].containers}
+    assert list(left) == variants                   # the left panel's colours name variants
+    for ax in fig.axes[1:]:
+        drawn = {tuple(matplotlib.colors.to_rgb(line.get_color())) for line in ax.get_lines()
+                 if len(line.get_xdata()) > 2}  # the curves, not the reference line
+        assert drawn == set(left.values())
+    assert len(set(left.values())) == len(variants)
+
+
+def test_e5_leaders_are_named_per_scenario_not_over_tenfold_profits():
+    table, *_ = _e5_frames()
+    found = e5_timescales.leaders(table).set_index("scenario")
+    assert list(found.index) == ["tiny-margin", "medium"]
+    assert set(found["highest_profit"]) == {"single timescale"}     # +2% on each scenario
+    assert found.loc["tiny-margin", "profit"] == pytest.approx(17.0 * 1.02)
+    assert set(found["steadiest"]) == {"mtma (recommender fast)"}
+    assert found.loc["medium", "apart_from_mtma"]  # 0.996 + 0.02 > 1.004: apart by construction
+
+
+def test_e6_figure_shows_the_most_exposed_product_and_the_tables_peak_lag():
+    table = pd.DataFrame({"scenario": "medium", "policy": "learned (mtma)", "product": [1, 2],
+                          "lead_time": 1, "mean_exposure": [0.003, 0.6],
+                          "peak_lag": [0.0, -1.33]})
+    assert e6_behaviour.shown_product(table, "medium") == 2
+    points = pd.DataFrame({"scenario": "medium", "policy": "learned (mtma)",
+                           "product": [1, 1, 2, 2], "available": [0, 1, 0, 1],
+                           "exposure": [0.0, 0.01, 0.4, 0.8]})
+    lags = np.arange(-3, 4)
+    b4 = pd.concat([pd.DataFrame({"scenario": "medium", "policy": "learned (mtma)",
+                                  "product": product, "lead_time": 1, "lag": lags,
+                                  "correlation": np.where(lags == peak, 0.5, 0.0)})
+                    for product, peak in ((1, 0), (2, -1))])
+    fig = e6_behaviour.plot_behaviour(points, b4, table, ["medium"])
+    top, bottom = fig.axes[0], fig.axes[1]
+    assert "product 2" in top.get_title() and "exposure 60%" in top.get_title()
+    verticals = {round(float(line.get_xdata()[0]), 2) for line in bottom.get_lines()
+                 if line.get_linestyle() == "--"}
+    assert verticals == {-1.33}                     # the table's mean peak lag, drawn
+    assert "-1.33" in bottom.get_title()
+
+
+def test_e8_teaching_figure_gives_each_design_its_own_panel_and_the_text_its_numbers():
+    paths = e8_convergence.teaching_paths(2000, seed=0)
+    fig = e8_convergence.plot_teaching(paths, (1.5, 1.0))
+    designs = list(dict.fromkeys(paths["design"]))
+    assert [ax.get_title() for ax in fig.axes[:len(designs)]] == designs
+    summary = e8_convergence.teaching_summary(paths).set_index("design")
+    right = summary.loc[designs[0]]
+    # the right ordering's distance shrinks and stays off the bound; the other two run off
+    assert right["shrink"] < 1 and not right["hit_bound"]
+    assert summary.loc[designs[1:], "hit_bound"].all()
+    text = e8_convergence.teaching_sentence(paths)
+    assert "approaches the limit without reaching it" in text
+    assert f"{right['late']:.3g} over the last" in text
+
+
+def test_e1_b2_figure_puts_every_model_on_the_chord_scale():
+    share = np.linspace(0, 1, 11)
+    curves = pd.concat([pd.DataFrame({"instance": "tiny", "model": model, "share": share,
+                                      "profit": level + bump * (share - 0.5) ** 2})
+                        for model, level, bump in (("one-period", 9.0, 1.0),
+                                                   ("stationary", 20.0, -0.4))])
+    gap = e1_theory.chord_gap(curves)
+    # y = level + k (x - 1/2)^2 has chord level + k/4, so its gap is k ((x - 1/2)^2 - 1/4)
+    expected = np.concatenate([k * ((share - 0.5) ** 2 - 0.25) for k in (1.0, -0.4)])
+    np.testing.assert_allclose(gap.to_numpy(), expected, atol=1e-12)
+    fig = e1_theory.plot_profit_vs_split(curves)
+    assert max(abs(v) for v in fig.axes[0].get_ylim()) < 1   # not the 9..20 profit levels
+    assert "chord" in fig.axes[0].get_ylabel()
+
+
+def test_e11_figure_draws_the_learner_mean_gap_that_c4_reads():
+    combined = pd.DataFrame({"lead_time": [1, 2], "lost_sale_penalty": [4, 9],
+                             "base_stock_gap_pct": [3.0, 5.0], "capped_gap_pct": [0.5, 0.7],
+                             "seeds": 3, "learner_gap_pct": [1.0, 2.1],
+                             "learner_gap_lo": [0.5, 1.5], "learner_gap_hi": [1.5, 2.7]})
+    ax = e11_lost_sales.plot_gaps(combined).axes[0]
+    flat = {round(float(line.get_ydata()[0]), 3): line.get_label() for line in ax.get_lines()
+            if len(set(np.asarray(line.get_ydata(), dtype=float))) == 1}
+    assert "1.55%" in flat[1.55] and "C4" in flat[1.55]   # (1.0 + 2.1) / 2

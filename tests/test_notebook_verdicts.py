@@ -70,7 +70,8 @@ def test_e10_growth_verdict_needs_separated_intervals_at_every_lead_time():
 
 def test_e4_reading_sentences_hold_the_learner_against_the_reference_lines():
 
-    final = pd.DataFrame({"scenario": ["tiny"], "config": ["mtma"], "profit": [18.0]})
+    final = pd.DataFrame({"scenario": ["tiny"], "config": ["mtma"],
+                          e4_learning_curves.ROLLOUT: [18.0]})
     evaluated = pd.DataFrame({"scenario": ["tiny"], "config": ["mtma"], "profit": [19.0],
                               "profit_lo": [18.5], "profit_hi": [19.5]})
     refs = pd.DataFrame({"scenario": ["tiny", "tiny"], "reference": ["best heuristic (x)", "DP optimum g*"],
@@ -78,3 +79,8 @@ def test_e4_reading_sentences_hold_the_learner_against_the_reference_lines():
     text = e4_learning_curves.reading_sentences(final, evaluated, refs)
     assert "last rollout 18.00" in text and "evaluated 19.00 [18.50, 19.50]" in text
     assert "+0.0% vs best heuristic (x)" in text and "-5.0% vs DP optimum g*" in text
+    verdicts = pd.DataFrame({"scenario": ["tiny"], "config": ["mtma"], "stationary": [False],
+                             "slope": [0.1], "verdict": ["still changing"]})
+    text = e4_learning_curves.reading_sentences(final, evaluated, refs, verdicts)
+    assert text.startswith("**Convergence: 1 of 1 curves still changing**")
+    assert "curve still changing" in text

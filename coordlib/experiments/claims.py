@@ -19,6 +19,7 @@ from typing import Callable
 
 import pandas as pd
 
+from ..common.files import atomic_write_text
 from ..pipeline import reporting
 from . import e7_scalability, e8_convergence
 
@@ -42,6 +43,9 @@ supported."""
 TRACKING_GROWTH = 2.0
 """C7: the tracking distance "does not grow" while its mean over the last quarter of the records
 is at most this multiple of its mean over the first quarter (:func:`e8_convergence.window_means`)."""
+BRIEF_LENGTH = 300
+"""Longest rule or evidence, in characters, that the ledger's table shows; the full text of
+each goes to the details under it (:func:`ledger_markdown`)."""
 LAG_TOLERANCE = 0.5
 """C9: B4 holds for a learned policy when its peak lag (mean over seeds) is this close to the
 lead time."""
@@ -53,6 +57,12 @@ class Finding:
 
     verdict: str
     evidence: str
+    brief: str = ""
+    """The evidence in at most :data:`BRIEF_LENGTH` characters, where ``evidence`` is longer."""
+
+    def short(self) -> str:
+        """The evidence as the ledger's table shows it: ``brief`` where there is one."""
+        return self.brief or self.evidence
 
 
 @dataclass(frozen=True)
@@ -71,6 +81,12 @@ class Claim:
     """The tables the rule reads (names without ``.csv``)."""
     decide: Callable[[dict], Finding]
     """The rule: the tables (name -> DataFrame) in, a :class:`Finding` out."""
+    brief: str = ""
+    """The rule in at most :data:`BRIEF_LENGTH` characters, where ``rule`` is longer."""
+
+    def short(self) -> str:
+        """The rule as the ledger's table shows it: ``brief`` where there is one."""
+        return self.brief or self.rule
 
 
 # --- helpers ------------------------------------------------------------------------------
@@ -91,9 +107,11 @@ def by_share(hits: int, total: int, what: str, supported_at: float = 1.0,
     return Finding(verdict, f"{what}: {hits} of {total}")
 
 
-def combine(findings: list[Finding]) -> Finding:
+def combine(findings: list[Finding], labels: list[str] | None = None) -> Finding:
     """One verdict from the parts: supported if all are, not supported if all are, not yet
-    measured if none is measured, partly otherwise (a part not yet measured caps it there)."""
+    measured if none is measured, partly otherwise (a part not yet measured caps it there).
+    The brief evidence joins the parts' briefs; with ``labels`` (one per part, e.g. its
+    scenario), each part is named and, without a brief of its own, given by its verdict."""
     measured = [f.verdict for f in findings if f.verdict != NOT_MEASURED]
     if not measured:
         verdict = NOT_MEASURED
@@ -103,7 +121,12 @@ def combine(findings: list[Finding]) -> Finding:
         verdict = NOT_SUPPORTED
     else:
         verdict = PARTLY
-    return Finding(verdict, "; ".join(f.evidence for f in findings))
+    if labels is None:
+        brief = "; ".join(f.short() for f in findings)
+    else:
+        brief = "; ".join(f"{label}: {f.brief or f.verdict}" for label, f in zip(labels, findings))
+    evidence = "; ".join(f.evidence for f in findings)
+    return Finding(verdict, evidence, brief if brief != evidence else "")
 
 
 def interval(row, column: str = "profit", digits: int = 2) -> str:
@@ -229,8 +252,9 @@ def decide_timescales(t: dict) -> Finding:
     more adaptable; partly: not worse and either steadier or more adaptable on the means; not
     supported otherwise."""
     e5 = t["e5_timescales"]
-    parts = []
+    parts, labels = [], []
     for scenario, rows in e5.groupby("scenario", sort=False):
+        labels.append(scenario)
         def pick(prefix):
             chosen = rows[rows["variant"].str.startswith(prefix)]
             return chosen.iloc[0] if len(chosen) else None
@@ -255,12 +279,15 @@ def decide_timescales(t: dict) -> Finding:
             for r in [mtma, *others]) if adapts else "; adaptation not measured")
         spread = ", ".join(f"{r['variant'].split(' (')[0]} {_number(r, 'seed_spread')}/"
                            f"{_number(r, 'tail_std')}" for r in [mtma, *others])
+        words = [f"profit {'not worse' if not_worse else 'worse'}",
+                 "steadier" if steadier else "not steadier",
+                 _adaptable_word(clearly, adaptable) if adapts else "adaptation not measured"]
         parts.append(Finding(verdict, f"{scenario}: MTMA {interval(mtma)}, " + ", ".join(
             f"{o['variant']} {interval(o)}" for o in others)
-            + f" (profit {'not worse' if not_worse else 'worse'}); seed spread/tail std "
-              f"{spread} ({'steadier' if steadier else 'not steadier'}){recovery}"
-            + (f" ({_adaptable_word(clearly, adaptable)})" if adapts else "")))
-    return combine(parts) if parts else Finding(NOT_MEASURED, "no rows")
+            + f" ({words[0]}); seed spread/tail std "
+              f"{spread} ({words[1]}){recovery}"
+            + (f" ({words[2]})" if adapts else ""), f"{verdict} ({', '.join(words)})"))
+    return combine(parts, labels) if parts else Finding(NOT_MEASURED, "no rows")
 
 
 def _adaptable_word(clearly: bool, adaptable: bool) -> str:
@@ -302,12 +329,14 @@ def decide_convergence(t: dict) -> Finding:
     e8 = t["e8_diagnostics"]
     if "scenario" not in e8.columns:
         return _convergence_on(dict(zip(e8["check"], e8["value"])))
-    parts = []
+    parts, labels = [], []
     for scenario, rows in e8[e8["scenario"] != e8_convergence.TEACHING].groupby("scenario",
                                                                                 sort=False):
         found = _convergence_on(dict(zip(rows["check"], rows["value"])))
-        parts.append(Finding(found.verdict, f"{scenario}: {found.evidence}"))
-    return combine(parts) if parts else Finding(NOT_MEASURED, "E8 diagnostics: no scenario rows")
+        parts.append(Finding(found.verdict, f"{scenario}: {found.evidence}", found.brief))
+        labels.append(scenario)
+    return (combine(parts, labels) if parts
+            else Finding(NOT_MEASURED, "E8 diagnostics: no scenario rows"))
 
 
 def _convergence_on(values: dict) -> Finding:
@@ -341,10 +370,16 @@ def _convergence_on(values: dict) -> Finding:
         verdict = PARTLY
     else:
         verdict = NOT_SUPPORTED
+    short = {"curve": consequences["learning curve stationary"],
+             "iterates": consequences["iterates stationary"], "tracking": tracks}
     return Finding(verdict, f"step-size conditions {'hold' if conditions else 'fail'}"
                             + "".join(f" ({n})" for n in notes) + "; "
                             + ", ".join(f"{k}: {'yes' if ok else 'no'}"
-                                        for k, ok in consequences.items()))
+                                        for k, ok in consequences.items()),
+                   f"{verdict} (conditions {'hold' if conditions else 'fail'}; stationary "
+                   + ", ".join(f"{k} {'yes' if ok else 'no'}" for k, ok in short.items()
+                               if k != "tracking")
+                   + f"; tracking {'holds' if tracks else 'fails'})")
 
 
 E3_PROFITABILITY_RULE = ("MTMA earns more than the siloed firm on a scenario when the lower end of "
@@ -367,7 +402,8 @@ def profitability_e3(e3: pd.DataFrame) -> Finding:
         lines.append(f"{scenario} {interval(mtma)} vs {interval(siloed)}")
     e3_found = by_share(separated, len(lines), "E3 MTMA's interval above the siloed firm's",
                         partly_at=0.0)
-    return Finding(e3_found.verdict, f"{e3_found.evidence} ({'; '.join(lines)})")
+    return Finding(e3_found.verdict, f"{e3_found.evidence} ({'; '.join(lines)})",
+                   e3_found.evidence)
 
 
 def decide_profitability(t: dict) -> Finding:
@@ -398,7 +434,10 @@ CLAIMS = (
           f"by the Bonferroni interval of their table (``*_in_family_ci``, 95% for the table "
           f"together) where E1 writes it, else by each row's 95% interval.",
           ("e1_b1_newsvendor_checks", "e1_b5_value_checks", "e11_simulation_check"),
-          decide_model),
+          decide_model,
+          brief=f"At least {AGREEMENT_SHARE:.0%} of the exact values of E1 (B1, B5) and E11 lie "
+                f"inside the simulator's intervals (supported), at least half (partly); E1 "
+                f"counts by its table's Bonferroni interval where it has one."),
     Claim("C2", "analytical benchmarks that characterize optimal coordination", "E1",
           f"B2: the best static exposure is extreme on every row of E1 (supported), on every "
           f"normal-demand row only (partly); B5: the closed-form value of coordination is within "
@@ -433,7 +472,10 @@ CLAIMS = (
           "relative to its level before it, with intervals apart) (supported); not worse and "
           "steadier or more adaptable on the means (partly); otherwise not supported. "
           "Scenarios combine: supported on all, not supported on all, else partly.",
-          ("e5_timescales",), decide_timescales),
+          ("e5_timescales",), decide_timescales,
+          brief="Per E5 scenario, MTMA against the reversed ordering and a single timescale: "
+                "profit not worse, steadier across seeds and clearly more adaptable to a demand "
+                "shift (supported); not worse and steadier or more adaptable (partly)."),
     Claim("C7", "we further establish the asymptotic convergence of the proposed algorithm", "E8",
           f"The theorem's step-size conditions hold (with alpha_slow / alpha_fast at most "
           f"{SEPARATION_RATIO:g} at the run's last update) and all its consequences are observed: "
@@ -446,7 +488,11 @@ CLAIMS = (
           f"supported); the "
           f"conditions and some consequences (partly); otherwise not supported. Per E8 "
           f"scenario; scenarios combine: supported on all, not supported on all, else partly.",
-          ("e8_diagnostics",), decide_convergence),
+          ("e8_diagnostics",), decide_convergence,
+          brief=f"Per E8 scenario: the step-size conditions hold (alpha_slow / alpha_fast <= "
+                f"{SEPARATION_RATIO:g} at the end) and the curve and iterates are stationary and "
+                f"the tracking distance does not grow (supported); conditions and some of "
+                f"these (partly)."),
     Claim("C8", "significantly improves profitability relative to siloed decision-making "
           "frameworks", "E3, E7",
           f"MTMA's 95% interval lies above the siloed firm's on every scenario of E3 and on "
@@ -476,18 +522,46 @@ def assess(claim: Claim, tables_dir) -> Finding:
 
 
 def ledger(tables_dir, claims=CLAIMS) -> pd.DataFrame:
-    """One row per claim: the quote, the experiments, the rule, the evidence and the verdict."""
+    """One row per claim: the quote, the experiments, the rule, the evidence and the verdict,
+    and the rule and the evidence in brief (``rule_brief``, ``evidence_brief``: at most
+    :data:`BRIEF_LENGTH` characters each, the ledger table's cells)."""
     rows = []
     for claim in claims:
         finding = assess(claim, tables_dir)
         rows.append({"claim": claim.key, "abstract": f'"{claim.quote}"',
                      "experiments": claim.experiments, "rule": claim.rule,
-                     "evidence": finding.evidence.replace("|", "/"), "verdict": finding.verdict})
+                     "evidence": finding.evidence.replace("|", "/"), "verdict": finding.verdict,
+                     "rule_brief": claim.short(),
+                     "evidence_brief": finding.short().replace("|", "/")})
     return pd.DataFrame(rows)
 
 
+def verdict_count(frame: pd.DataFrame) -> str:
+    """The ledger's summary line: ``Verdicts: 1 supported, 7 partly, 1 not supported.``
+    (verdicts in the order of :data:`VERDICTS`, those with no claim left out)."""
+    tally = frame["verdict"].value_counts()
+    return "Verdicts: " + ", ".join(f"{tally[v]} {v}" for v in VERDICTS if v in tally) + "."
+
+
+def ledger_markdown(frame: pd.DataFrame) -> str:
+    """The ledger as a page: the verdict count, a table of the verdicts with the rule and the
+    evidence in brief, then each claim's full rule and evidence."""
+    columns = {"claim": "claim", "verdict": "verdict", "experiments": "experiments",
+               "rule_brief": "rule (brief)", "evidence_brief": "evidence (brief)"}
+    rows = [[" ".join(str(row[c]).split()).replace("|", "/") for c in columns]
+            for _, row in frame.iterrows()]
+    table = "\n".join("| " + " | ".join(cells) + " |"
+                      for cells in [list(columns.values()), ["---"] * len(columns), *rows])
+    details = [f"### {row.claim}: {row.verdict}\n\n{row.abstract}\n\n**Rule.** {row.rule}\n\n"
+               f"**Evidence.** {row.evidence}\n" for row in frame.itertuples()]
+    return "\n".join([verdict_count(frame), "", table, "",
+                      "## Each claim's rule and evidence in full", "", *details])
+
+
 def write_ledger(tables_dir, claims=CLAIMS) -> pd.DataFrame:
-    """Compute the ledger from ``tables_dir`` and write it there as ``claims.csv/.md/.tex``."""
+    """Compute the ledger from ``tables_dir`` and write it there as ``claims.csv/.tex`` and as
+    the page ``claims.md`` (:func:`ledger_markdown`)."""
     frame = ledger(tables_dir, claims)
     reporting.save_table(frame, tables_dir, "claims")
+    atomic_write_text(Path(tables_dir) / "claims.md", ledger_markdown(frame))
     return frame

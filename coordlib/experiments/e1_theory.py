@@ -337,6 +337,47 @@ def plot_square_root_law(mismatch: pd.DataFrame, price_: float, unit_cost_: floa
     return fig
 
 
+def chord_gap(curves: pd.DataFrame, column: str = "profit") -> pd.Series:
+    """Per (instance, model) curve of :func:`b2_curves`: ``column`` minus the straight line
+    (the chord) through its values at the two extreme splits x = 0 and x = 1. A convex curve
+    (B2) lies on or below its chord everywhere, so the gap is <= 0; a positive gap is an
+    interior split that beats the mix of the extremes. The gap puts every model, whatever its
+    profit level, on one scale."""
+    share, value = curves["share"].to_numpy(float), curves[column].to_numpy(float)
+    gap = np.full(len(curves), np.nan)
+    for rows in curves.groupby(["instance", "model"], sort=False).indices.values():
+        x, y = share[rows], value[rows]
+        lo, hi = np.argmin(x), np.argmax(x)
+        gap[rows] = y - (y[lo] + (y[hi] - y[lo]) * (x - x[lo]) / (x[hi] - x[lo]))
+    return pd.Series(gap, index=curves.index)
+
+
+def plot_profit_vs_split(curves: pd.DataFrame):
+    """The B2 figure of :func:`b2_curves`: per instance, each model's profit per period minus
+    its chord between the extreme splits (:func:`chord_gap`). The models' profit levels differ
+    (one-period about half the stationary), and on one profit axis that difference flattens
+    the curvature B2 is about; against the chord, convexity is "on or below 0". Returns the
+    figure."""
+    data = curves.assign(gap=chord_gap(curves))
+    instances = list(dict.fromkeys(data["instance"]))
+    models = list(dict.fromkeys(data["model"]))
+    colors = dict(zip(models, plt.rcParams["axes.prop_cycle"].by_key()["color"]))
+    fig, axes = plt.subplots(1, len(instances), figsize=(4.6 * len(instances), 3.8),
+                             squeeze=False)
+    for ax, name in zip(axes[0], instances):
+        for model, g in data[data["instance"] == name].groupby("model", sort=False):
+            ax.plot(g["share"], g["gap"], color=colors[model], label=model)
+        ax.axhline(0.0, color="black", lw=0.8)
+        ax.set(title=name, xlabel="share of customers shown product 1 (x)")
+    axes[0, 0].set_ylabel("profit per period minus the chord\nbetween x = 0 and x = 1")
+    axes[0, -1].legend(fontsize="x-small", loc="center left", bbox_to_anchor=(1.02, 0.5))
+    fig.suptitle("B2: profit against a static exposure split, relative to the straight line "
+                 "between the two extreme splits\n(convex, as B2 states: on or below 0 "
+                 "everywhere; above 0: an interior split beats both extremes)", fontsize="small")
+    fig.tight_layout()
+    return fig
+
+
 def b2_curves(instances: Mapping[str, Scenario], shares, lead_times=(1,)) -> pd.DataFrame:
     """Static profit curves for named two-product instances: normal and Poisson in both
     systems, and the exact lost-sales base-stock system for each lead time in ``lead_times``."""

@@ -9,6 +9,11 @@ from matplotlib.ticker import EngFormatter
 from ..model.evaluation import mean_ci
 from ..model.evaluation import summarize as _summarize
 from .e3_main_table import dp_gains, heuristic_table
+from .e5_timescales import curve_stationarity
+
+ROLLOUT = "last_rollout_profit"
+"""E4's name for the last training rollout's profit per period (:func:`final_means`): not the
+evaluated profit that E3 reports (``profit``), which it sits beside."""
 
 
 def curve_bands(curves: pd.DataFrame, by=("scenario", "config"), x: str = "env_steps",
@@ -25,12 +30,34 @@ def curve_bands(curves: pd.DataFrame, by=("scenario", "config"), x: str = "env_s
 
 def final_means(curves: pd.DataFrame, by=("scenario", "config"),
                 columns=("profit", "steps_per_s")) -> pd.DataFrame:
-    """E4: the last iteration of every run's curve, mean over seeds with a 95% t-interval."""
+    """E4: the last iteration of every run's curve, mean over seeds with a 95% t-interval.
+    The rollout profit (actions sampled, as the learner collects them) is named
+    :data:`ROLLOUT` (``last_rollout_profit``, ``_lo``, ``_hi``) so that it is not read as the
+    deterministic evaluation of E3's ``profit``."""
 
     last = curves.loc[curves.groupby([*by, "seed"], sort=False)["iteration"].idxmax()]
     out = _summarize(last, by=by, columns=columns)
     iters = last.groupby(list(by), sort=False)[["iteration", "env_steps"]].max().reset_index()
-    return out.merge(iters, on=list(by)).rename(columns={"n": "seeds"})
+    renamed = {f"profit{end}": f"{ROLLOUT}{end}" for end in ("", "_lo", "_hi")}
+    return out.merge(iters, on=list(by)).rename(columns={"n": "seeds", **renamed})
+
+
+def convergence_verdicts(bands: pd.DataFrame, tail: float = 0.5, batches: int = 6) -> pd.DataFrame:
+    """Whether each configuration's learning curve had levelled off when it was evaluated: the
+    seed-mean curve of :func:`curve_bands` per scenario and configuration, its last ``tail``
+    tested for a shift, a trend or a growing spread
+    (:func:`coordlib.experiments.e5_timescales.curve_stationarity`). Columns: scenario, config,
+    stationary (True, False, or None for a curve too short to test), slope (profit per
+    iteration over the tail's batches), verdict (``levelled off``, ``still changing`` or
+    ``too short to tell``)."""
+    rows = []
+    for (scenario, config), g in bands.groupby(["scenario", "config"], sort=False):
+        found = curve_stationarity(g.sort_values("env_steps")["profit"], tail, batches)
+        verdict = {True: "levelled off", False: "still changing", None: "too short to tell"}[
+            found["stationary"]]
+        rows.append({"scenario": scenario, "config": config, "stationary": found["stationary"],
+                     "slope": found["slope"], "verdict": verdict})
+    return pd.DataFrame(rows, columns=["scenario", "config", "stationary", "slope", "verdict"])
 
 
 def reference_lines(heuristics: pd.DataFrame, optimum: pd.DataFrame) -> pd.DataFrame:
@@ -70,9 +97,11 @@ def plot_learning_curves(bands: pd.DataFrame, final: pd.DataFrame,
     of the runs: the deterministic evaluation E3's table reports, seeds x replications) as a
     dot with its interval, and ``references`` (:func:`reference_lines`: the best heuristic,
     dotted, and g*, dashed) as horizontal lines. Bottom: environment steps per second
-    (``final``, :func:`final_means`). Returns the figure.
+    (``final``, :func:`final_means`). The columns follow the scenarios' order in ``final``
+    (the runs' order, E3's), not the alphabet. Returns the figure.
     """
-    scenarios = list(dict.fromkeys(bands["scenario"]))
+    scenarios = list(dict.fromkeys(final["scenario"]))
+    scenarios += [s for s in dict.fromkeys(bands["scenario"]) if s not in scenarios]
     configs = list(dict.fromkeys(bands["config"]))
     colors = dict(zip(configs, plt.rcParams["axes.prop_cycle"].by_key()["color"]))
     n = len(scenarios)
@@ -129,15 +158,26 @@ def plot_learning_curves(bands: pd.DataFrame, final: pd.DataFrame,
 
 
 def reading_sentences(final: pd.DataFrame, evaluated: pd.DataFrame,
-                      references: pd.DataFrame) -> str:
+                      references: pd.DataFrame, verdicts: pd.DataFrame | None = None) -> str:
     """What E4's figure shows, per scenario and configuration, as Markdown built from the
     tables: the last rollout profit (:func:`final_means`), the deterministic evaluation with
     its seeds x replications interval (:func:`coordlib.experiments.learners.across_seeds`) and
-    its distance to each reference line (:func:`reference_lines`) in percent of the line."""
+    its distance to each reference line (:func:`reference_lines`) in percent of the line;
+    with ``verdicts`` (:func:`convergence_verdicts`), a first line counting the curves that
+    levelled off and each curve's verdict."""
     lines = []
+    if verdicts is not None and len(verdicts):
+        tally = verdicts["verdict"].value_counts()
+        lines.append("**Convergence: " + ", ".join(f"{n} of {len(verdicts)} curves {v}"
+                                                   for v, n in tally.items())
+                     + "** (the last half of each seed-mean curve tested for a shift, a trend "
+                       "or a growing spread).\n")
     for r in evaluated.itertuples():
         last = final[(final.scenario == r.scenario) & (final.config == r.config)]
-        roll = f"last rollout {last['profit'].iloc[0]:.2f}; " if len(last) else ""
+        roll = f"last rollout {last[ROLLOUT].iloc[0]:.2f}; " if len(last) else ""
+        if verdicts is not None:
+            found = verdicts[(verdicts.scenario == r.scenario) & (verdicts.config == r.config)]
+            roll += f"curve {found['verdict'].iloc[0]}; " if len(found) else ""
         refs = references[references.scenario == r.scenario]
         gaps = "; ".join(f"{100 * (r.profit - ref.profit) / abs(ref.profit):+.1f}% vs "
                          f"{ref.reference}" for ref in refs.itertuples() if ref.profit)

@@ -307,3 +307,82 @@ def relative_to_mtma(table: pd.DataFrame, column: str = "profit") -> pd.DataFram
     for suffix in ("", "_lo", "_hi"):
         out[f"{column}_pct{suffix}"] = 100 * (table[f"{column}{suffix}"] / ref - 1)
     return out
+
+
+def leaders(table: pd.DataFrame) -> pd.DataFrame:
+    """Per scenario (profits differ tenfold between them, so one maximum over all would only
+    name the largest scenario): the variant with the highest evaluated profit, with its 95%
+    interval and whether it lies apart from MTMA's (``apart``), and the variant with the
+    steadiest learning curve (lowest ``tail_std``)."""
+    rows = []
+    for scenario, g in table.groupby("scenario", sort=False):
+        best, steadiest = g.loc[g["profit"].idxmax()], g.loc[g["tail_std"].idxmin()]
+        mtma = g[g["variant"] == MTMA_VARIANT]
+        apart = (bool(best["profit_lo"] > mtma["profit_hi"].iloc[0]) if len(mtma)
+                 and best["variant"] != MTMA_VARIANT else False)
+        rows.append({"scenario": scenario, "highest_profit": best["variant"],
+                     "profit": float(best["profit"]), "profit_lo": float(best["profit_lo"]),
+                     "profit_hi": float(best["profit_hi"]), "apart_from_mtma": apart,
+                     "steadiest": steadiest["variant"], "tail_std": float(steadiest["tail_std"])})
+    return pd.DataFrame(rows)
+
+
+def plot_timescales(table: pd.DataFrame, curves: pd.DataFrame,
+                    shifted: pd.DataFrame | None = None):
+    """E5's figure. Colour is the variant in every panel, line style (or the x position) the
+    scenario. Left: each variant's evaluated profit with its 95% interval, as a percent
+    difference from MTMA's mean on the same scenario (:func:`relative_to_mtma`; the scenarios'
+    profits differ tenfold). Middle: the learning curves before the demand shift (rollout
+    profit over MTMA's evaluated profit on the scenario; mean over seeds, 95% band). Right,
+    where ``curves`` has rows after the shift: the rollout profit after it over the run's own
+    level before it (``pre_shift`` of :func:`shift_summary`). Returns the figure."""
+    # deferred: only drawing needs matplotlib and seaborn; the sweep workers never load them
+    import matplotlib.pyplot as plt
+    import seaborn as sns
+
+    variants = list(dict.fromkeys(table["variant"]))
+    scenarios = list(dict.fromkeys(table["scenario"]))
+    colors = dict(zip(variants, sns.color_palette("colorblind", n_colors=len(variants))))
+    dashes = dict(zip(scenarios, ["", (4, 2), (1, 1.5), (6, 2, 1, 2), (3, 1, 1, 1)]))
+    after = (curves["phase"] == AFTER_SHIFT if "phase" in curves
+             else pd.Series(False, index=curves.index))
+    training, later = curves[~after], curves[after]
+    panels = 3 if len(later) else 2
+    fig, axes = plt.subplots(1, panels, figsize=(5.8 * panels, 4.4))
+    ax = axes[0]
+    relative = relative_to_mtma(table)
+    width = 0.6
+    for j, variant in enumerate(variants):
+        part = relative[relative["variant"] == variant]
+        x = part["scenario"].map(scenarios.index).to_numpy(float) + width * (
+            j / max(1, len(variants) - 1) - 0.5)
+        ax.errorbar(x, part["profit_pct"], yerr=[part["profit_pct"] - part["profit_pct_lo"],
+                                                 part["profit_pct_hi"] - part["profit_pct"]],
+                    fmt="o", capsize=3, color=colors[variant], label=variant)
+    ax.axhline(0.0, color="grey", lw=1, ls="--")
+    ax.set_xticks(range(len(scenarios)), scenarios)
+    ax.set(xlabel="scenario", ylabel="evaluated profit vs MTMA's mean [%]",
+           title="evaluated profit, 95% intervals")
+    ax.legend(title="variant (colour in every panel)", fontsize="x-small", title_fontsize="small")
+    level = table[table["variant"] == MTMA_VARIANT].set_index("scenario")["profit"]
+    training = training.assign(share=training["profit"] / training["scenario"].map(level))
+    sns.lineplot(data=training, x="iteration", y="share", hue="variant", style="scenario",
+                 hue_order=variants, style_order=scenarios, palette=colors, dashes=dashes,
+                 errorbar=("ci", 95), ax=axes[1])
+    axes[1].set(ylabel="rollout profit / MTMA's evaluated profit",
+                title="learning curves (mean over seeds)")
+    axes[1].legend(fontsize="x-small")
+    if len(later) and shifted is not None:
+        first = later.groupby(["scenario", "variant", "seed"])["iteration"].transform("min")
+        recovering = later.assign(after=later["iteration"] - first + 1).merge(
+            shifted[["scenario", "variant", "seed", "pre_shift"]],
+            on=["scenario", "variant", "seed"])
+        recovering["share"] = recovering["profit"] / recovering["pre_shift"]
+        sns.lineplot(data=recovering, x="after", y="share", hue="variant", style="scenario",
+                     hue_order=variants, style_order=scenarios, palette=colors, dashes=dashes,
+                     errorbar=None, ax=axes[2], legend=False)
+        axes[2].axhline(1.0, color="grey", lw=1, ls="--")
+        axes[2].set(xlabel="iterations after the demand shift",
+                    ylabel="rollout profit / level before the shift", title="recovery")
+    fig.tight_layout()
+    return fig

@@ -127,6 +127,71 @@ def exposure_by_stock(traj: dict, product: int = 1) -> pd.DataFrame:
                          "exposure": traj["exposure"][..., i].ravel()})
 
 
+def exposure_by_stock_all(traj: dict) -> pd.DataFrame:
+    """:func:`exposure_by_stock` of every product, with a ``product`` column (1-based)."""
+    return pd.concat([exposure_by_stock(traj, i + 1).assign(product=i + 1)
+                      for i in range(traj["available"].shape[-1])], ignore_index=True)
+
+
+def shown_product(table: pd.DataFrame, scenario: str, policy_prefix: str = "learned") -> int:
+    """The product E6's figure shows on ``scenario``: the one the learned policy exposes most
+    (highest ``mean_exposure`` of E6's table, mean over training seeds; the lowest index on a
+    tie), so that the picture is of a product customers see, not of one shown a fraction of a
+    percent of the time."""
+    rows = table[(table["scenario"] == scenario)
+                 & table["policy"].str.startswith(policy_prefix)].sort_values("product")
+    if rows.empty:
+        rows = table[table["scenario"] == scenario].sort_values("product")
+    if rows.empty:
+        raise ValueError(f"shown_product: no rows for scenario {scenario!r} in E6's table")
+    return int(rows.loc[rows["mean_exposure"].idxmax(), "product"])
+
+
+def plot_behaviour(points: pd.DataFrame, b4: pd.DataFrame, table: pd.DataFrame, scenarios):
+    """E6's figure, one column per scenario, on the product of :func:`shown_product`. Top
+    (B3): mean exposure [x_i] by available stock [A_i] (``points``, every product:
+    :func:`exposure_by_stock_all`). Bottom (B4): corr(q_i(t), x_i(t + lag)) (``b4``), mean
+    over training seeds; the dotted grey line is the lead time L_i, and a dashed line per
+    policy is the table's peak lag (the mean over seeds of each seed's peak, the number the
+    claims ledger reads), so the figure and the table show the same statistic. Returns the
+    figure."""
+    # deferred: only drawing needs matplotlib and seaborn; the simulation never loads them
+    import matplotlib.pyplot as plt
+    import seaborn as sns
+
+    policies = list(dict.fromkeys(table["policy"]))
+    colors = dict(zip(policies, sns.color_palette("colorblind", n_colors=len(policies))))
+    n = len(scenarios)
+    fig, axes = plt.subplots(2, n, figsize=(4.8 * n, 7.2), squeeze=False)
+    for col, name in enumerate(scenarios):
+        product = shown_product(table, name)
+        rows = table[(table["scenario"] == name) & (table["product"] == product)]
+        share = rows[rows["policy"].str.startswith("learned")]["mean_exposure"]
+        shown = f", exposure {share.iloc[0]:.0%}" if len(share) else ""
+        ax = axes[0, col]
+        sub = points[(points["scenario"] == name) & (points["product"] == product)]
+        sns.lineplot(data=sub, x="available", y="exposure", hue="policy", palette=colors,
+                     marker="o", errorbar=None, ax=ax, legend=col == 0)
+        ax.set_title(f"{name}: B3, product {product}{shown}")
+        ax.set_xlabel(f"available stock A_{product}")
+        ax.set_ylabel(f"exposure of product {product} (mean)")
+        ax = axes[1, col]
+        sub = b4[(b4["scenario"] == name) & (b4["product"] == product)]
+        sns.lineplot(data=sub, x="lag", y="correlation", hue="policy", palette=colors,
+                     marker="o", ax=ax, errorbar=None, legend=False)
+        ax.axvline(int(sub["lead_time"].iloc[0]), color="grey", ls=":", lw=1)
+        for r in rows.itertuples():
+            ax.axvline(r.peak_lag, color=colors[r.policy], ls="--", lw=1.2)
+        ax.axhline(0, color="black", lw=0.5)
+        peaks = ", ".join(f"{r.policy.split(' (')[0]} {r.peak_lag:+.2f}" for r in rows.itertuples())
+        ax.set_title(f"{name}: B4, product {product}\npeak lag (table): {peaks}", fontsize="small")
+        ax.set_ylabel(f"corr(q_{product}(t), exposure_{product}(t + lag))")
+    fig.suptitle("dotted: lead time L; dashed: each policy's peak lag, mean over seeds (the "
+                 "table's)", fontsize="small")
+    fig.tight_layout()
+    return fig
+
+
 # ---- B4 side by side: the DP optimum, the coordinated heuristic and a learned policy -------
 B4_POLICIES = ("DP optimum", "coordinated heuristic", "learned (mtma)")
 """The policies of :func:`b4_side_by_side`, in reading order (the DP only where it applies)."""

@@ -320,7 +320,9 @@ def plot_scalability(table: pd.DataFrame, curves: pd.DataFrame):
     """E7's figure: left, each method's profit as a share of the bound (g* or the tightest LP
     bound) against N, with its 95% interval; middle, the learners' learning curves (rollout
     profit over the bound, mean over seeds) per scenario, to show whether the budget levelled
-    them; right, learner product-steps per second against N. Returns the figure."""
+    them; right, learner product-steps per second against N. Colour is the method in every
+    panel (the scenario is the middle panel's line style); the sizes N sit at equal steps on
+    the left, so the methods at one N are side by side. Returns the figure."""
     # deferred: only drawing needs matplotlib and seaborn; the sweep workers never load them
     import matplotlib.pyplot as plt
     import seaborn as sns
@@ -351,8 +353,11 @@ def plot_scalability(table: pd.DataFrame, curves: pd.DataFrame):
     if len(curves):
         bound = table.drop_duplicates("scenario").set_index("scenario")["bound"]
         data = curves.assign(share=curves["profit"] / curves["scenario"].map(bound))
-        sns.lineplot(data=data, x="iteration", y="share", hue="scenario", style="method",
-                     errorbar=None, ax=ax, palette="colorblind")
+        # colour is the method in every panel; the scenario is the line style
+        shown = list(dict.fromkeys(data["method"]))
+        colors = {m: palette.get(m, "grey") for m in shown}
+        sns.lineplot(data=data, x="iteration", y="share", hue="method", style="scenario",
+                     hue_order=shown, palette=colors, errorbar=None, ax=ax)
         ax.legend(fontsize="x-small")
     ax.set(xlabel="training iteration", ylabel="rollout profit / bound",
            title="learning curves (mean over seeds)")

@@ -380,3 +380,70 @@ def plot_tracking(tracking: pd.DataFrame, joint: pd.DataFrame, frozen: pd.DataFr
         ax.xaxis.set_major_locator(MaxNLocator(integer=True))
     fig.tight_layout()
     return fig
+
+
+def teaching_summary(paths: pd.DataFrame) -> pd.DataFrame:
+    """Per design of :func:`teaching_paths`: the distance to the limit (x*, y*) averaged over
+    the first and the last :data:`WINDOW` of the updates (:func:`window_means`), their ratio,
+    and whether the path hit the projection bound. Columns: design, early, late, shrink
+    (late / early), hit_bound."""
+    rows = []
+    for design, g in paths.groupby("design", sort=False):
+        means = window_means(g.sort_values("n")["distance"])
+        rows.append({"design": design, "early": means["early"], "late": means["late"],
+                     "shrink": means["late"] / means["early"],
+                     "hit_bound": bool(g["hit_bound"].any())})
+    return pd.DataFrame(rows)
+
+
+def teaching_sentence(paths: pd.DataFrame) -> str:
+    """What the teaching figure shows, in numbers from :func:`teaching_summary`: how far each
+    design is from the limit early and late, so the text says "approaches" where the distance
+    is still falling and "runs off" where the path hits the bound."""
+    parts = []
+    for r in teaching_summary(paths).itertuples():
+        if r.hit_bound:
+            parts.append(f"{r.design}: runs off to the projection bound (mean distance "
+                         f"{r.late:.3g} over the last quarter)")
+        else:
+            parts.append(f"{r.design}: approaches the limit without reaching it in "
+                         f"{int(paths['n'].max()):,} updates (mean distance {r.early:.3g} over the "
+                         f"first quarter, {r.late:.3g} over the last: x{r.shrink:.2f}; the noise "
+                         f"shrinks only as fast as the step sizes decay)")
+    return "; ".join(parts) + "."
+
+
+def plot_teaching(paths: pd.DataFrame, limit, every: int = 20):
+    """E8's teaching figure: one panel per design of :func:`teaching_paths` (the distance to
+    the limit (x*, y*) against the update n, log scale, every ``every``-th update, with its
+    rolling median over 50 points), so no design's curve hides another's, and the right
+    ordering's path in the (x, y) plane with the limit marked. Returns the figure."""
+    # deferred: only drawing needs matplotlib
+    import matplotlib.pyplot as plt
+
+    designs = list(dict.fromkeys(paths["design"]))
+    colors = dict(zip(designs, plt.rcParams["axes.prop_cycle"].by_key()["color"]))
+    fig = plt.figure(figsize=(15, 4.2))
+    grid = fig.add_gridspec(1, len(designs) + 1, width_ratios=[1] * len(designs) + [1.3])
+    first = None
+    for k, design in enumerate(designs):
+        ax = fig.add_subplot(grid[0, k], sharey=first)
+        first = first or ax
+        thin = paths[(paths["design"] == design) & (paths["n"] % every == 0)]
+        ax.plot(thin["n"], thin["distance"], color=colors[design], lw=0.6, alpha=0.6)
+        ax.plot(thin["n"], thin["distance"].rolling(50, min_periods=1, center=True).median(),
+                color="black", lw=1.2, label="rolling median")
+        ax.set(yscale="log", xlabel="update n", title=design)
+        ax.set_title(design, fontsize="small")
+        if k == 0:
+            ax.set_ylabel("distance to (x*, y*)")
+            ax.legend(fontsize="x-small", loc="lower left")
+    ax = fig.add_subplot(grid[0, len(designs)])
+    right = paths[(paths["design"] == designs[0]) & (paths["n"] % every == 0)]
+    ax.plot(right["x"], right["y"], lw=0.6, color=colors[designs[0]])
+    ax.plot(*limit, "*", color="black", ms=14, label="(x*, y*)")
+    ax.legend(fontsize="small")
+    ax.set(xlabel="x", ylabel="y", title=f"{designs[0]}: path in the (x, y) plane")
+    ax.title.set_fontsize("small")
+    fig.tight_layout()
+    return fig
