@@ -78,7 +78,7 @@ def test_certificate_covers_rates_between_grid_points():
 
 def test_rate_options_cost_the_cheapest_exposure():
     s = get("tiny-personal")
-    rates, cost, exposure, _ = rate_options(s, [1.0, 3.0], products=[0], points=9)
+    rates, cost, exposure = rate_options(s, [1.0, 3.0], products=[0], points=9)
     # the top rate needs full exposure in both segments; the bottom one none
     assert exposure[0, -1] == pytest.approx([1.0, 1.0])
     assert exposure[0, 0] == pytest.approx([0.0, 0.0])

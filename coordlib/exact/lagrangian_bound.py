@@ -27,7 +27,9 @@ Proof sketch (lost sales, review period R = 1, no seasonality)
        sigma give [m0_i, m1_i] for free, each unit of rate beyond m1_i comes from the segment
        with the lowest nu_k / (lambda_k v_ki beta_k / D_ki), so the exposure cost C_i(mu) is
        convex and piecewise linear with at most K breakpoints.
-    3. *Lead times.* A product whose exact DP is too large is solved with a shorter lead time
+    3. *Lead times and orders.* An order above M_i is dominated by the order M_i (arrivals are
+       capped at M_i, the cost is not), so each product DP orders at most min(Qmax_i, M_i).
+       A product whose exact DP is too large is solved with a shorter lead time
        L' < L_i: a firm with lead time L' can place at t the order the L_i-firm placed at
        t - (L_i - L'), so its arrivals, capacity losses and (on average) purchase costs are the
        same, and it knows at least as much; its optimal gain is at least as large, so the bound
@@ -56,7 +58,8 @@ import time
 from dataclasses import dataclass
 
 import numpy as np
-from scipy import optimize, stats
+from scipy import optimize, sparse, stats
+from scipy.sparse.linalg import spsolve
 
 from ..model.scenario import Scenario
 from ..model.scenarios import get as get_scenario
@@ -64,7 +67,7 @@ from ..model.scenarios import get as get_scenario
 __all__ = ["LagrangianBoundError", "ProductGain", "LagrangianBound", "controlled_rate_gain",
            "rate_options", "lagrangian_bound"]
 
-DEFAULT_MAX_WORK = 4e6
+DEFAULT_MAX_WORK = 2e7
 """Largest Bellman work per product (states x orders x rate points x end stocks) solved with its
 own lead time; a product above it is solved with the longest shorter lead time that fits."""
 _CHUNK_ENTRIES = 3e7      # products of one type solved together, up to this many work entries
@@ -213,24 +216,23 @@ def _occupancy(kern, q, g, A_of, nxt, lead_time):
     P, S = q.shape
     out = np.zeros((P, S))
     E = kern.shape[-1]
+    rows = np.repeat(np.arange(S), E)
     for p in range(P):
-        T = np.zeros((S, S))
         if lead_time == 0:
-            A = nxt[np.arange(S), q[p]]
-            probs = kern[p, g[p], A, :]                                  # (S, E): next I = e
-            T[:, :E] = probs
+            probs = kern[p, g[p], nxt[np.arange(S), q[p]], :]            # next I = e
+            dest = np.broadcast_to(np.arange(E), (S, E))
         else:
             probs = kern[p, g[p], A_of, :]                               # (S, E)
             dest = nxt[np.arange(S), q[p], :]                            # (S, E)
-            np.add.at(T, (np.repeat(np.arange(S), E), dest.reshape(-1)), probs.reshape(-1))
-        lhs = T.T - np.eye(S)
-        lhs[-1, :] = 1.0
+        T = sparse.csr_matrix((probs.reshape(-1), (rows, dest.reshape(-1))), shape=(S, S))
+        # pi (T - I) = 0 with sum pi = 1: replace the last equation by the normalisation
+        lhs = (T.T - sparse.identity(S, format="csr")).tolil()
+        lhs[S - 1, :] = np.ones(S)
         rhs = np.zeros(S)
         rhs[-1] = 1.0
-        try:
-            pi = np.linalg.solve(lhs, rhs)
-        except np.linalg.LinAlgError:
-            pi = np.linalg.lstsq(lhs, rhs, rcond=None)[0]
+        pi = spsolve(lhs.tocsc(), rhs)
+        if not np.all(np.isfinite(pi)):
+            pi = np.linalg.lstsq(lhs.toarray(), rhs, rcond=None)[0]
         pi = np.clip(pi, 0.0, None)
         out[p] = pi / max(pi.sum(), 1e-300)
     return out
@@ -297,7 +299,8 @@ def controlled_rate_gain(price, unit_cost, holding_cost, lost_sale_penalty, lead
     C_i(mu)). With G = 1 and zero cost this is :func:`single_product.solve`'s problem.
     ``certify_rates``/``certify_costs`` (P, G2, sorted, the cost linear between points): the
     grid the continuous-rate certificate uses (default ``rates``/``rate_costs``).
-    ``relative_values`` (P, S): a warm start.
+    ``relative_values`` (P, S): a warm start. ``certify_rates=False`` skips the certificate
+    (``upper`` is then NaN).
     """
     p, c, h, b = map(float, (price, unit_cost, holding_cost, lost_sale_penalty))
     L, M, Qmax = int(lead_time), int(capacity), int(max_order)
@@ -309,6 +312,8 @@ def controlled_rate_gain(price, unit_cost, holding_cost, lost_sale_penalty, lead
     if np.any(rates < 0) or not np.all(np.isfinite(rates)):
         raise LagrangianBoundError("rates must be finite and >= 0 [mu]")
     P = rates.shape[0]
+    # an order above M is dominated by the order M: its arrival is capped at M all the same
+    Qmax = min(Qmax, M)
     A_of, nxt = _tables(L, M, Qmax)
     S = _states(L, M, Qmax)
     hv = (np.zeros((P, S)) if relative_values is None
@@ -321,6 +326,9 @@ def controlled_rate_gain(price, unit_cost, holding_cost, lost_sale_penalty, lead
     hc = hv
     if certify_rates is None:
         certify_rates, certify_costs = rates, rate_costs
+    elif certify_rates is False:
+        return ProductGain(gain=0.5 * (lo + hi), upper=np.full(P, np.nan), relative_values=hv,
+                           rate_index=g, occupancy=occupancy, n_states=S, iterations=it)
     else:
         # the span bound is tight only for h near the fixed point of the certificate's grid
         certify_rates = np.atleast_2d(np.asarray(certify_rates, dtype=float))
@@ -372,60 +380,51 @@ def _segment_terms(s: Scenario):
     return lo, hi, a * (1.0 + beta[:, None]) / denom - hi
 
 
-def rate_options(scenario, prices, products=None, points: int = 16):
-    """Rate grids, their exposure costs and exposures for the relaxed products.
-
-    ``prices`` (K,): the simplex prices nu_k >= 0. Returns (rates (P, G), costs (P, G),
-    exposures (P, G, K), breakpoints (P, K + 1)): ``points`` even rates over product i's range
-    [m0_i, m1_i + sum_k e_ki] of rates (module docstring, steps 1-2), each with its cheapest
-    exposure x_ki and its cost C_i(mu) = sum_k nu_k x_ki; the breakpoints of C_i.
-    """
-    s = get_scenario(scenario)
-    nu = np.asarray(prices, dtype=float)
-    lo, hi, ex = _segment_terms(s)
-    idx = np.arange(s.n_products) if products is None else np.asarray(products)
-    ex = ex[:, idx].T                                                    # (P, K)
-    m0, m1 = lo[:, idx].sum(axis=0), hi[:, idx].sum(axis=0)
-    top = m1 + ex.sum(axis=1)
-    rates = m0[:, None] + (top - m0)[:, None] * np.linspace(0.0, 1.0, points)[None, :]
-    order = np.argsort(np.where(ex > 0, nu[None, :] / np.where(ex > 0, ex, 1.0), np.inf),
-                       axis=1, kind="stable")
+def _greedy(ex, nu):
+    """Segments in the order the cheapest exposure uses them (lowest nu_k / ex_ki first): the
+    order (P, K), the rates they add in that order and their running sums (P, K + 1)."""
+    ratio = np.where(ex > 0, nu[None, :] / np.where(ex > 0, ex, 1.0), np.inf)
+    order = np.argsort(ratio, axis=1, kind="stable")
     ex_sorted = np.take_along_axis(ex, order, axis=1)
-    cum = np.concatenate([np.zeros((len(idx), 1)), np.cumsum(ex_sorted, axis=1)], axis=1)
-    breaks = m1[:, None] + cum                                           # (P, K + 1)
-    extra = np.clip(rates - m1[:, None], 0.0, None)                      # (P, G)
+    cum = np.concatenate([np.zeros((ex.shape[0], 1)), np.cumsum(ex_sorted, axis=1)], axis=1)
+    return order, ex_sorted, cum
+
+
+def _exposures_at(s: Scenario, nu, products, rates):
+    """The cheapest exposure x_ki of each rate (P, G) of the products: (P, G, K)."""
+    _, hi, ex = _segment_terms(s)
+    order, ex_sorted, cum = _greedy(ex[:, products].T, nu)
+    extra = np.clip(rates - hi[:, products].sum(axis=0)[:, None], 0.0, None)
     filled = np.clip(extra[:, :, None] - cum[:, None, :-1], 0.0, ex_sorted[:, None, :])
     x_sorted = np.where(ex_sorted[:, None, :] > 0,
                         filled / np.where(ex_sorted > 0, ex_sorted, 1.0)[:, None, :], 0.0)
     exposure = np.zeros_like(x_sorted)
     np.put_along_axis(exposure, np.broadcast_to(order[:, None, :], x_sorted.shape), x_sorted,
                       axis=2)
-    cost = exposure @ nu
-    return rates, cost, exposure, breaks
+    return exposure
 
 
-def _certify_grid(scenario, prices, products, points):
-    """``points`` even rates and the breakpoints of C_i, sorted, with C_i at each."""
-    rates, _, _, breaks = rate_options(scenario, prices, products, points)
-    grid = np.sort(np.concatenate([rates, breaks], axis=1), axis=1)
-    top = rates[:, -1:]
-    grid = np.minimum(grid, top)
+def rate_options(scenario, prices, products=None, points: int = 16):
+    """Rate grids, their exposure costs and exposures for the relaxed products.
+
+    ``prices`` (K,): the simplex prices nu_k >= 0. Returns (rates (P, G), costs (P, G),
+    exposures (P, G, K)): ``points`` even rates over product i's range [m0_i, m1_i + sum_k
+    ex_ki] (module docstring, steps 1-2) merged with the breakpoints of C_i, sorted, each
+    with its cheapest exposure x_ki and its cost C_i(mu) = sum_k nu_k x_ki (linear between
+    neighbouring rates, as the certificate needs).
+    """
     s = get_scenario(scenario)
     nu = np.asarray(prices, dtype=float)
-    ex = _segment_terms(s)[2]
-    return grid, _costs_at(grid, breaks, ex[:, products].T, nu)
-
-
-def _costs_at(grid, breaks, ex, nu):
-    """C_i at any rates, from the breakpoints: linear interpolation of the cumulative cost."""
-    P = grid.shape[0]
-    order = np.argsort(np.where(ex > 0, nu[None, :] / np.where(ex > 0, ex, 1.0), np.inf),
-                       axis=1, kind="stable")
-    ratio = np.take_along_axis(np.where(ex > 0, nu[None, :] / np.where(ex > 0, ex, 1.0), 0.0),
-                               order, axis=1)
-    ex_sorted = np.take_along_axis(ex, order, axis=1)
-    cum_cost = np.concatenate([np.zeros((P, 1)), np.cumsum(ex_sorted * ratio, axis=1)], axis=1)
-    return np.stack([np.interp(grid[i], breaks[i], cum_cost[i]) for i in range(P)])
+    lo, hi, ex = _segment_terms(s)
+    idx = np.arange(s.n_products) if products is None else np.asarray(products)
+    m0, m1 = lo[:, idx].sum(axis=0), hi[:, idx].sum(axis=0)
+    cum = _greedy(ex[:, idx].T, nu)[2]
+    top = m1 + cum[:, -1]
+    even = m0[:, None] + (top - m0)[:, None] * np.linspace(0.0, 1.0, int(points))[None, :]
+    rates = np.minimum(np.sort(np.concatenate([even, m1[:, None] + cum], axis=1), axis=1),
+                       top[:, None])
+    exposure = _exposures_at(s, nu, idx, rates)
+    return rates, exposure @ nu, exposure
 
 
 def _type_groups(s: Scenario, lead_used):
@@ -453,7 +452,8 @@ def lead_times_used(scenario, points: int = 16, max_work: float = DEFAULT_MAX_WO
     used = np.zeros(s.n_products, dtype=int)
     states = np.zeros(s.n_products, dtype=int)
     for i in range(s.n_products):
-        M, Q = int(s.capacity[i]), int(s.max_order[i])
+        M = int(s.capacity[i])
+        Q = min(int(s.max_order[i]), M)
         L = int(s.lead_time[i])
         while L > 0 and _work(L, M, Q, points) > max_work:
             L -= 1
@@ -477,8 +477,8 @@ class _Dual:
 
     def _chunks(self, members, points):
         i = members[0]
-        work = _work(int(self.used[i]), int(self.s.capacity[i]), int(self.s.max_order[i]),
-                     points)
+        M = int(self.s.capacity[i])
+        work = _work(int(self.used[i]), M, min(int(self.s.max_order[i]), M), points)
         size = max(1, int(_CHUNK_ENTRIES // max(work, 1.0)))
         return [members[j:j + size] for j in range(0, len(members), size)]
 
@@ -490,10 +490,10 @@ class _Dual:
         for members in self.groups:
             i = members[0]
             for chunk in self._chunks(members, self.certify_points if certify else self.points):
-                rates, costs, exposure, _ = rate_options(s, nu, chunk, self.points)
-                crates = ccosts = None
+                rates, costs, exposure = rate_options(s, nu, chunk, self.points)
+                crates = ccosts = False
                 if certify:
-                    crates, ccosts = _certify_grid(s, nu, chunk, self.certify_points)
+                    crates, ccosts, _ = rate_options(s, nu, chunk, self.certify_points)
                 key = tuple(chunk.tolist())
                 res = controlled_rate_gain(
                     s.price[i], s.unit_cost[i], s.holding_cost[i], s.lost_sale_penalty[i],
@@ -508,7 +508,7 @@ class _Dual:
         return gains, upper, xbar
 
 
-def lagrangian_bound(scenario, points: int = 16, iterations: int = 25, rel_tol: float = 2e-3,
+def lagrangian_bound(scenario, points: int = 24, iterations: int = 25, rel_tol: float = 2e-3,
                      max_work: float = DEFAULT_MAX_WORK, tol: float = 1e-5,
                      certify_points: int = 128) -> LagrangianBound:
     """The Lagrangian upper bound on the gain of every policy (module docstring).
@@ -534,29 +534,30 @@ def lagrangian_bound(scenario, points: int = 16, iterations: int = 25, rel_tol: 
     margin = s.price - s.unit_cost + s.lost_sale_penalty + s.holding_cost
     nu_top = (ex * margin[None, :]).max(axis=1) + 1e-9                  # no product pays more
     nu = 0.5 * nu_top
+    radius = 0.5 * nu_top
     cuts_val, cuts_grad, cuts_at = [], [], []
     best_val, best_nu = math.inf, nu.copy()
     rounds = 0
     for rounds in range(1, int(iterations) + 1):
         gains, _, xbar = dual.solve(nu)
         value = nu.sum() + gains.sum()
-        grad = 1.0 - xbar.sum(axis=0)
         if value < best_val:
             best_val, best_nu = value, nu.copy()
+        else:
+            radius = 0.5 * radius          # the model misled: trust it on a smaller box
         cuts_val.append(value)
-        cuts_grad.append(grad)
+        cuts_grad.append(1.0 - xbar.sum(axis=0))
         cuts_at.append(nu.copy())
-        # Kelley: min t s.t. t >= B_j + g_j (nu - nu_j), 0 <= nu <= nu_top
+        # Kelley in a trust region: min t s.t. t >= B_j + g_j (nu - nu_j), |nu - best| <= radius
         G = np.array(cuts_grad)
         rhs = np.array([vj - gj @ aj for vj, gj, aj in zip(cuts_val, cuts_grad, cuts_at)])
+        box = list(zip(np.maximum(0.0, best_nu - radius), np.minimum(nu_top, best_nu + radius)))
         lp = optimize.linprog(np.r_[np.zeros(K), 1.0], A_ub=np.c_[G, -np.ones(len(G))],
-                              b_ub=-rhs, bounds=[(0, t) for t in nu_top] + [(None, None)],
-                              method="highs")
+                              b_ub=-rhs, bounds=box + [(None, None)], method="highs")
         if lp.status != 0:
             break
-        model_min = lp.x[-1]
         nu = lp.x[:K]
-        if best_val - model_min <= rel_tol * max(1.0, abs(best_val)):
+        if best_val - lp.x[-1] <= rel_tol * max(1.0, abs(best_val)):
             break
     gains, upper, _ = dual.solve(best_nu, certify=True)
     return LagrangianBound(value=float(best_nu.sum() + upper.sum()), prices=best_nu,
