@@ -13,7 +13,10 @@ For each scenario (shipped, such as the coordination-rich ``family-100`` and ``f
   static-coordination optimum (exact, and simulated as a runnable firm), with intervals across
   replications;
 - the LP upper bounds (fluid and newsvendor envelope, :mod:`coordlib.theory.fluid_bound`) and,
-  on two-product instances, the exact optimum g* (:func:`coordlib.experiments.e3_main_table.dp_gains`).
+  on two-product instances, the exact optimum g* (:func:`coordlib.experiments.e3_main_table.dp_gains`);
+- the Lagrangian bound (:mod:`coordlib.exact.lagrangian_bound`, :func:`lagrangian_rows`), with
+  every method's gap to it and the bracket [best policy, tightest bound] that holds the optimum
+  (:func:`bracket_table`).
 
 :func:`scalability_table` puts every method in one table with its gap to the tightest bound
 (g* where it exists) and to the best baseline.
@@ -26,6 +29,7 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
+from ..exact.lagrangian_bound import LagrangianBoundError, lagrangian_bound
 from ..exact.static_coordination import static_coordination
 from ..learning.config import config_for
 from ..model.evaluation import evaluate, mean_ci
@@ -450,3 +454,75 @@ def credit_text(table: pd.DataFrame) -> str:
                      f"{o['profit']:.2f} [{o['profit_lo']:.2f}, {o['profit_hi']:.2f}]: {apart}.")
     return ("\n\n**The replenisher's credit** (the profile's choice against the other, same "
             "budget):\n" + "\n".join(lines)) if lines else ""
+
+
+# ---- the Lagrangian bound ----------------------------------------------------------------------
+LAGRANGIAN = "Lagrangian bound"
+"""The method label of :func:`lagrangian_rows` in E7's table."""
+LAGRANGIAN_COLUMNS = ("scenario", "N", "K", "method", "kind", "profit", "seconds",
+                      "lead_times_relaxed", "note")
+
+
+def lagrangian_rows(scenarios, **options) -> pd.DataFrame:
+    """One row per scenario: the Lagrangian upper bound on the gain (``profit``, so it sits
+    beside the methods), its compute ``seconds``, how many products' lead times the bound
+    shortened to keep their DP in reach (``lead_times_relaxed``, step 3 of
+    :mod:`coordlib.exact.lagrangian_bound`), and ``note``: why a scenario it refuses has no
+    value. ``options``: arguments of :func:`~coordlib.exact.lagrangian_bound.lagrangian_bound`.
+    """
+    rows = []
+    for name in scenarios:
+        s = scenario_for(name)
+        row = {"scenario": str(name), "N": s.n_products, "K": s.n_segments,
+               "method": LAGRANGIAN, "kind": "bound"}
+        try:
+            b = lagrangian_bound(s, **options)
+        except LagrangianBoundError as exc:
+            rows.append({**row, "profit": np.nan, "seconds": np.nan,
+                         "lead_times_relaxed": np.nan, "note": str(exc)})
+            continue
+        rows.append({**row, "profit": b.value, "seconds": b.seconds,
+                     "lead_times_relaxed": int((b.lead_time_used < s.lead_time).sum()),
+                     "note": ""})
+    return pd.DataFrame(rows, columns=list(LAGRANGIAN_COLUMNS))
+
+
+def bracket_table(table: pd.DataFrame, lagrangian: pd.DataFrame) -> pd.DataFrame:
+    """Every method of E7's ``table`` against the Lagrangian bound, and the bracket of the optimum.
+
+    Per (scenario, method): ``profit``, ``gap_lagrangian_pct`` = 100 (profit / Lagrangian - 1).
+    Per scenario: ``best_policy`` (the highest profit of a runnable method: baseline, exact
+    static optimum or learner), ``tightest_bound`` (the least of g*, the LP bounds and the
+    Lagrangian bound) and ``bracket_pct`` = 100 (tightest_bound / best_policy - 1): the optimum
+    lies in [best_policy, tightest_bound].
+    """
+    bound = lagrangian.set_index("scenario")["profit"]
+    rows = table[table["scenario"].isin(bound.index)].copy()
+    rows = pd.concat([rows, lagrangian[lagrangian["scenario"].isin(rows["scenario"])]],
+                     ignore_index=True)
+    rows["lagrangian"] = rows["scenario"].map(bound)
+    rows["gap_lagrangian_pct"] = 100 * (rows["profit"] / rows["lagrangian"] - 1)
+    policies = rows[rows["kind"].isin(["baseline", "exact", "learner"])]
+    rows["best_policy"] = rows["scenario"].map(policies.groupby("scenario")["profit"].max())
+    rows["tightest_bound"] = rows["scenario"].map(
+        rows[rows["kind"] == "bound"].groupby("scenario")["profit"].min())
+    rows["bracket_pct"] = 100 * (rows["tightest_bound"] / rows["best_policy"] - 1)
+    order = {name: i for i, name in enumerate(dict.fromkeys(table["scenario"]))}
+    rows["_order"] = rows["scenario"].map(order)
+    return (rows.sort_values(["_order"], kind="stable").drop(columns="_order")
+            [["scenario", "N", "K", "method", "kind", "profit", "gap_lagrangian_pct",
+              "best_policy", "tightest_bound", "bracket_pct"]].reset_index(drop=True))
+
+
+def bracket_text(brackets: pd.DataFrame) -> str:
+    """The bracket of the optimum per scenario, in words, every number from ``brackets``."""
+    lines = []
+    for scenario, part in brackets.groupby("scenario", sort=False):
+        r = part.iloc[0]
+        lag = part[part["method"] == LAGRANGIAN]["profit"]
+        lag_text = (f"the Lagrangian bound {lag.iloc[0]:.2f}" if lag.notna().any()
+                    else "no Lagrangian bound")
+        lines.append(f"- **{scenario}** (N = {int(r.N)}): the optimum lies in "
+                     f"[{r.best_policy:.2f}, {r.tightest_bound:.2f}], a bracket of "
+                     f"{r.bracket_pct:.1f}% of the best policy ({lag_text}).")
+    return "\n".join(lines)
