@@ -233,3 +233,45 @@ def test_a_shift_on_every_row_shows_in_the_group_row_before_any_single_row():
     mean, lo, hi = lq._stratified([2.0 + e for e in noise])
     assert mean == pytest.approx(np.mean([np.mean(2.0 + e) for e in noise]))
     assert (hi - lo) / 2 > stats.norm.ppf(0.975) * np.sqrt(sum(parts)) / 5
+
+
+def test_a_trial_panel_keeps_the_named_rows_with_its_seeds_and_settings_over_their_own():
+    zipkin = next(r for r in lq.PANEL if r.scenario.startswith("zipkin"))
+    trial = lq.trial_panel(rows=["tiny", zipkin.name], seeds=[7, 8],
+                           settings={"entropy_decay": 50.0})
+    assert [r.name for r in trial] == ["tiny", zipkin.name]
+    assert all(r.seeds == (7, 8) for r in trial)
+    # the row's own settings stay unless the trial names them (Zipkin's 64 levels)
+    assert trial[1].settings == {**zipkin.settings, "entropy_decay": 50.0}
+    assert lq.trial_panel(rows=[zipkin.name], settings={"order_levels": 48})[0].settings[
+        "order_levels"] == 48
+    assert [r.iterations for r in lq.trial_panel()] == [r.iterations for r in lq.PANEL]
+    with pytest.raises(ValueError, match=r"rows \['nope'\] are not in the panel"):
+        lq.trial_panel(rows=["nope"])
+    with pytest.raises(ValueError, match="lr_fast"):
+        lq.trial_panel(settings={"lr_fast": 5.0})
+
+
+@pytest.mark.parametrize("args, message", [
+    (["--rows", "tiny", "--gate"], "a trial (--rows, --seeds, --set) is compared with it"),
+    (["--set", "nofield=1"], "unknown TrainConfig field 'nofield'"),
+    (["--seeds", "0,x"], "--seeds: whole numbers"),
+    (["--seeds", "0"], "needs at least two distinct seeds"),
+    (["--rows", "tiny", "--out", "data/benchmarks"], "a trial never replaces the committed"),
+])
+def test_a_trial_with_bad_options_is_refused_in_one_line(args, message, capsys, monkeypatch):
+    monkeypatch.chdir(report.REPO_DIR)
+    with pytest.raises(SystemExit):
+        report.cli(["--only", "learner-quality", *args])
+    assert message in capsys.readouterr().err
+
+
+def test_a_trial_trains_only_its_rows_and_seeds_and_never_touches_the_committed_result(tmp_path):
+    committed = report.QUALITY_RUNS.read_bytes()
+    rc = report.cli(["--only", "learner-quality", "--quick", "--rows", "tiny", "--seeds", "3,4",
+                     "--set", "entropy_decay=50", "--workers", "1", "--out", str(tmp_path)])
+    assert rc == 0
+    runs = pd.read_csv(tmp_path / "learner-quality-runs.csv")
+    assert set(runs["row"]) == {"tiny"} and sorted(runs["seed"]) == [3, 4]
+    assert "--set 'entropy_decay=50'" in (tmp_path / "report.md").read_text()
+    assert report.QUALITY_RUNS.read_bytes() == committed

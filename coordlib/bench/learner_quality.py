@@ -39,6 +39,12 @@ worth a look, not a rejection: eleven rows at 5% each flag one of them in about 
 ten for a change that does nothing to the learner. A gated run replaces the committed result
 only when it passes; a failing one writes its report to ``build/bench-gate``.
 
+**A trial** of a change before it becomes the default (``--rows``, ``--seeds``, ``--set
+FIELD=VALUE``, :func:`trial_panel`) trains some rows, with other seeds or TrainConfig settings,
+and is compared with the committed result in the same report; it writes to ``build/bench-trial``
+and never replaces the committed result. Three seeds on three rows detect only large changes:
+a setting chosen on a trial is judged on the whole panel before it is kept.
+
 The panel's budgets are those of the paper profile (E3's 150 iterations x 64 copies on the
 two-product instances and 300 x 64 on medium, E11's 150 x 64 on Zipkin's with its 64
 order-up-to levels, E7's 400 x 8 on family-100), so a change the panel passes does not move
@@ -51,7 +57,7 @@ import multiprocessing
 import os
 import time
 from concurrent.futures import ProcessPoolExecutor, as_completed
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Callable, Optional
 
@@ -64,6 +70,7 @@ from ..exact.single_product import best_base_stock, zipkin_instance
 from ..exact.static_coordination import static_coordination
 from ..exact.zipkin import LEARNER_SETTINGS as ZIPKIN_SETTINGS
 from ..exact.zipkin import zipkin_optimum, zipkin_scenario
+from ..learning.config import config_for
 from ..learning.runs import evaluation_seed
 from ..learning.training import seeded_run
 from ..model import scenarios
@@ -157,6 +164,23 @@ PANEL: tuple[PanelRow, ...] = (
 )
 """The panel: what each past learner change broke or could break (lost sales with lead times up
 to 4, a binding capacity, two segments, margins, ten products with lead times 1-3, N = 100)."""
+
+
+def trial_panel(panel=PANEL, rows=None, seeds=None, settings=None) -> tuple[PanelRow, ...]:
+    """The panel for a trial of a learner change before it becomes the default: only the rows
+    named in ``rows`` (all by default), trained with ``seeds`` (each row's own by default) and
+    with the TrainConfig ``settings`` on every row, over the row's own
+    (``coordlib bench --only learner-quality --rows ... --seeds ... --set FIELD=VALUE``)."""
+    names = [r.name for r in panel]
+    unknown = [r for r in rows or () if r not in names]
+    if unknown:
+        raise ValueError(f"rows {unknown} are not in the panel; its rows: {', '.join(names)}")
+    if settings:
+        config_for("mtma", **settings)                 # a bad field or value, named, now
+    chosen = [r for r in panel if not rows or r.name in rows]
+    return tuple(replace(
+        r, seeds=tuple(seeds) if seeds is not None else r.seeds,
+        settings={**r.settings, **(settings or {})}) for r in chosen)
 
 
 # ---- the jobs (each in its own process) -----------------------------------------------------

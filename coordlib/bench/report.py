@@ -65,10 +65,11 @@ import numpy as np
 import pandas as pd
 
 from ..common.files import REPO_DIR, atomic_write, atomic_write_text
+from ..learning.training import parse_settings
 from .common import DEFAULT_OUT, ROW_FIELDS, SectionResult, Unavailable, fmt, machine, skipped_row
 from .exact import dp_section
 from .learner import LearnerBudget, learner_section
-from .learner_quality import RUNS_FILE, PanelRow, learner_quality_section
+from .learner_quality import PANEL, RUNS_FILE, PanelRow, learner_quality_section, trial_panel
 from .learner_speed import SpeedCase, learner_speed_section
 from .reproduction import reproduce_section
 from .simulator import simulator_section
@@ -215,9 +216,12 @@ def write_report(results: dict[str, SectionResult], out: Path, command: str = ""
 
 QUICK_OUT = REPO_DIR / "build" / "bench-quick"
 GATE_OUT = REPO_DIR / "build" / "bench-gate"
+"""Where a gated run that fails writes its report (the committed result stays)."""
+TRIAL_OUT = REPO_DIR / "build" / "bench-trial"
+"""Where a trial of the learner-quality panel (``--rows``, ``--seeds``, ``--set``) writes its
+report by default; a trial never replaces the committed result."""
 QUALITY_RUNS = DEFAULT_OUT / RUNS_FILE
 """The committed learner-quality result a gated run is held against."""
-"""Where a gated run that fails writes its report (the committed result stays)."""
 """Where ``--quick`` writes its report unless ``--out`` names a folder."""
 README_START, README_END = "<!-- bench:start -->", "<!-- bench:end -->"
 
@@ -254,6 +258,29 @@ def update_readme(readme: Path, summary_csv: Path) -> bool:
     return True
 
 
+def _trial_panel(parser, args, chosen):
+    """The panel of a trial (``--rows``, ``--seeds``, ``--set``), or a one-line parser error."""
+    if "learner-quality" not in chosen:
+        parser.error("--rows, --seeds and --set make a trial of the learner-quality panel; add "
+                     "it to --only")
+    if args.gate:
+        parser.error("--gate holds the whole panel at its own settings against the committed "
+                     "result; a trial (--rows, --seeds, --set) is compared with it, not gated")
+    if args.out.resolve() == DEFAULT_OUT.resolve():
+        parser.error(f"a trial never replaces the committed result: give --out another folder "
+                     f"than {DEFAULT_OUT.relative_to(REPO_DIR)}")
+    rows = None if args.rows is None else [r.strip() for r in args.rows.split(",") if r.strip()]
+    try:
+        seeds = None if args.seeds is None else [int(x) for x in args.seeds.split(",") if x.strip()]
+    except ValueError:
+        parser.error(f"--seeds: whole numbers separated by commas, got {args.seeds!r}")
+    panel = QUICK["learner-quality"]["panel"] if args.quick else PANEL
+    try:
+        return trial_panel(panel, rows, seeds, parse_settings(args.set))
+    except ValueError as exc:
+        parser.error(str(exc))
+
+
 def cli(argv) -> int:
     parser = argparse.ArgumentParser(prog="coordlib bench",
                                      description=__doc__.split("\n\n")[0])
@@ -273,8 +300,18 @@ def cli(argv) -> int:
                              "than the committed result (a group of rows at 5%%, a row at 5%% "
                              "over the rows); a failing run writes its report to "
                              f"{GATE_OUT.relative_to(REPO_DIR)} and keeps the committed one")
+    parser.add_argument("--rows", default=None, metavar="NAMES",
+                        help="learner-quality trial: only these panel rows (comma-separated, "
+                             "e.g. 'tiny,zipkin L=4 p=9')")
+    parser.add_argument("--seeds", default=None, metavar="S,S,...",
+                        help="learner-quality trial: these training seeds on every row (at "
+                             "least two)")
+    parser.add_argument("--set", action="append", default=[], metavar="FIELD=VALUE",
+                        help="learner-quality trial: a TrainConfig field on every row, over the "
+                             "row's own settings (repeatable)")
     args = parser.parse_args(argv)
-    args.out = args.out or (QUICK_OUT if args.quick else DEFAULT_OUT)
+    trial = args.rows is not None or args.seeds is not None or bool(args.set)
+    args.out = args.out or (QUICK_OUT if args.quick else TRIAL_OUT if trial else DEFAULT_OUT)
     if args.workers is not None and args.workers < 1:
         parser.error(f"--workers must be >= 1, got {args.workers}")
     chosen = [s.strip() for s in args.only.split(",") if s.strip()]
@@ -290,11 +327,17 @@ def cli(argv) -> int:
         if not QUALITY_RUNS.is_file():
             parser.error(f"--gate needs the committed result to compare with: "
                          f"{os.path.relpath(QUALITY_RUNS, REPO_DIR)} is missing")
+    quality_options = {"workers": args.workers} if args.workers else {}
+    if trial:
+        quality_options["panel"] = _trial_panel(parser, args, chosen)
     command = "python -m coordlib bench" + (f" --only {','.join(chosen)}"
                                             if chosen != list(SECTIONS) else "")
     command += " --quick" if args.quick else ""
+    command += "".join(f" {flag} '{value}'" for flag, value in (
+        ("--rows", args.rows), ("--seeds", args.seeds)) if value is not None)
+    command += "".join(f" --set '{item}'" for item in args.set)
     start = time.perf_counter()
-    overrides = {"learner-quality": {"workers": args.workers}} if args.workers else None
+    overrides = {"learner-quality": quality_options} if quality_options else None
     results = run_sections(chosen, quick=args.quick, overrides=overrides,
                            echo=lambda m: print(m, flush=True))
     quality = results.get("learner-quality")

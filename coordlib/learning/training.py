@@ -292,12 +292,7 @@ def config_from_args(args: argparse.Namespace) -> TrainConfig:
                  if getattr(args, f.name, None) is not None}
     if "frozen" in overrides:
         overrides["frozen"] = tuple(overrides["frozen"])
-    for item in args.set:
-        key, sep, text = item.partition("=")
-        if not sep:
-            raise ConfigError(f"--set {item!r}: expected FIELD=VALUE")
-        key = key.strip().replace("-", "_")
-        overrides[key] = _parse_value(key, text)
+    overrides.update(parse_settings(args.set))
     name = overrides.pop("name", None)
     config = config_for(args.config, **overrides)
     return config if name is None else config.replace(name=name)
@@ -338,6 +333,19 @@ def cli(argv) -> int:
     if args.scenario in scenarios.names() and (line := comparison(s["profit"], args.scenario)):
         print(line)
     return 0
+
+
+def parse_settings(items) -> dict:
+    """``FIELD=VALUE`` strings (``--set``) as TrainConfig overrides, each value of its field's
+    type; raises :class:`ConfigError` naming the item."""
+    settings = {}
+    for item in items:
+        key, sep, text = item.partition("=")
+        if not sep:
+            raise ConfigError(f"--set {item!r}: expected FIELD=VALUE")
+        key = key.strip().replace("-", "_")
+        settings[key] = _parse_value(key, text)
+    return settings
 
 
 def _kept(out: Path) -> str:
