@@ -250,6 +250,10 @@ def test_a_trial_panel_keeps_the_named_rows_with_its_seeds_and_settings_over_the
         lq.trial_panel(rows=["nope"])
     with pytest.raises(ValueError, match="lr_fast"):
         lq.trial_panel(settings={"lr_fast": 5.0})
+    longer = lq.trial_panel(rows=["tiny"], settings={"iterations": 300, "gamma": 0.995})[0]
+    assert (longer.iterations, longer.n_envs, longer.settings) == (300, 64, {"gamma": 0.995})
+    with pytest.raises(ValueError, match="eval_periods, seed: set by the panel"):
+        lq.trial_panel(settings={"seed": 3, "eval_periods": 10})
 
 
 @pytest.mark.parametrize("args, message", [

@@ -169,18 +169,25 @@ to 4, a binding capacity, two segments, margins, ten products with lead times 1-
 def trial_panel(panel=PANEL, rows=None, seeds=None, settings=None) -> tuple[PanelRow, ...]:
     """The panel for a trial of a learner change before it becomes the default: only the rows
     named in ``rows`` (all by default), trained with ``seeds`` (each row's own by default) and
-    with the TrainConfig ``settings`` on every row, over the row's own
-    (``coordlib bench --only learner-quality --rows ... --seeds ... --set FIELD=VALUE``)."""
+    with the TrainConfig ``settings`` on every row, over the row's own; ``iterations`` and
+    ``n_envs`` replace the row's budget, and the seed and the evaluation stay the panel's.
+    The command line: ``coordlib bench --only learner-quality --rows ... --seeds ... --set
+    FIELD=VALUE``."""
     names = [r.name for r in panel]
     unknown = [r for r in rows or () if r not in names]
     if unknown:
         raise ValueError(f"rows {unknown} are not in the panel; its rows: {', '.join(names)}")
-    if settings:
-        config_for("mtma", **settings)                 # a bad field or value, named, now
+    settings = dict(settings or {})
+    fixed = sorted(k for k in settings if k == "seed" or k.startswith("eval_"))
+    if fixed:
+        raise ValueError(f"{', '.join(fixed)}: set by the panel (each seed is evaluated on its "
+                         "own stream, as the committed result is); give seeds with --seeds")
+    config_for("mtma", **settings)                     # a bad field or value, named, now
+    budget = {k: int(settings.pop(k)) for k in ("iterations", "n_envs") if k in settings}
     chosen = [r for r in panel if not rows or r.name in rows]
     return tuple(replace(
         r, seeds=tuple(seeds) if seeds is not None else r.seeds,
-        settings={**r.settings, **(settings or {})}) for r in chosen)
+        settings={**r.settings, **settings}, **budget) for r in chosen)
 
 
 # ---- the jobs (each in its own process) -----------------------------------------------------
