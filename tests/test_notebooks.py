@@ -230,3 +230,17 @@ def test_in_jupyter_a_parameter_changed_and_its_cells_rerun_after_run_all(tmp_pa
     shown = "".join(o.get("text", "") or str(o.get("data", {}).get("text/plain", ""))
                     for o in resolved.outputs)
     assert "'replications': 3" in shown
+
+
+def test_a_notebook_runs_on_a_kernel_over_local_sockets_without_the_tcp_warning(tmp_path, capfd):
+    from coordlib.pipeline.execution import execute_notebook
+    notebook = nbformat.v4.new_notebook(metadata={
+        "kernelspec": {"name": "python3", "language": "python", "display_name": "Python 3"}})
+    notebook.cells = [nbformat.v4.new_code_cell("x = 1", metadata={"tags": ["parameters"]}),
+                      nbformat.v4.new_code_cell("import os\nprint(x + 1, os.getcwd())")]
+    source, out = tmp_path / "in.ipynb", tmp_path / "out.ipynb"
+    nbformat.write(notebook, source)
+    execute_notebook(source, out, {"x": 41}, cwd=tmp_path)
+    printed = nbformat.read(out, 4).cells[-1].outputs[0]["text"]
+    assert printed.split() == ["42", str(tmp_path)]
+    assert "running over TCP" not in capfd.readouterr().err

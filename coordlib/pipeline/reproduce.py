@@ -57,6 +57,7 @@ from ..common.files import (
     load_yaml,
 )
 from ..common.help import HelpFormatter, plain
+from .execution import execute_notebook
 from .results import code_version, provenance
 from .sweep import available_cpus
 
@@ -310,9 +311,6 @@ def run_notebook(entry: Entry, profile: str, layout: Layout, force: bool = False
     """Execute one notebook with papermill (or report it cached). ``workers``: its parallel
     processes (:data:`WORKERS`), passed when the notebook declares that parameter and the
     manifest does not set it; None leaves the notebook's default."""
-    # deferred: papermill takes seconds to import; only a run that executes a notebook needs it
-    import papermill
-
     params = notebook_parameters(entry, profile, layout)
     declared = declared_parameters(entry)
     undeclared = check_declared(entry, params, declared)
@@ -332,9 +330,7 @@ def run_notebook(entry: Entry, profile: str, layout: Layout, force: bool = False
     started = _now()
     start = time.perf_counter()
     try:
-        papermill.execute_notebook(str(NOTEBOOK_DIR / entry.path), str(output), parameters=params,
-                                   kernel_name="python3", cwd=str(NOTEBOOK_DIR),
-                                   progress_bar=False, log_output=False)
+        execute_notebook(NOTEBOOK_DIR / entry.path, output, params, cwd=NOTEBOOK_DIR)
     except Exception as exc:  # papermill wraps the cell's error; keep going with the others
         return Outcome(entry, "failed", time.perf_counter() - start, _short_error(exc))
     seconds = time.perf_counter() - start

@@ -79,6 +79,7 @@ from ..common.files import (
     load_yaml,
 )
 from ..common.stats import mean_ci
+from .execution import execute_notebook
 from .results import code_version
 
 
@@ -486,17 +487,13 @@ def _check_metrics(job: Job, metrics) -> dict:
 
 
 def _run_notebook(job: Job, record: dict) -> dict:
-    # deferred: papermill takes seconds to import; only notebook jobs need it
-    import papermill
-
     with tempfile.TemporaryDirectory(prefix="coordlib-sweep-") as tmp:
         result_path = Path(tmp) / "result.json"
         output = Path(tmp) / "executed.ipynb"
         parameters = {**job.parameters, "seed": job.seed, "sweep_result_path": str(result_path)}
         try:
-            papermill.execute_notebook(job.target, str(output), parameters=parameters,
-                                       kernel_name=job.kernel, cwd=str(Path(job.target).parent),
-                                       progress_bar=False, log_output=False)
+            execute_notebook(job.target, output, parameters, cwd=Path(job.target).parent,
+                             kernel_name=job.kernel)
         finally:
             if output.is_file():
                 record["notebook"] = output.read_text()
