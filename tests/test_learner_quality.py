@@ -279,3 +279,18 @@ def test_a_trial_trains_only_its_rows_and_seeds_and_never_touches_the_committed_
     assert set(runs["row"]) == {"tiny"} and sorted(runs["seed"]) == [3, 4]
     assert "--set 'entropy_decay=50'" in (tmp_path / "report.md").read_text()
     assert report.QUALITY_RUNS.read_bytes() == committed
+
+
+def test_the_panel_trains_at_the_paper_profiles_budgets():
+    """A change the panel passes must not move the published tables the other way: its rows
+    train as E3 (two-product instances, medium) and E11 (Zipkin's instances) do."""
+    from coordlib.pipeline.reproduce import load_manifest
+
+    paper = {e.id: e.parameters["paper"] for e in load_manifest()}
+    by_name = {r.name: r for r in lq.PANEL}
+    for name, iterations in paper["E3"]["iterations"].items():
+        assert (by_name[name].iterations, by_name[name].n_envs) == (iterations,
+                                                                    paper["E3"]["n_envs"])
+    zipkin = [r for r in lq.PANEL if r.reference == "zipkin"]
+    assert len(zipkin) >= 4
+    assert {r.iterations for r in zipkin} == {paper["E11"]["learner_iterations"]}

@@ -74,7 +74,7 @@ def simulation_check(lost_sale_penalty=9, lead_time=2, replications: int = 20,
     return pd.DataFrame(rows)
 
 
-def learner_run(lost_sale_penalty=9, lead_time=2, seed: int = 0, iterations: int = 150,
+def learner_run(lost_sale_penalty=9, lead_time=2, seed: int = 0, iterations: int = 300,
                 eval_replications: int = 32, eval_periods: int = 2000, eval_warmup: int = 200,
                 **overrides) -> dict:
     """Train MTMA on :func:`zipkin_scenario` (its replenisher does the work: one product, so the
@@ -137,7 +137,7 @@ def order_comparison(policy, lost_sale_penalty=9, lead_time=2, replications: int
 
 def learner_table(lead_times=single_product.ZIPKIN_2008_LEAD_TIMES,
                   penalties=single_product.ZIPKIN_2008_PENALTIES, seeds=(0,),
-                  iterations: int = 150, cache_dir=None, workers: int = 2,
+                  iterations: int = 300, cache_dir=None, workers: int = 2,
                   **settings) -> pd.DataFrame:
     """:func:`learner_run` on every instance and seed, as one cached sweep (see
     :func:`coordlib.pipeline.sweep.cached_sweep`); ``settings`` go to every run."""
