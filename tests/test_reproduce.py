@@ -1,6 +1,7 @@
 """The reproduction pipeline: manifest checks, caching, failure isolation, provenance."""
 import dataclasses
 import json
+import subprocess
 
 import nbformat
 import pandas as pd
@@ -410,3 +411,27 @@ def test_readme_items_name_a_known_page_and_the_readme_holds_the_ledger_in_brief
         {"title": "T", "table": "tables/t.csv", "page": "INDEX.md"}]}))
     with pytest.raises(reproduce.ReproduceError, match="page 'INDEX.md', not one of README.md"):
         reproduce.load_readme_items(manifest)
+
+
+def test_a_run_that_rewrites_its_results_stays_at_its_commit_and_a_code_edit_is_dirty(
+        tmp_path, monkeypatch):
+    from coordlib.pipeline import results
+
+    def git(*args):
+        subprocess.run(["git", *args], cwd=tmp_path, check=True, capture_output=True)
+
+    for name in ("coordlib/model.py", "figures/e0.png", "data/tables/e0.csv", "README.md"):
+        (tmp_path / name).parent.mkdir(parents=True, exist_ok=True)
+        (tmp_path / name).write_text("first\n")
+    git("init", "-q")
+    git("add", ".")
+    git("-c", "user.name=t", "-c", "user.email=t@t", "commit", "-qm", "first")
+    monkeypatch.setattr(results, "REPO_DIR", tmp_path)
+    revision = results.git_revision.__wrapped__      # the cached value is the repository's
+    clean = revision()
+    assert clean and not clean.endswith("+dirty") and clean != "unknown"
+    for name in ("figures/e0.png", "data/tables/e0.csv", "README.md"):
+        (tmp_path / name).write_text("rewritten by a run\n")
+    assert revision() == clean
+    (tmp_path / "coordlib/model.py").write_text("edited\n")
+    assert revision() == clean + "+dirty"

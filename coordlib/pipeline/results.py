@@ -54,13 +54,22 @@ def _jsonable(value):
     raise TypeError(f"not JSON-serializable in a result configuration: {type(value).__name__}")
 
 
+GENERATED = ("figures", "data/tables", "data/provenance", "data/benchmarks", "notebooks/executed",
+             "README.md", "RESULTS.md")
+"""What the result runs write into the repository (reproduce, bench): a change there does not
+make the code that produces results differ from the commit."""
+
+
 @lru_cache(maxsize=1)
 def git_revision() -> str:
-    """The git revision of the repository (with ``+dirty`` when there are uncommitted changes)."""
+    """The git revision of the repository, with ``+dirty`` when a tracked file other than the
+    results (:data:`GENERATED`) differs from it: a paper run rewrites its own outputs as it goes
+    and stays at its commit."""
     try:
         rev = subprocess.run(["git", "rev-parse", "--short", "HEAD"], cwd=REPO_DIR, text=True,
                              capture_output=True, timeout=10).stdout.strip()
-        dirty = subprocess.run(["git", "status", "--porcelain", "--untracked-files=no"],
+        dirty = subprocess.run(["git", "status", "--porcelain", "--untracked-files=no", "--", ".",
+                                *(f":(exclude){path}" for path in GENERATED)],
                                cwd=REPO_DIR, text=True, capture_output=True, timeout=10).stdout
         return (rev or "unknown") + ("+dirty" if dirty.strip() else "")
     except (OSError, subprocess.SubprocessError):
