@@ -1,6 +1,7 @@
 """The reproduction pipeline: manifest checks, caching, failure isolation, provenance."""
 import dataclasses
 import json
+import re
 
 import nbformat
 import pandas as pd
@@ -16,7 +17,7 @@ QUICK = {"scenarios": ["tiny"], "replications": 2, "periods": 40, "warmup": 5}
 
 def _manifest(tmp_path, entries):
     path = tmp_path / "manifest.yaml"
-    path.write_text(yaml.safe_dump({"notebooks": entries}))
+    path.write_text(yaml.safe_dump({"profiles": reproduce.profiles(), "notebooks": entries}))
     return path
 
 
@@ -290,6 +291,33 @@ def test_each_notebook_gets_its_share_of_the_cpus_as_workers(tmp_path, monkeypat
     assert given == [11]
 
 
+def test_the_profiles_and_their_jobs_are_the_manifests(tmp_path, monkeypatch):
+    profiles = reproduce.profiles()
+    for entry in reproduce.load_manifest():       # every notebook has a budget for each profile
+        assert sorted(entry.parameters) == sorted(profiles), entry.id
+    path = tmp_path / "m.yaml"
+    for spec, message in [({}, "expected a mapping `profiles`"),
+                          ({"profiles": {"smoke": {"jobs": 2}}}, "lack 'paper'"),
+                          ({"profiles": {"paper": {"jobs": 0}}}, "whole number N >= 1"),
+                          ({"profiles": {"paper": {"jobs": 2, "seeds": 3}}}, "expected {jobs: N}"),
+                          ({"profiles": {"pa per": {"jobs": 2}}}, "not a plain name")]:
+        path.write_text(yaml.safe_dump({**spec, "notebooks": []}))
+        with pytest.raises(reproduce.ReproduceError, match=re.escape(message)):
+            reproduce.load_manifest(path)
+    # the default number of notebooks at once is the profile's jobs (each gets its CPU share)
+    path.write_text(yaml.safe_dump({"profiles": {"paper": {"jobs": 1}, "smoke": {"jobs": 3}},
+                                    "notebooks": [_quickstart(i, QUICK) for i in "abcd"]}))
+    shares = []
+    monkeypatch.setattr(reproduce, "worker_share", lambda jobs: shares.append(jobs) or 1)
+    monkeypatch.setattr(reproduce, "run_notebook",
+                        lambda entry, profile, layout, force=False, workers=None:
+                        reproduce.Outcome(entry, "regenerated", 0.1))
+    reproduce.reproduce("smoke", manifest=path, root=tmp_path, echo=lambda _: None)
+    assert shares == [3]
+    with pytest.raises(reproduce.ReproduceError, match="profile: unknown profile 'tiny'"):
+        reproduce.reproduce("tiny", manifest=path, root=tmp_path, echo=lambda _: None)
+
+
 def test_workers_reach_only_a_notebook_that_declares_them_and_leave_its_key(tmp_path,
                                                                             monkeypatch):
     import papermill
@@ -410,3 +438,4 @@ def test_readme_items_name_a_known_page_and_the_readme_holds_the_ledger_in_brief
         {"title": "T", "table": "tables/t.csv", "page": "INDEX.md"}]}))
     with pytest.raises(reproduce.ReproduceError, match="page 'INDEX.md', not one of README.md"):
         reproduce.load_readme_items(manifest)
+
