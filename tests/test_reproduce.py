@@ -2,12 +2,14 @@
 import dataclasses
 import json
 import re
+from pathlib import Path
 
 import nbformat
 import pandas as pd
 import pytest
 import yaml
 
+from coordlib.common import machine
 from coordlib.experiments import parameters
 from coordlib.pipeline import reproduce
 from coordlib.pipeline.results import ResultStore, config_hash
@@ -92,6 +94,7 @@ def test_a_wrong_parameter_fails_its_notebook_only_and_caching_skips_unchanged_o
     stamp = json.loads((tmp_path / "build" / "smoke" / "stamps" / "good.json").read_text())
     assert stamp["parameters"]["replications"] == 2 and stamp["packages"]["numpy"]
     assert "git_revision" in stamp and "code_version" in stamp
+    assert stamp["machine"] == machine.description()
     again = {o.entry.id: o.status for o in reproduce.reproduce("smoke", manifest=manifest, root=tmp_path,
                                                         only=["good"], echo=lines.append)}
     assert again == {"good": "cached"}
@@ -439,3 +442,24 @@ def test_readme_items_name_a_known_page_and_the_readme_holds_the_ledger_in_brief
     with pytest.raises(reproduce.ReproduceError, match="page 'INDEX.md', not one of README.md"):
         reproduce.load_readme_items(manifest)
 
+
+def test_provenance_names_the_machine_by_cpu_os_python_and_torch_not_by_host_user_or_path():
+    import getpass
+    import platform
+    import re
+    import socket
+    from importlib import metadata
+
+    from coordlib.common.files import REPO_DIR
+    from coordlib.pipeline.results import provenance
+
+    text = provenance({"seed": 0})["machine"]
+    assert text == machine.description()
+    assert machine.cpu_model() in text and f"{machine.available_cpus()} CPUs" in text
+    assert platform.system() in text and f"Python {platform.python_version()}" in text
+    assert f"torch {metadata.version('torch')}" in text
+    for name in (socket.gethostname(), getpass.getuser()):    # as a word: "vm" is in "kvm"
+        assert not re.search(rf"(?<![\w.-]){re.escape(name)}(?![\w.-])", text), name
+    for folder in (Path.home(), REPO_DIR, Path.cwd()):
+        assert str(folder) not in text
+    assert "/" not in text.replace("GNU/Linux", "")       # no path of any kind

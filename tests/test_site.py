@@ -126,6 +126,22 @@ def test_execution_page_lists_every_notebook_with_its_provenance(built):
         assert record["finished"][:10] in row    # the date of the last run
 
 
+def test_execution_page_shows_the_machine_a_run_recorded_and_says_when_none_is(tmp_path):
+    from coordlib.pipeline.results import provenance
+
+    folder = tmp_path / "provenance"
+    shutil.copytree(ROOT / "data" / "provenance", folder)
+    record = json.loads((folder / "E0.json").read_text())
+    record.pop("machine", None)
+    (folder / "E1.json").write_text(json.dumps(record))        # a record from before machines
+    record.update(provenance(record["parameters"]))           # what reproduce writes now
+    (folder / "E0.json").write_text(json.dumps(record))
+    assert site.build(tmp_path / "site", site.Sources(provenance=folder)) == []
+    rows = Page(tmp_path / "site" / "execution.html").rows
+    assert record["machine"] and record["machine"] in rows["E0"]
+    assert "not recorded" in rows["E1"] and "not recorded" not in rows["E0"]
+
+
 def test_every_internal_link_names_a_file_and_an_id_that_exist(built):
     ids = {path: Page(path).ids for path in pages_of(built)}
     for path in ids:

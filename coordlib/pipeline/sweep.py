@@ -80,6 +80,7 @@ from ..common.files import (
     data_file_key,
     load_yaml,
 )
+from ..common.machine import available_cpus
 from ..common.stats import mean_ci
 from .execution import execute_notebook
 from .results import code_version
@@ -616,14 +617,6 @@ def _worker_init(parent: int) -> None:
     threading.Thread(target=watch, name="coordlib-parent-watch", daemon=True).start()
     if os.getppid() != parent:        # the driver died before the watch began
         os._exit(1)
-
-
-def available_cpus() -> int:
-    """The CPUs this process may run on (its affinity mask where the OS has one)."""
-    try:
-        return len(os.sched_getaffinity(0))
-    except AttributeError:
-        return os.cpu_count() or 1
 
 
 WORKER_DIED = ("a worker process died while this job was pending or running: out of memory, "
