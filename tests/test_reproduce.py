@@ -441,6 +441,15 @@ def test_readme_items_name_a_known_page_and_the_readme_holds_the_ledger_in_brief
         {"title": "T", "table": "tables/t.csv", "page": "INDEX.md"}]}))
     with pytest.raises(reproduce.ReproduceError, match="page 'INDEX.md', not one of README.md"):
         reproduce.load_readme_items(manifest)
+    manifest.write_text(yaml.safe_dump({"notebooks": [], "readme": [
+        {"title": "T", "table": "tables/t.csv", "columns": ["claim"], "anchors": "verdict"}]}))
+    with pytest.raises(reproduce.ReproduceError, match="anchors 'verdict' is not one of its columns"):
+        reproduce.load_readme_items(manifest)
+    table = tmp_path / "t.csv"                 # an anchors column links each cell to its anchor
+    table.write_text("claim,verdict\nC1,partly\nC2,supported\n")
+    assert reproduce.compact_table(table, ["claim", "verdict"], anchors="claim",
+                                   full_page="t.md").splitlines()[2:] == [
+        "| [C1](t.md#C1) | partly |", "| [C2](t.md#C2) | supported |"]
 
 
 def test_provenance_names_the_machine_by_cpu_os_python_and_torch_not_by_host_user_or_path():

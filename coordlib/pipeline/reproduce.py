@@ -575,6 +575,10 @@ def load_readme_items(path: Path = MANIFEST) -> list[dict]:
         if item.get("page", RESULTS_PAGE) not in PAGES:
             raise ReproduceError(f"manifest: readme item {item['title']!r}: page "
                                  f"{item['page']!r}, not one of {', '.join(PAGES)}")
+        if "anchors" in item and item["anchors"] not in (item.get("columns") or []):
+            raise ReproduceError(f"manifest: readme item {item['title']!r}: anchors "
+                                 f"{item['anchors']!r} is not one of its columns "
+                                 f"{item.get('columns')}")
     return items
 
 
@@ -598,8 +602,10 @@ def update_readme(readme: Path, items: list[dict], layout: Layout, timing: bool 
             if path.is_file():
                 full = path.with_suffix(".md")
                 link = full.relative_to(readme.parent) if full.is_relative_to(readme.parent) else full
+                table = compact_table(path, item["columns"], item.get("count"),
+                                      item.get("anchors"), str(link))
                 parts.append(f"**{item['title']}** (rules and evidence: [{full.name}]({link}))"
-                             f"\n\n{compact_table(path, item['columns'], item.get('count'))}\n")
+                             f"\n\n{table}\n")
         elif "table" in item:
             path = layout.artifact(item["table"]).with_suffix(".md")
             if path.is_file():
@@ -626,10 +632,13 @@ def update_readme(readme: Path, items: list[dict], layout: Layout, timing: bool 
     return True
 
 
-def compact_table(path: Path, columns: list, count: str | None = None) -> str:
+def compact_table(path: Path, columns: list, count: str | None = None,
+                  anchors: str | None = None, full_page: str = "") -> str:
     """Some columns of a CSV table as Markdown, each cell on one line (a table that fits a
     screen); ``count``: a first line counting the rows by that column's values, in the order
-    they first appear (``3 partly, 1 supported``)."""
+    they first appear (``3 partly, 1 supported``); ``anchors``: a column whose cells link to
+    the anchor of the same name in ``full_page`` (the table in full: each claim's id to its
+    rule and evidence, ``claims.md#C1``)."""
     # deferred: only the paper run's last step renders a table; the command starts without pandas
     import pandas as pd
 
@@ -642,8 +651,11 @@ def compact_table(path: Path, columns: list, count: str | None = None) -> str:
     def cell(text: str) -> str:
         return " ".join(str(text).split()).replace("|", "\\|")
 
+    def linked(column: str, text: str) -> str:
+        return f"[{cell(text)}]({full_page}#{cell(text)})" if column == anchors else cell(text)
+
     lines = [f"| {' | '.join(columns)} |", f"|{'---|' * len(columns)}"]
-    lines += [f"| {' | '.join(cell(row[c]) for c in columns)} |" for _, row in frame.iterrows()]
+    lines += [f"| {' | '.join(linked(c, row[c]) for c in columns)} |" for _, row in frame.iterrows()]
     head = ""
     if count:
         tally = frame[count].value_counts(sort=False)
