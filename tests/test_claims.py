@@ -1,4 +1,6 @@
 """The claims ledger decides each claim from the experiments' tables, by the rule it states."""
+import re
+
 import pandas as pd
 import pytest
 
@@ -214,13 +216,43 @@ def test_ledger_page_of_the_committed_tables_counts_verdicts_and_keeps_cells_sho
     tally = tables["verdict"].value_counts()
     assert first == "Verdicts: " + ", ".join(
         f"{tally[v]} {v}" for v in claims.VERDICTS if v in tally) + "."
-    rows = [line for line in page.splitlines() if line.startswith("| C")]
+    rows = [line for line in page.splitlines() if line.startswith("| [C")]
     assert len(rows) == len(claims.CLAIMS)
     for row in rows:
         cells = [c.strip() for c in row.strip("|").split(" | ")]
         assert max(len(c) for c in cells) <= claims.BRIEF_LENGTH, cells[0]
     for full in list(tables["rule"]) + list(tables["evidence"]):
         assert full in page  # the full reasoning stays on the page
+
+
+def ledger_links(text: str, page: str = "") -> list:
+    """The claim anchors that ``text`` links to in ``page`` (this page: ``""``), in order."""
+    return re.findall(rf"\]\({re.escape(page)}#(C\d+)\)", text)
+
+
+def ledger_anchors(text: str) -> list:
+    return re.findall(r'<a id="(C\d+)"></a>', text)
+
+
+def test_each_claims_row_links_to_its_full_text_on_the_same_page():
+    frame = pd.read_csv(REPO_DIR / "data" / "tables" / "claims.csv", dtype=str,
+                        keep_default_na=False)
+    page = (REPO_DIR / "data" / "tables" / "claims.md").read_text()
+    assert page == claims.ledger_markdown(frame)      # the committed page is the committed ledger's
+    keys = list(frame["claim"])
+    assert ledger_links(page) == keys == ledger_anchors(page)
+    sections = page.split('<a id="')[1:]
+    for key, row, section in zip(keys, frame.itertuples(), sections):
+        assert section.startswith(f'{key}"></a>\n\n### {key}: {row.verdict}\n')
+        assert row.rule in section and row.evidence in section
+
+
+@pytest.mark.parametrize("name", ["README.md", "RESULTS.md"])
+def test_the_ledger_rows_of_readme_and_results_link_to_each_claims_full_text(name):
+    anchors = ledger_anchors((REPO_DIR / "data" / "tables" / "claims.md").read_text())
+    links = ledger_links((REPO_DIR / name).read_text(), "data/tables/claims.md")
+    assert links and set(links) <= set(anchors)
+    assert sorted(set(links)) == sorted(anchors)      # every claim, each row linked
 
 
 def test_combine_with_labels_names_each_part_by_its_verdict():

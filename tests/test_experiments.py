@@ -225,6 +225,41 @@ def test_e1_instances_take_a_class_s_changes_but_not_into_the_committed_tables(t
         e1_theory.e1_instances(lfit=4.0)
 
 
+def test_e1_settings_take_the_manifests_budget_and_an_explicit_value_wins(tmp_path):
+    from coordlib.experiments import e1_theory
+    from coordlib.pipeline.reproduce import budget
+
+    dirs = dict(figures_dir=str(tmp_path / "f"), tables_dir=str(tmp_path / "t"))
+    for profile in ("smoke", "paper"):
+        given = budget("E1", profile)
+        settings = e1_theory.e1_settings(profile, **dirs)
+        assert settings.shares.tolist() == np.linspace(0, 1, given["shares"]).tolist()
+        assert settings.lead_times == tuple(given["lead_times"])
+        assert all(getattr(settings, name) == given[name]
+                   for name in ("n_mc", "stationary_replications", "periods", "sweep_points",
+                                "rate_grid"))
+    own = e1_theory.e1_settings("paper", **dirs, n_mc=500, lead_times=[3], shares=3)
+    assert (own.n_mc, own.lead_times, own.shares.tolist()) == (500, (3,), [0.0, 0.5, 1.0])
+    for bad in (dict(periods=1), dict(lead_times=[0]), dict(lead_times="1"), dict(rate_grid=2.5)):
+        with pytest.raises(ValueError, match=next(iter(bad))):
+            e1_theory.e1_settings("smoke", **dirs, **bad)
+
+
+def test_the_experiment_modules_hand_sweeps_their_functions_and_jobs_keep_their_ids():
+    # the grids name the function itself (a reader follows the call); the workers and the job
+    # ids see its dotted path, as when the grids spelled it out, so cached runs stay valid
+    from coordlib.experiments import e5_timescales, e7_scalability, e11_lost_sales, learners
+    from coordlib.pipeline import sweep
+
+    for function in (learners.train_evaluate, e5_timescales.variant_run, e7_scalability.learner_run,
+                     e7_scalability.baseline_run, e11_lost_sales.learner_run):
+        dotted = f"{function.__module__}.{function.__name__}"
+        grids = [sweep.load_grid({"experiment": e, "fixed": {"iterations": 3}, "seeds": [0]},
+                                 import_experiment=False) for e in (function, dotted)]
+        assert grids[0].experiment == grids[1].experiment == dotted
+        assert [j.id for j in grids[0].jobs()] == [j.id for j in grids[1].jobs()]
+
+
 def test_e4_convergence_verdicts_tell_a_rising_curve_from_a_level_one():
     steps = np.arange(1, 61)
     rng = np.random.default_rng(0)

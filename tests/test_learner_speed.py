@@ -146,3 +146,13 @@ def test_budget_shapes_trade_copies_for_iterations_on_one_stream():
     assert (table.profit_lo <= table.profit).all() and (table.profit <= table.profit_hi).all()
     with pytest.raises(ValueError, match="unknown budget shape"):
         compare_budget_shapes("tiny", iterations=2, shapes=("many copies",))
+
+
+def test_the_crowding_learner_trains_as_the_paper_profiles_e5_does():
+    """The crowding row measures the learner E5 trains at the paper profile: medium (one of
+    E5's scenarios) at E5's simulator copies; the manifest sets that budget."""
+    from coordlib.bench.learner_speed import CROWDING_CASE
+    from coordlib.pipeline.reproduce import budget
+
+    e5 = budget("E5", "paper")
+    assert CROWDING_CASE.scenario in e5["scenarios"] and CROWDING_CASE.n_envs == e5["n_envs"]

@@ -1,13 +1,16 @@
 """The reproduction pipeline: manifest checks, caching, failure isolation, provenance."""
 import dataclasses
 import json
+import re
 import subprocess
+from pathlib import Path
 
 import nbformat
 import pandas as pd
 import pytest
 import yaml
 
+from coordlib.common import machine
 from coordlib.experiments import parameters
 from coordlib.pipeline import reproduce
 from coordlib.pipeline.results import ResultStore, config_hash
@@ -17,7 +20,7 @@ QUICK = {"scenarios": ["tiny"], "replications": 2, "periods": 40, "warmup": 5}
 
 def _manifest(tmp_path, entries):
     path = tmp_path / "manifest.yaml"
-    path.write_text(yaml.safe_dump({"notebooks": entries}))
+    path.write_text(yaml.safe_dump({"profiles": reproduce.profiles(), "notebooks": entries}))
     return path
 
 
@@ -92,6 +95,7 @@ def test_a_wrong_parameter_fails_its_notebook_only_and_caching_skips_unchanged_o
     stamp = json.loads((tmp_path / "build" / "smoke" / "stamps" / "good.json").read_text())
     assert stamp["parameters"]["replications"] == 2 and stamp["packages"]["numpy"]
     assert "git_revision" in stamp and "code_version" in stamp
+    assert stamp["machine"] == machine.description()
     again = {o.entry.id: o.status for o in reproduce.reproduce("smoke", manifest=manifest, root=tmp_path,
                                                         only=["good"], echo=lines.append)}
     assert again == {"good": "cached"}
@@ -291,6 +295,33 @@ def test_each_notebook_gets_its_share_of_the_cpus_as_workers(tmp_path, monkeypat
     assert given == [11]
 
 
+def test_the_profiles_and_their_jobs_are_the_manifests(tmp_path, monkeypatch):
+    profiles = reproduce.profiles()
+    for entry in reproduce.load_manifest():       # every notebook has a budget for each profile
+        assert sorted(entry.parameters) == sorted(profiles), entry.id
+    path = tmp_path / "m.yaml"
+    for spec, message in [({}, "expected a mapping `profiles`"),
+                          ({"profiles": {"smoke": {"jobs": 2}}}, "lack 'paper'"),
+                          ({"profiles": {"paper": {"jobs": 0}}}, "whole number N >= 1"),
+                          ({"profiles": {"paper": {"jobs": 2, "seeds": 3}}}, "expected {jobs: N}"),
+                          ({"profiles": {"pa per": {"jobs": 2}}}, "not a plain name")]:
+        path.write_text(yaml.safe_dump({**spec, "notebooks": []}))
+        with pytest.raises(reproduce.ReproduceError, match=re.escape(message)):
+            reproduce.load_manifest(path)
+    # the default number of notebooks at once is the profile's jobs (each gets its CPU share)
+    path.write_text(yaml.safe_dump({"profiles": {"paper": {"jobs": 1}, "smoke": {"jobs": 3}},
+                                    "notebooks": [_quickstart(i, QUICK) for i in "abcd"]}))
+    shares = []
+    monkeypatch.setattr(reproduce, "worker_share", lambda jobs: shares.append(jobs) or 1)
+    monkeypatch.setattr(reproduce, "run_notebook",
+                        lambda entry, profile, layout, force=False, workers=None:
+                        reproduce.Outcome(entry, "regenerated", 0.1))
+    reproduce.reproduce("smoke", manifest=path, root=tmp_path, echo=lambda _: None)
+    assert shares == [3]
+    with pytest.raises(reproduce.ReproduceError, match="profile: unknown profile 'tiny'"):
+        reproduce.reproduce("tiny", manifest=path, root=tmp_path, echo=lambda _: None)
+
+
 def test_workers_reach_only_a_notebook_that_declares_them_and_leave_its_key(tmp_path,
                                                                             monkeypatch):
     import papermill
@@ -411,6 +442,37 @@ def test_readme_items_name_a_known_page_and_the_readme_holds_the_ledger_in_brief
         {"title": "T", "table": "tables/t.csv", "page": "INDEX.md"}]}))
     with pytest.raises(reproduce.ReproduceError, match="page 'INDEX.md', not one of README.md"):
         reproduce.load_readme_items(manifest)
+    manifest.write_text(yaml.safe_dump({"notebooks": [], "readme": [
+        {"title": "T", "table": "tables/t.csv", "columns": ["claim"], "anchors": "verdict"}]}))
+    with pytest.raises(reproduce.ReproduceError, match="anchors 'verdict' is not one of its columns"):
+        reproduce.load_readme_items(manifest)
+    table = tmp_path / "t.csv"                 # an anchors column links each cell to its anchor
+    table.write_text("claim,verdict\nC1,partly\nC2,supported\n")
+    assert reproduce.compact_table(table, ["claim", "verdict"], anchors="claim",
+                                   full_page="t.md").splitlines()[2:] == [
+        "| [C1](t.md#C1) | partly |", "| [C2](t.md#C2) | supported |"]
+
+
+def test_provenance_names_the_machine_by_cpu_os_python_and_torch_not_by_host_user_or_path():
+    import getpass
+    import platform
+    import re
+    import socket
+    from importlib import metadata
+
+    from coordlib.common.files import REPO_DIR
+    from coordlib.pipeline.results import provenance
+
+    text = provenance({"seed": 0})["machine"]
+    assert text == machine.description()
+    assert machine.cpu_model() in text and f"{machine.available_cpus()} CPUs" in text
+    assert platform.system() in text and f"Python {platform.python_version()}" in text
+    assert f"torch {metadata.version('torch')}" in text
+    for name in (socket.gethostname(), getpass.getuser()):    # as a word: "vm" is in "kvm"
+        assert not re.search(rf"(?<![\w.-]){re.escape(name)}(?![\w.-])", text), name
+    for folder in (Path.home(), REPO_DIR, Path.cwd()):
+        assert str(folder) not in text
+    assert "/" not in text.replace("GNU/Linux", "")       # no path of any kind
 
 
 def test_a_run_that_rewrites_its_results_stays_at_its_commit_and_a_code_edit_is_dirty(

@@ -3,6 +3,7 @@ what it promises, and in headless Chromium every page loads, every figure render
 link resolves and nothing is reported to the console."""
 import csv
 import json
+import re
 import shutil
 from collections import Counter
 from html.parser import HTMLParser
@@ -124,6 +125,41 @@ def test_execution_page_lists_every_notebook_with_its_provenance(built):
         row = page.rows[entry.id]
         assert record["code_version"] in row and record["parameters"]["profile"] in row
         assert record["finished"][:10] in row    # the date of the last run
+
+
+def test_every_claim_anchor_the_markdown_ledgers_link_to_is_a_row_of_the_sites_ledger(built):
+    # claims.md links each claim to its full text by the claim's id, README.md and RESULTS.md to
+    # claims.md#id: the site's ledger holds each claim's full text under the same id
+    ids = Page(built / "index.html").ids
+    claims_md = (ROOT / "data" / "tables" / "claims.md").read_text()
+    targets = {name: re.findall(rf"\]\({re.escape(prefix)}#([^)\s]+)\)", (ROOT / name).read_text())
+               for name, prefix in (("data/tables/claims.md", ""),
+                                    ("README.md", "data/tables/claims.md"),
+                                    ("RESULTS.md", "data/tables/claims.md"))}
+    anchors = re.findall(r'<a id="([^"]+)"></a>', claims_md)
+    ledger = [row["claim"] for row in csv.DictReader((ROOT / "data" / "tables" / "claims.csv").open())]
+    for name, found in targets.items():
+        assert sorted(set(found)) == sorted(ledger), name
+        assert set(found) <= set(anchors) and set(found) <= ids, name
+    for claim in ledger:                                  # the site's row holds the full text
+        row = Page(built / "index.html").rows[claim]
+        assert "Rule." in row and "Evidence." in row
+
+
+def test_execution_page_shows_the_machine_a_run_recorded_and_says_when_none_is(tmp_path):
+    from coordlib.pipeline.results import provenance
+
+    folder = tmp_path / "provenance"
+    shutil.copytree(ROOT / "data" / "provenance", folder)
+    record = json.loads((folder / "E0.json").read_text())
+    record.pop("machine", None)
+    (folder / "E1.json").write_text(json.dumps(record))        # a record from before machines
+    record.update(provenance(record["parameters"]))           # what reproduce writes now
+    (folder / "E0.json").write_text(json.dumps(record))
+    assert site.build(tmp_path / "site", site.Sources(provenance=folder)) == []
+    rows = Page(tmp_path / "site" / "execution.html").rows
+    assert record["machine"] and record["machine"] in rows["E0"]
+    assert "not recorded" in rows["E1"] and "not recorded" not in rows["E0"]
 
 
 def test_every_internal_link_names_a_file_and_an_id_that_exist(built):

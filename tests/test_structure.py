@@ -31,6 +31,7 @@ from coordlib import policies, scenarios
 from coordlib.exact import coordination, dp, policy_evaluation, policy_maps, structure
 from coordlib.experiments import e2_dp_structure, e9_sensitivity
 from coordlib.model import variants
+from coordlib.pipeline import reproduce
 
 
 def _tiny(**changes):
@@ -431,7 +432,7 @@ def test_e2_settings_fill_profile_defaults_and_name_bad_parameters(tmp_path):
     assert paper.max_inventory is None and paper.exposure_grid == 7
     instances = e2_dp_structure.e2_instances(paper)
     assert list(instances) == ["tiny", "tiny-personal", "tiny L=0", "tiny L=2"]
-    assert instances["tiny L=2"][1] == e2_dp_structure.E2_DEFAULTS["paper"]["long_lead_max_inventory"]
+    assert instances["tiny L=2"][1] == reproduce.budget("E2", "paper")["long_lead_max_inventory"]
     assert instances["tiny L=2"][0].lead_time.tolist() == [2, 2]
     for change, name in [(dict(pipeline="median"), "pipeline"),
                          (dict(picture_scenario="tiny L=3"), "picture_scenario"),
@@ -449,7 +450,7 @@ def test_e2_settings_fill_profile_defaults_and_name_bad_parameters(tmp_path):
 def test_e9_settings_fill_profile_defaults_and_name_bad_parameters(tmp_path):
     from coordlib.experiments.parameters import ParameterError
     paper = e9_sensitivity.e9_settings("paper", simulation_scenario="medium", **_dirs(tmp_path))
-    assert paper.bases == e9_sensitivity.E9_DEFAULTS["paper"]["bases"] and paper.max_inventory is None
+    assert paper.bases == reproduce.budget("E9", "paper")["bases"] and paper.max_inventory is None
     smoke = e9_sensitivity.e9_settings("smoke", simulation_scenario=None, lifts=[0.0, 1.0],
                                   **_dirs(tmp_path))
     assert smoke.lifts == [0.0, 1.0] and smoke.exposure_grid == 6

@@ -4,10 +4,8 @@ from __future__ import annotations
 import importlib
 import math
 import os
-import platform
 import time
 from dataclasses import dataclass, field
-from pathlib import Path
 from typing import Callable
 
 import numpy as np
@@ -15,6 +13,7 @@ import pandas as pd
 from scipy import stats
 
 from ..common.files import REPO_DIR
+from ..common.machine import cpu_model
 
 DEFAULT_OUT = REPO_DIR / "data" / "benchmarks"
 MET = ("yes", "no", "void", "n/a", "skipped")
@@ -27,15 +26,7 @@ ROW_FIELDS = ("section", "measured", "ours", "reference", "ratio", "target", "me
 # ---- machinery ----------------------------------------------------------------------------------
 def machine() -> str:
     """Cores and CPU model of this machine, as one line."""
-    model = platform.processor() or "unknown CPU"
-    try:
-        for line in Path("/proc/cpuinfo").read_text().splitlines():
-            if line.startswith("model name"):
-                model = line.split(":", 1)[1].strip()
-                break
-    except OSError:
-        pass
-    return f"{os.cpu_count()} cores, {model}"
+    return f"{os.cpu_count()} cores, {cpu_model()}"
 
 
 def side_by_side(*functions: Callable[[], object], rounds: int = 5,

@@ -545,15 +545,20 @@ def verdict_count(frame: pd.DataFrame) -> str:
 
 def ledger_markdown(frame: pd.DataFrame) -> str:
     """The ledger as a page: the verdict count, a table of the verdicts with the rule and the
-    evidence in brief, then each claim's full rule and evidence."""
+    evidence in brief, then each claim's full rule and evidence. Each claim's id in the table
+    links to its full text below, which opens with an anchor named by the id (``#C1``), as the
+    site's ledger row of the claim is (``coordlib.pipeline.site``) and as the README's and
+    RESULTS.md's ledger rows link to it (``claims.md#C1``)."""
     columns = {"claim": "claim", "verdict": "verdict", "experiments": "experiments",
                "rule_brief": "rule (brief)", "evidence_brief": "evidence (brief)"}
     rows = [[" ".join(str(row[c]).split()).replace("|", "/") for c in columns]
             for _, row in frame.iterrows()]
+    rows = [[f"[{cells[0]}](#{cells[0]})", *cells[1:]] for cells in rows]
     table = "\n".join("| " + " | ".join(cells) + " |"
                       for cells in [list(columns.values()), ["---"] * len(columns), *rows])
-    details = [f"### {row.claim}: {row.verdict}\n\n{row.abstract}\n\n**Rule.** {row.rule}\n\n"
-               f"**Evidence.** {row.evidence}\n" for row in frame.itertuples()]
+    details = [f'<a id="{row.claim}"></a>\n\n### {row.claim}: {row.verdict}\n\n{row.abstract}\n\n'
+               f"**Rule.** {row.rule}\n\n**Evidence.** {row.evidence}\n"
+               for row in frame.itertuples()]
     return "\n".join([verdict_count(frame), "", table, "",
                       "## Each claim's rule and evidence in full", "", *details])
 

@@ -143,7 +143,7 @@ def learner_table(lead_times=single_product.ZIPKIN_2008_LEAD_TIMES,
     :func:`coordlib.pipeline.sweep.cached_sweep`); ``settings`` go to every run."""
     root = cache_folder(cache_dir if cache_dir is not None else DEFAULT_CACHE, "e11",
                         f"learner-{int(iterations)}it")
-    grid = {"name": "e11-learner", "experiment": "coordlib.experiments.e11_lost_sales.learner_run",
+    grid = {"name": "e11-learner", "experiment": learner_run,
             "fixed": {"iterations": int(iterations), **settings},
             "axes": {"lead_time": [int(L) for L in lead_times],
                      "lost_sale_penalty": [float(p) for p in penalties]},

@@ -42,19 +42,10 @@ from ..theory.static_exposure import (
     static_value_of_coordination,
     static_value_of_coordination_numeric,
 )
+from .parameters import with_budget
+
 
 # ---- E1: the tables and curves of notebooks/01_theory.ipynb (MODEL.md section 7) -----------------
-E1_DEFAULTS = {
-    "smoke": {"n_mc": 20_000, "stationary_replications": 200, "periods": 101, "shares": 11,
-              "sweep_points": 7, "lead_times": (1,), "rate_grid": 13},
-    "paper": {"n_mc": 1_000_000, "stationary_replications": 4_000, "periods": 401, "shares": 101,
-              "sweep_points": 41, "lead_times": (1, 2), "rate_grid": 121},
-}
-"""What each notebook profile computes: Monte Carlo replications (one period, and stationary
-replications x periods), points on the exposure grid and in each sweep, the lead times of the
-exact lost-sales check and the number of arrival rates scanned for counterexamples."""
-
-
 @dataclass(frozen=True)
 class E1Settings:
     """The validated parameters of the E1 notebook."""
@@ -83,32 +74,53 @@ class E1Settings:
     """arrival rates scanned for interior optima"""
 
 
+BUDGET_MINIMUMS = {"n_mc": 100, "stationary_replications": 2, "periods": 2, "shares": 2,
+                   "sweep_points": 2, "rate_grid": 2}
+"""The smallest value of each count of E1's budget that its checks can work with."""
+
+
 def e1_settings(profile="smoke", seed=0, figures_dir="../figures", tables_dir="../data/tables",
-                n_mc=None) -> E1Settings:
+                n_mc=None, stationary_replications=None, periods=None, shares=None,
+                sweep_points=None, lead_times=None, rate_grid=None) -> E1Settings:
     """Check the notebook parameters and return the settings (creating the output folders).
 
-    ``n_mc``: one-period Monte Carlo replications; None takes the profile's default.
+    The budget, each taken from the profile's budget of E1 in ``notebooks/manifest.yaml`` where
+    None (:func:`coordlib.experiments.parameters.with_budget`): ``n_mc``, one-period Monte Carlo
+    replications (B1's profit at stock S); ``stationary_replications`` x ``periods``, the
+    stationary Monte Carlo of the lost-sales system (the first period dropped); ``shares``,
+    points of the exposure grid x_1 in [0, 1] (B2); ``sweep_points``, points of each
+    comparative-statics sweep (B5); ``lead_times``, the L of the exact lost-sales base-stock
+    check; ``rate_grid``, arrival rates lambda scanned for interior optima (B2).
     """
-    if profile not in E1_DEFAULTS:
-        raise ValueError(f"profile: must be one of {sorted(E1_DEFAULTS)}, got {profile!r}")
+    given = dict(n_mc=n_mc, stationary_replications=stationary_replications, periods=periods,
+                 shares=shares, sweep_points=sweep_points, lead_times=lead_times,
+                 rate_grid=rate_grid)
+    cfg = with_budget("E1", profile, given)
     if isinstance(seed, bool) or not isinstance(seed, (int, np.integer)) or seed < 0:
         raise ValueError(f"seed: must be a whole number >= 0, got {seed!r}")
     for name, value in (("figures_dir", figures_dir), ("tables_dir", tables_dir)):
         if not isinstance(value, str) or not value.strip():
             raise ValueError(f"{name}: must be a non-empty path string, got {value!r}")
-    cfg = dict(E1_DEFAULTS[profile])
-    if n_mc is not None:
-        if isinstance(n_mc, bool) or not isinstance(n_mc, (int, np.integer)) or n_mc < 100:
-            raise ValueError(f"n_mc: must be a whole number >= 100 (or None), got {n_mc!r}")
-        cfg["n_mc"] = int(n_mc)
+    for name, low in BUDGET_MINIMUMS.items():
+        value = cfg[name]
+        if isinstance(value, bool) or not isinstance(value, (int, np.integer)) or value < low:
+            raise ValueError(f"{name}: must be a whole number >= {low} (or None), got {value!r}")
+    lead_times = cfg["lead_times"]
+    if (isinstance(lead_times, (str, bytes)) or not isinstance(lead_times, (list, tuple))
+            or not lead_times or not all(isinstance(v, (int, np.integer))
+                                         and not isinstance(v, bool) and v >= 1
+                                         for v in lead_times)):
+        raise ValueError(f"lead_times: must be a non-empty list of whole numbers >= 1 (or None), "
+                         f"got {lead_times!r}")
     for d in (figures_dir, tables_dir):
         Path(d).mkdir(parents=True, exist_ok=True)
     return E1Settings(profile=profile, seed=int(seed), figures_dir=figures_dir,
-                      tables_dir=tables_dir, n_mc=cfg["n_mc"],
-                      stationary_replications=cfg["stationary_replications"],
-                      periods=cfg["periods"], shares=np.linspace(0, 1, cfg["shares"]),
-                      sweep_points=cfg["sweep_points"], lead_times=tuple(cfg["lead_times"]),
-                      rate_grid=cfg["rate_grid"])
+                      tables_dir=tables_dir, n_mc=int(cfg["n_mc"]),
+                      stationary_replications=int(cfg["stationary_replications"]),
+                      periods=int(cfg["periods"]), shares=np.linspace(0, 1, cfg["shares"]),
+                      sweep_points=int(cfg["sweep_points"]),
+                      lead_times=tuple(int(v) for v in lead_times),
+                      rate_grid=int(cfg["rate_grid"]))
 
 
 INSTANCE_KNOBS = ("lift", "arrival_scale", "margin_scale")

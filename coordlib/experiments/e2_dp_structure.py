@@ -20,7 +20,7 @@ from ..exact.policy_maps import (
 from ..exact.structure import b3_report, b4_cross_correlation, b4_peak_lags
 from ..model.scenarios import get as get_scenario
 from ..model.variants import scenario_variant
-from .parameters import ParameterError, _check_cap, _resolve, check_parameters
+from .parameters import ParameterError, _check_cap, check_parameters, with_budget
 
 
 def dp_structure(scenario, max_inventory: Optional[int] = None, exposure_grid: int = 11,
@@ -81,32 +81,21 @@ def dp_structure(scenario, max_inventory: Optional[int] = None, exposure_grid: i
 
 
 # ---- notebook settings ----------------------------------------------------------------------
-E2_DEFAULTS = {
-    "smoke": dict(max_inventory=6, long_lead_max_inventory=4, exposure_grid=6, replications=8,
-                  periods=300),
-    "paper": dict(max_inventory=None, long_lead_max_inventory=10, exposure_grid=11,
-                  replications=32, periods=600),
-}
-"""Profile defaults of E2 (``notebooks/02_dp_structure.ipynb``): what a parameter left None takes.
-
-``max_inventory`` caps M_i and Qmax_i of the instances with every L_i <= 1 (None: no cap),
-``long_lead_max_inventory`` those with some L_i >= 2; ``exposure_grid`` points per segment;
-``replications`` and ``periods`` size the B4 simulation."""
-
-
 def e2_settings(profile: str = "smoke", **params):
-    """E2's checked parameters: profile defaults (:data:`E2_DEFAULTS`) filled in where a
-    parameter is None, then checked (:func:`coordlib.experiments.parameters.check_parameters`, which
+    """E2's checked parameters: the profile's budget of E2 in ``notebooks/manifest.yaml`` filled
+    in where a parameter is None (:func:`coordlib.experiments.parameters.with_budget`), then checked (:func:`coordlib.experiments.parameters.check_parameters`, which
     creates the ``*_dir`` folders); a wrong one raises ParameterError naming it.
 
     Besides the folders and ``seed``: ``scenarios`` (shipped N = 2 scenarios), ``variant_base``
     and ``variant_lead_times`` (extra instances: the base with every L_i set to each value),
-    ``max_inventory``, ``long_lead_max_inventory``, ``exposure_grid``, ``pipeline``
+    ``max_inventory`` (caps M_i and Qmax_i of the instances with every L_i <= 1; None: no cap),
+    ``long_lead_max_inventory`` (those with some L_i >= 2), ``exposure_grid`` (points per
+    segment), ``pipeline``
     (:data:`PIPELINE_READINGS`), ``picture_scenario`` (one of the instance names of
     :func:`e2_instances`), ``replications``, ``periods``, ``warmup``, ``max_lag``.
     """
 
-    values = _resolve(profile, E2_DEFAULTS, params)
+    values = with_budget("E2", profile, params)
     values["profile"] = profile
     for key in ("max_inventory", "long_lead_max_inventory"):
         _check_cap(key, values.get(key))

@@ -187,7 +187,7 @@ def timescale_ablation(scenarios, seeds, iterations: int, cache_dir, ratios=(0.1
         shift = ({"shift": shifts[name], "shift_iterations": int(shift_iterations)}
                  if name in shifts else {})
         grid = {"name": f"e5-{name}",
-                "experiment": "coordlib.experiments.e5_timescales.variant_run",
+                "experiment": variant_run,
                 "fixed": {"iterations": int(iterations), "runs_dir": str(root / "runs"),
                           **(settings or {}), **shift},
                 "axes": {"scenario": [name], "variant_label": labels},

@@ -228,7 +228,7 @@ def scalability(scenarios, seeds, iterations, cache_dir, configs=tuple(LEARNERS)
         tag = (f"{count}it-{settings_digest(fixed)}-s{'-'.join(map(str, these))}"
                + ("-ablation" if ablation else ""))
         grid = {"name": f"e7-{tag}",
-                "experiment": "coordlib.experiments.e7_scalability.learner_run",
+                "experiment": learner_run,
                 "fixed": {"iterations": count, "runs_dir": str(runs_dir), **fixed},
                 "axes": {"scenario": names, "config": list(job_configs)},
                 "seeds": list(these)}
@@ -247,7 +247,7 @@ def scalability(scenarios, seeds, iterations, cache_dir, configs=tuple(LEARNERS)
                 curves.append(curve)
     learners = pd.concat(frames, ignore_index=True)
     grid = {"name": "e7-baselines",
-            "experiment": "coordlib.experiments.e7_scalability.baseline_run",
+            "experiment": baseline_run,
             "fixed": dict(baseline_budget or {}), "axes": {"scenario": scenarios},
             "seeds": [0]}
     baselines = cached_sweep(grid, root / "baselines", workers)

@@ -12,30 +12,7 @@ from ..model.evaluation import evaluate, mean_ci
 from ..model.scenarios import get as get_scenario
 from ..model.variants import scenario_variant
 from ..policies.firms import firm
-from .parameters import ParameterError, _check_cap, _check_values, _resolve, check_parameters
-
-E9_DEFAULTS = {
-    "smoke": dict(bases=["tiny"], lifts=[0.0, 2.0, 4.0], margin_spreads=[0.0, 4.0],
-                  lead_times=[0, 1], arrival_rates=[3.0, 6.0], max_inventory=8,
-                  lead_time_max_inventory=6, exposure_grid=6, sim_lift_scales=[0.0, 1.0],
-                  sim_margin_scales=[], sim_lead_time_shifts=[], sim_arrival_scales=[0.5, 1.0],
-                  replications=4, periods=150, warmup=50),
-    "paper": dict(bases=["tiny", "tiny-margin"], lifts=[0.0, 0.5, 1.0, 2.0, 3.0, 4.0, 6.0],
-                  margin_spreads=[0.0, 1.0, 2.0, 4.0, 6.0], lead_times=[0, 1, 2],
-                  arrival_rates=[1.5, 3.0, 6.0, 9.0, 12.0], max_inventory=None,
-                  lead_time_max_inventory=10, exposure_grid=11,
-                  sim_lift_scales=[0.0, 0.5, 1.0, 2.0, 3.0], sim_margin_scales=[0.25, 0.5, 1.0, 1.5],
-                  sim_lead_time_shifts=[0, 1, 2], sim_arrival_scales=[0.25, 0.5, 1.0, 2.0],
-                  replications=20, periods=600, warmup=100),
-}
-"""Profile defaults of E9 (``notebooks/09_sensitivity.ipynb``): what a parameter left None takes.
-
-DP part (:func:`coordlib.exact.coordination.b5_decomposition` on each of ``bases``): ``lifts``, ``margin_spreads``,
-``lead_times``, ``arrival_rates``; ``max_inventory`` caps every row but the lead-time rows,
-which use ``lead_time_max_inventory``. Simulation part (:func:`heuristic_sensitivity` on
-``simulation_scenario``): the ``sim_*`` values of the factors ``lift_scale``,
-``margin_scale``, ``lead_time_shift`` and ``arrival_scale``, on ``replications`` x
-``periods`` periods after ``warmup``."""
+from .parameters import ParameterError, _check_cap, _check_values, check_parameters, with_budget
 
 E9_SIMULATION_FACTORS = {"sim_lift_scales": "lift_scale", "sim_margin_scales": "margin_scale",
                          "sim_lead_time_shifts": "lead_time_shift",
@@ -44,11 +21,19 @@ E9_SIMULATION_FACTORS = {"sim_lift_scales": "lift_scale", "sim_margin_scales": "
 
 
 def e9_settings(profile: str = "smoke", **params):
-    """E9's checked parameters: profile defaults (:data:`E9_DEFAULTS`) filled in where a
-    parameter is None, then checked; a wrong one raises ParameterError naming it
-    (``*_dir`` folders are created). ``simulation_scenario`` None skips the simulation."""
+    """E9's checked parameters: the profile's budget of E9 in ``notebooks/manifest.yaml`` filled
+    in where a parameter is None (:func:`coordlib.experiments.parameters.with_budget`), then
+    checked; a wrong one raises ParameterError naming it (``*_dir`` folders are created).
 
-    values = _resolve(profile, E9_DEFAULTS, params)
+    DP part (:func:`coordlib.exact.coordination.b5_decomposition` on each of ``bases``):
+    ``lifts`` [beta_k], ``margin_spreads`` [p_2 - c_2 - (p_1 - c_1)], ``lead_times`` [L_i],
+    ``arrival_rates`` [sum_k lambda_k]; ``max_inventory`` caps M_i and Qmax_i of every row but the
+    lead-time rows, which use ``lead_time_max_inventory`` (None: no cap). Simulation part
+    (:func:`heuristic_sensitivity` on ``simulation_scenario``; None skips it): the ``sim_*``
+    values of the factors of :data:`E9_SIMULATION_FACTORS`, on ``replications`` x ``periods``
+    periods after ``warmup``."""
+
+    values = with_budget("E9", profile, params)
     values["profile"] = profile
     for key in ("lifts", "margin_spreads", "arrival_rates", "sim_lift_scales",
                 "sim_margin_scales", "sim_arrival_scales"):

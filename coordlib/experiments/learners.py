@@ -128,7 +128,7 @@ def _learner_sweep(name, scenarios, configs, seeds, iterations, cache_dir, axes,
 
     name = f"{name}-{iterations}it" + (f"-{settings_digest(settings)}" if settings else "")
     root = cache_folder(cache_dir, "learners", name)
-    grid = {"name": name, "experiment": "coordlib.experiments.learners.train_evaluate",
+    grid = {"name": name, "experiment": train_evaluate,
             "fixed": {"iterations": int(iterations), "runs_dir": str(root / "runs"),
                       **settings},
             "axes": {"scenario": list(scenarios), "config": list(configs), **(axes or {})},

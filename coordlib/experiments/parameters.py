@@ -20,7 +20,6 @@ from ..learning.config import PRESETS
 from ..model.scenario import ScenarioError
 from ..model.scenarios import get as get_scenario
 from ..pipeline import reproduce
-from ..pipeline.reproduce import PROFILES
 
 
 class ParameterError(ValueError):
@@ -52,9 +51,8 @@ def check_parameters(**params) -> Parameters:
     """
     out = dict(params)
     profile = params.get("profile")
-    if profile is not None and profile not in PROFILES:
-        raise ParameterError(f"profile: unknown profile {profile!r}; choose one of "
-                             f"{', '.join(PROFILES)}")
+    if profile is not None:
+        reproduce.check_profile(profile, error=ParameterError)
     if "seed" in params:
         _whole("seed", params["seed"], 0)
     if "seeds" in params:
@@ -170,13 +168,14 @@ def check_learners(configs, workers: int = 2) -> None:
     _whole("workers", workers, 1)
 
 
-def _resolve(profile, defaults: dict, given: dict) -> dict:
-
-    if profile not in PROFILES:
-        raise ParameterError(f"profile: unknown profile {profile!r}; choose one of "
-                             f"{', '.join(PROFILES)}")
+def with_budget(notebook_id: str, profile: str, given: dict) -> dict:
+    """``given`` with every value left None (or missing) that the manifest's budget of
+    ``profile`` for notebook ``notebook_id`` sets taken from it
+    (:func:`coordlib.pipeline.reproduce.budget`): what :func:`resolve` does in the notebook, for a
+    settings function called from Python (:func:`coordlib.experiments.e2_dp_structure.e2_settings`)."""
+    reproduce.check_profile(profile, error=ParameterError)
     out = dict(given)
-    for key, value in defaults[profile].items():
+    for key, value in reproduce.budget(notebook_id, profile).items():
         if out.get(key) is None:
             out[key] = value
     return out
@@ -267,10 +266,7 @@ def resolve(notebook_id: str, namespace: dict) -> dict:
     if unknown:
         raise ParameterError(f"unknown parameter(s) {unknown}; this notebook's parameters are: "
                              f"{', '.join(declared)}")
-    profile = namespace.get("profile")
-    if profile not in PROFILES:
-        raise ParameterError(f"profile: unknown profile {profile!r}; choose one of "
-                             f"{', '.join(PROFILES)}")
+    profile = reproduce.check_profile(namespace.get("profile"), error=ParameterError)
     budget = reproduce.budget(notebook_id, profile)
     undeclared = sorted(set(budget) - set(declared))
     if undeclared:

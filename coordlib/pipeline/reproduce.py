@@ -16,10 +16,11 @@ Each run prints every notebook's status and seconds as it finishes and ends with
 all of them (:func:`summary`); the record of the last successful run of each notebook (its
 cache key, parameters and seconds) is kept in ``build/<profile>/stamps/``.
 
-The manifest is the one place a notebook's budget is set: this command passes it, and a notebook
-run from papermill or Jupyter fills the same values in by itself
-(:func:`coordlib.experiments.parameters.resolve`), so all three do the same work (this command
-also sets ``workers``, the processes a notebook runs at once: :data:`WORKERS`). A manifest
+The manifest is the one place where the profiles (:func:`profiles`) and a notebook's budget
+(:func:`budget`) are set: this command passes the budget, and a notebook run from papermill or
+Jupyter fills the same values in by itself (:func:`coordlib.experiments.parameters.resolve`), so
+all three do the same work (this command also sets ``workers``, the processes a notebook runs at
+once: :data:`WORKERS`). A manifest
 parameter that the notebook's ``parameters`` cell does not declare fails that notebook before
 it runs; parameter names must be Python identifiers and values plain data, since papermill
 writes them into the notebook as code.
@@ -63,7 +64,8 @@ from .sweep import available_cpus
 
 NOTEBOOK_DIR = REPO_DIR / "notebooks"
 MANIFEST = NOTEBOOK_DIR / "manifest.yaml"
-PROFILES = ("smoke", "paper")
+PAPER = "paper"
+"""The profile of the committed results (:class:`Layout`); the manifest must name it."""
 
 
 class ReproduceError(ValueError):
@@ -90,8 +92,7 @@ class Outcome:
     error: str = ""
 
 
-def load_manifest(path: Path = MANIFEST) -> list[Entry]:
-    """The manifest's notebooks, checked: unique ids, existing files, known dependencies."""
+def _load_spec(path: Path) -> dict:
     if not Path(path).is_file() and Path(path) == MANIFEST:
         raise ReproduceError(f"manifest not found: {path}; the notebooks live in coordlib's "
                              f"repository: run from a clone (or a folder inside it), or set "
@@ -99,6 +100,51 @@ def load_manifest(path: Path = MANIFEST) -> list[Entry]:
     spec = load_yaml(path, ReproduceError, "manifest")
     if not isinstance(spec, dict) or not isinstance(spec.get("notebooks", []), list):
         raise ReproduceError("manifest: expected a mapping with a list `notebooks`")
+    return spec
+
+
+def profiles(path: Path = MANIFEST) -> dict[str, dict]:
+    """The manifest's ``profiles``, checked: profile name -> its settings (``jobs``: notebooks
+    :func:`reproduce` runs at once by default). The names are those a notebook's ``parameters``
+    may give a budget for and ``--profile`` accepts; :data:`PAPER` must be one of them."""
+    return _profiles(_load_spec(path))
+
+
+def _profiles(spec: dict) -> dict[str, dict]:
+    found = spec.get("profiles")
+    if not isinstance(found, dict) or not found:
+        raise ReproduceError("manifest: expected a mapping `profiles` of profile names to their "
+                             f"settings (jobs), got {found!r}")
+    for name, settings in found.items():
+        if not isinstance(name, str) or not name.isidentifier():
+            raise ReproduceError(f"manifest: profile name {name!r} is not a plain name (letters, "
+                                 "digits, underscores; it names the folder build/<profile>/)")
+        jobs = settings.get("jobs") if isinstance(settings, dict) else None
+        if not isinstance(settings, dict) or set(settings) != {"jobs"} or isinstance(jobs, bool) \
+                or not isinstance(jobs, int) or jobs < 1:
+            raise ReproduceError(f"manifest: profile {name}: expected {{jobs: N}} with a whole "
+                                 f"number N >= 1 (notebooks run at once), got {settings!r}")
+    if PAPER not in found:
+        raise ReproduceError(f"manifest: profiles {sorted(found)} lack {PAPER!r}, the profile of "
+                             "the committed results")
+    return {name: dict(settings) for name, settings in found.items()}
+
+
+def check_profile(profile, path: Path = MANIFEST, error=None) -> str:
+    """``profile`` if the manifest names it; else ``error`` (default :class:`ReproduceError`)
+    with a one-line message naming the profiles there are."""
+    known = profiles(path)
+    if not isinstance(profile, str) or profile not in known:
+        raise (error or ReproduceError)(f"profile: unknown profile {profile!r}; choose one of "
+                                        f"{', '.join(known)}")
+    return profile
+
+
+def load_manifest(path: Path = MANIFEST) -> list[Entry]:
+    """The manifest's notebooks, checked: unique ids, existing files, known dependencies, and
+    budgets only for the manifest's profiles (:func:`profiles`)."""
+    spec = _load_spec(path)
+    known = _profiles(spec)
     entries = []
     for raw in spec.get("notebooks", []):
         if not isinstance(raw, dict):
@@ -120,7 +166,7 @@ def load_manifest(path: Path = MANIFEST) -> list[Entry]:
         unknown = set(e.depends_on) - set(ids)
         if unknown:
             raise ReproduceError(f"manifest: {e.id} depends on unknown {sorted(unknown)}")
-        bad = set(e.parameters) - set(PROFILES)
+        bad = set(e.parameters) - set(known)
         if bad:
             raise ReproduceError(f"manifest: {e.id}: unknown profile(s) {sorted(bad)}")
     return _in_dependency_order(entries)
@@ -173,8 +219,7 @@ def budget(notebook_id: str, profile: str, manifest: Path = MANIFEST) -> dict:
     """The parameters that ``profile`` gives notebook ``notebook_id`` in the manifest: what
     ``coordlib reproduce`` passes, and what the notebook fills in by itself
     (:func:`coordlib.experiments.parameters.resolve`) when run from papermill or Jupyter."""
-    if profile not in PROFILES:
-        raise ReproduceError(f"unknown profile {profile!r}; choose one of {', '.join(PROFILES)}")
+    check_profile(profile, manifest)
     entries = {e.id: e for e in load_manifest(manifest)}
     if notebook_id not in entries:
         raise ReproduceError(f"manifest: no notebook {notebook_id!r}; known: {', '.join(entries)}")
@@ -212,7 +257,7 @@ class Layout:
 
     @classmethod
     def for_profile(cls, profile: str, root: Path = REPO_DIR) -> "Layout":
-        if profile == "paper":
+        if profile == PAPER:
             return cls(root / "figures", root / "data" / "tables", root / "notebooks" / "executed",
                        root / "build" / "paper" / "stamps", root / "build" / "cache",
                        root / "data" / "provenance")
@@ -231,7 +276,7 @@ class Layout:
 
 def committed_folders(root: Path = REPO_DIR) -> tuple:
     """The folders that only the ``paper`` profile writes: they hold the committed results."""
-    paper = Layout.for_profile("paper", root)
+    paper = Layout.for_profile(PAPER, root)
     return (paper.figures, paper.tables, paper.notebooks, paper.provenance)
 
 
@@ -412,11 +457,6 @@ def start_order(entries: list[Entry], layout: Layout) -> list[Entry]:
     return sorted(entries, key=lambda e: (-length(e.id), rank[e.id]))
 
 
-JOBS = {"smoke": 2, "paper": 2}
-"""Notebooks run at once per profile by default. Two in both: the smoke profile's notebooks
-mostly wait on kernel start-up and imports; in the paper profile many notebooks (theory,
-exact DP, single evaluations) use one core, and running two at once keeps both cores busy."""
-
 WORKERS = "workers"
 """The notebook parameter that sets a notebook's parallel processes (training runs, sweep
 jobs). Reproduce gives each notebook that declares it, unless the manifest sets it, its share
@@ -437,15 +477,15 @@ def reproduce(profile: str = "paper", only=None, force: bool = False, manifest: 
     """Run the manifest's notebooks for ``profile``; ``only`` restricts to some ids.
 
     ``root`` is where the profile's folders are (the repository; a temporary folder in tests).
-    ``jobs``: notebooks run at once (default :data:`JOBS` of the profile); a notebook starts
+    ``jobs``: notebooks run at once (default: the profile's ``jobs`` in the manifest,
+    :func:`profiles`); a notebook starts
     once every notebook it ``depends_on`` has finished, and is skipped if one failed. Of the
     notebooks ready to start, the one heading the longest chain of expected seconds starts
     first (:func:`start_order`).
     Outcomes come back in the manifest's order.
     """
-    if profile not in PROFILES:
-        raise ReproduceError(f"unknown profile {profile!r}; choose one of {', '.join(PROFILES)}")
-    jobs = JOBS[profile] if jobs is None else jobs
+    check_profile(profile, manifest)
+    jobs = profiles(manifest)[profile]["jobs"] if jobs is None else jobs
     if isinstance(jobs, bool) or not isinstance(jobs, int) or jobs < 1:
         raise ReproduceError(f"jobs: a whole number >= 1, got {jobs!r}")
     entries = load_manifest(manifest)
@@ -507,7 +547,7 @@ def reproduce(profile: str = "paper", only=None, force: bool = False, manifest: 
         pool.shutdown()
         ordered = [outcomes[e.id] for e in entries]
         echo(summary(ordered, layout))
-        if profile == "paper":
+        if profile == PAPER:
             items = load_readme_items(manifest)
             for page in PAGES:
                 path = Path(root) / page
@@ -535,6 +575,10 @@ def load_readme_items(path: Path = MANIFEST) -> list[dict]:
         if item.get("page", RESULTS_PAGE) not in PAGES:
             raise ReproduceError(f"manifest: readme item {item['title']!r}: page "
                                  f"{item['page']!r}, not one of {', '.join(PAGES)}")
+        if "anchors" in item and item["anchors"] not in (item.get("columns") or []):
+            raise ReproduceError(f"manifest: readme item {item['title']!r}: anchors "
+                                 f"{item['anchors']!r} is not one of its columns "
+                                 f"{item.get('columns')}")
     return items
 
 
@@ -558,8 +602,10 @@ def update_readme(readme: Path, items: list[dict], layout: Layout, timing: bool 
             if path.is_file():
                 full = path.with_suffix(".md")
                 link = full.relative_to(readme.parent) if full.is_relative_to(readme.parent) else full
+                table = compact_table(path, item["columns"], item.get("count"),
+                                      item.get("anchors"), str(link))
                 parts.append(f"**{item['title']}** (rules and evidence: [{full.name}]({link}))"
-                             f"\n\n{compact_table(path, item['columns'], item.get('count'))}\n")
+                             f"\n\n{table}\n")
         elif "table" in item:
             path = layout.artifact(item["table"]).with_suffix(".md")
             if path.is_file():
@@ -586,10 +632,13 @@ def update_readme(readme: Path, items: list[dict], layout: Layout, timing: bool 
     return True
 
 
-def compact_table(path: Path, columns: list, count: str | None = None) -> str:
+def compact_table(path: Path, columns: list, count: str | None = None,
+                  anchors: str | None = None, full_page: str = "") -> str:
     """Some columns of a CSV table as Markdown, each cell on one line (a table that fits a
     screen); ``count``: a first line counting the rows by that column's values, in the order
-    they first appear (``3 partly, 1 supported``)."""
+    they first appear (``3 partly, 1 supported``); ``anchors``: a column whose cells link to
+    the anchor of the same name in ``full_page`` (the table in full: each claim's id to its
+    rule and evidence, ``claims.md#C1``)."""
     # deferred: only the paper run's last step renders a table; the command starts without pandas
     import pandas as pd
 
@@ -602,8 +651,11 @@ def compact_table(path: Path, columns: list, count: str | None = None) -> str:
     def cell(text: str) -> str:
         return " ".join(str(text).split()).replace("|", "\\|")
 
+    def linked(column: str, text: str) -> str:
+        return f"[{cell(text)}]({full_page}#{cell(text)})" if column == anchors else cell(text)
+
     lines = [f"| {' | '.join(columns)} |", f"|{'---|' * len(columns)}"]
-    lines += [f"| {' | '.join(cell(row[c]) for c in columns)} |" for _, row in frame.iterrows()]
+    lines += [f"| {' | '.join(linked(c, row[c]) for c in columns)} |" for _, row in frame.iterrows()]
     head = ""
     if count:
         tally = frame[count].value_counts(sort=False)
@@ -678,17 +730,18 @@ class Interrupted(KeyboardInterrupt):
 def cli(argv) -> int:
     parser = argparse.ArgumentParser(prog="coordlib reproduce", description=plain(__doc__),
                                      formatter_class=HelpFormatter)
-    parser.add_argument("--profile", required=True, choices=("smoke", "paper"),
-                        help="smoke: every notebook at a tiny budget into build/smoke/ "
-                             "(minutes); paper: the committed results (hours; rewrites "
+    parser.add_argument("--profile", required=True,
+                        help="a profile of notebooks/manifest.yaml; smoke: every notebook at a "
+                             "tiny budget into build/smoke/ (minutes); paper: the committed results (hours; rewrites "
                              "figures/, data/tables/, notebooks/executed/ and the README's "
                              "results), so it is never a default")
     parser.add_argument("--only", action="append", default=[],
                         help="comma-separated notebook ids of notebooks/manifest.yaml, e.g. "
                              "E1,E3 (or the option repeated); default: all")
     parser.add_argument("--jobs", type=int, default=None,
-                        help="notebooks run at once (default: 2); each gets an equal share of "
-                             "the CPUs as its parallel processes")
+                        help="notebooks run at once (default: the profile's jobs in "
+                             "notebooks/manifest.yaml); each gets an equal share of the CPUs as "
+                             "its parallel processes")
     parser.add_argument("--force", action="store_true",
                         help="run notebooks even if their cached results are up to date")
     args = parser.parse_args(argv)

@@ -19,6 +19,7 @@ from typing import Any, Callable
 
 import pandas as pd
 
+from ..common import machine
 from ..common.files import PACKAGE_DIR, REPO_DIR, atomic_write_text, data_file_key
 
 DEFAULT_CACHE = REPO_DIR / "build" / "cache"
@@ -77,7 +78,9 @@ def git_revision() -> str:
 
 
 def provenance(config: dict | None = None, seeds=None) -> dict:
-    """Configuration, seeds, package versions, git revision and code version of a result."""
+    """Configuration, seeds, package versions, git revision and code version of a result, and
+    the machine that computed it (:func:`coordlib.common.machine.description`: CPU model and
+    count, operating system, Python and torch; no host name, user name or path)."""
     versions = {}
     for name in TRACKED_PACKAGES:
         try:
@@ -86,7 +89,7 @@ def provenance(config: dict | None = None, seeds=None) -> dict:
             pass
     return {"config": config, "seeds": seeds, "git_revision": git_revision(),
             "code_version": code_version(), "python": platform.python_version(),
-            "packages": versions}
+            "machine": machine.description(), "packages": versions}
 
 
 class ResultStore:

@@ -453,8 +453,9 @@ the section of the notebook that draws it, linked, and the first sentence of its
 
 _EXECUTION = """<h1 id="execution">Execution</h1>
 <p>Each notebook's last committed run, from <code>data/provenance/</code>: when it finished,
-how long it took, the machine, the code version (a digest of the package's source, and the git
-revision) and the profile. The last column is the notebook's last smoke-profile run
+how long it took, the machine (CPU model and count, operating system, Python and torch; "not
+recorded" for a run from before provenance recorded it), the code version (a digest of the
+package's source, and the git revision) and the profile. The last column is the notebook's last smoke-profile run
 (<code>data/benchmarks/reproduce.csv</code>). The pages show these runs; building the site
 re-runs nothing.</p>
 <table><thead><tr><th>Notebook</th><th>Title</th><th>Profile</th><th>Finished (UTC)</th>

@@ -15,9 +15,11 @@ axes (their cartesian product) and the seeds; every combination is one *job*. A 
     seeds: 10                             # 0..9; or a list [3, 7], or {start: 100, count: 5}
 
 An experiment is any importable function ``f(**parameters, seed=seed)`` that returns a flat
-dict of numbers (its metrics). Instead of ``experiment``, ``notebook: {path: ..., parameters:
-{...}}`` runs a notebook with papermill, passing the job's parameters, ``seed`` and
-``sweep_result_path``: the notebook may write a JSON dict of metrics to that path.
+dict of numbers (its metrics); a grid built in Python gives the function itself (the experiment
+modules do: a reader follows the call), which the workers import by its dotted path. Instead of
+``experiment``, ``notebook: {path: ..., parameters: {...}}`` runs a notebook with papermill,
+passing the job's parameters, ``seed`` and ``sweep_result_path``: the notebook may write a JSON
+dict of metrics to that path.
 
 Jobs run in parallel local processes by default (a process pool; no service is started), or
 on a Dask cluster given its scheduler address (``tcp://HOST:PORT``, ``DASK_SCHEDULER_ADDRESS``),
@@ -78,6 +80,7 @@ from ..common.files import (
     data_file_key,
     load_yaml,
 )
+from ..common.machine import available_cpus
 from ..common.stats import mean_ci
 from .execution import execute_notebook
 from .results import code_version
@@ -614,14 +617,6 @@ def _worker_init(parent: int) -> None:
     threading.Thread(target=watch, name="coordlib-parent-watch", daemon=True).start()
     if os.getppid() != parent:        # the driver died before the watch began
         os._exit(1)
-
-
-def available_cpus() -> int:
-    """The CPUs this process may run on (its affinity mask where the OS has one)."""
-    try:
-        return len(os.sched_getaffinity(0))
-    except AttributeError:
-        return os.cpu_count() or 1
 
 
 WORKER_DIED = ("a worker process died while this job was pending or running: out of memory, "
