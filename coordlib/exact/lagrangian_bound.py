@@ -17,17 +17,17 @@ Proof sketch (lost sales, review period R = 1, no seasonality)
        so it only enlarges the feasible set. The extreme value is never plugged in: the
        product chooses within T_ki and may prefer a low rate (profit need not rise with
        demand when b > 0 or capacity binds).
-    2. *The prices.* For nu, eta in R^K (one price eta_k per segment: the multipliers eta_ki
-       of sigma_ki = sigma_k restricted to eta_ki = eta_k, which any multipliers allow), let
-       alpha_ki = nu_k - N eta_k / D_ki. Whenever x_k is in the simplex and sigma_k is the true
-       aggregate, sum_i sum_k (alpha_ki x_ki + eta_k sigma_k) = sum_k nu_k, since sum_i x_ki = 1
-       and sum_i x_ki / D_ki = sigma_k. So for any policy of the firm, with long-run averages,
-       g = sum_i gbar_i = sum_k nu_k + sum_i (gbar_i - avg sum_k (alpha_ki x_ki + eta_k
+    2. *The prices.* For nu in R^K and multipliers eta_ki of sigma_ki = sigma_k (any real
+       values; the search keeps them in a small family, :func:`aggregate_features`), let
+       alpha_ki = nu_k - (sum_l eta_kl) / D_ki. Whenever x_k is in the simplex and sigma_k is
+       the true aggregate, sum_i sum_k (alpha_ki x_ki + eta_ki sigma_k) = sum_k nu_k, since
+       sum_i x_ki = 1 and sum_i x_ki / D_ki = sigma_k. So for any policy of the firm, with long-run averages,
+       g = sum_i gbar_i = sum_k nu_k + sum_i (gbar_i - avg sum_k (alpha_ki x_ki + eta_ki
        sigma_k)). Given the exposures, the products' demands are independent Poisson (MODEL.md
        3.3), so product i's part of the firm's policy is a (history-dependent, randomised)
        policy of product i's own MDP: state (on-hand, pipeline), action (order q, a point of
        T_ki per segment), rate mu_i = sum_k a_ki (sigma_ki + beta_k x_ki / D_ki) with a_ki =
-       lambda_k v_ki, reward its profit minus the charge sum_k (alpha_ki x_ki + eta_k
+       lambda_k v_ki, reward its profit minus the charge sum_k (alpha_ki x_ki + eta_ki
        sigma_ki). Its average is at most that MDP's optimal gain g_i(nu, eta), hence g* <=
        B(nu, eta) = sum_k nu_k + sum_i g_i(nu, eta) for every nu, eta. Only the rate matters to
        the product, so it pays the cheapest charge C_i(mu) of its rate: per segment the lower
@@ -53,8 +53,8 @@ Proof sketch (lost sales, review period R = 1, no seasonality)
        what each product contributes: the bound is valid whether or not RVI has converged.
     The prices are chosen by Kelley's cutting-plane method on the grid's dual function (convex
     in (nu, eta): a maximum over policies of affine functions; from each product's stationary
-    distribution, d/dnu_k = 1 - sum_i xbar_ki and d/deta_k = sum_i (N xbar_ki / D_ki -
-    sigmabar_ki)), first over nu with eta = 0 (the unpriced bound), then over both; any prices
+    distribution, d/dnu_k = 1 - sum_i xbar_ki and d/deta_ki = sum_l xbar_kl / D_kl -
+    sigmabar_ki, chained through the family), first over nu with eta = 0 (the unpriced bound), then over both; any prices
     give a valid bound, so the search only decides how tight it is. The final certificate is
     taken at the best prices found and, if it lies above the unpriced prices' lower span bound,
     at those too, the lower one kept: never above the unpriced bound at the same settings.
@@ -117,7 +117,7 @@ class LagrangianBound:
     """The bound and how it was obtained.
 
     ``value``: the upper bound on the long-run average profit per period [g];
-    ``prices`` (K,) the simplex prices nu_k; ``aggregate_prices`` (K,) the prices eta_k of
+    ``prices`` (K,) the simplex prices nu_k; ``aggregate_prices`` (K, N) the prices eta_ki of
     the aggregate copies; ``product_upper`` (N,) each product's certified
     gain g_i(nu); ``dual_value`` the grid dual function at ``prices`` (a lower estimate of
     ``value``); ``lead_time_used`` (N,) the lead time each product DP kept (step 3);
@@ -495,7 +495,7 @@ def rate_options(scenario, prices, products=None, points: int = 16,
     (default 0, module docstring, steps 1-2). Returns
     :class:`RateOptions`: ``points`` even rates over product i's range merged with the
     breakpoints of C_i (where its slope changes), sorted, each with the cheapest (x_ki,
-    sigma_ki) and its charge C_i(mu) = sum_k (alpha_ki x_ki + eta_k sigma_ki), linear between
+    sigma_ki) and its charge C_i(mu) = sum_k (alpha_ki x_ki + eta_ki sigma_ki), linear between
     neighbouring rates (as the certificate needs).
     """
     s = get_scenario(scenario)
