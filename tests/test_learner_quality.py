@@ -294,3 +294,11 @@ def test_the_panel_trains_at_the_paper_profiles_budgets():
     zipkin = [r for r in lq.PANEL if r.reference == "zipkin"]
     assert len(zipkin) >= 4
     assert {r.iterations for r in zipkin} == {paper["E11"]["learner_iterations"]}
+
+
+def test_the_panel_records_the_code_that_trained_it_not_the_code_at_its_end(monkeypatch):
+    trained = []                                  # echo is told of each run as it finishes
+    monkeypatch.setattr(lq, "code_version", lambda: "after" if trained else "before")
+    runs = lq.run_panel([dataclasses.replace(ZIPKIN, seeds=(0, 1))], workers=1,
+                        echo=trained.append)
+    assert len(trained) == 2 and set(runs["code_version"]) == {"before"}

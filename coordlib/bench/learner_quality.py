@@ -254,6 +254,7 @@ def run_panel(panel=PANEL, workers: Optional[int] = None,
     jobs.sort(key=lambda j: -(j[1].iterations * j[1].n_envs * j[1].build().n_products
                               if j[0] == "learner" else math.inf))
     learners, references = [], []
+    version = code_version(), git_revision()    # of the code the workers import, at their start
     context = multiprocessing.get_context("spawn")
     with ProcessPoolExecutor(workers, mp_context=context) as pool:
         futures = {pool.submit(_run_job, job): job for job in jobs}
@@ -265,12 +266,14 @@ def run_panel(panel=PANEL, workers: Optional[int] = None,
                      f"({value['train_seconds']:.0f} s of training)")
             else:
                 references.extend(value)
-    return panel_runs(panel, pd.DataFrame(learners), pd.DataFrame(references))
+    return panel_runs(panel, pd.DataFrame(learners), pd.DataFrame(references), version)
 
 
-def panel_runs(panel, learners: pd.DataFrame, references: pd.DataFrame) -> pd.DataFrame:
+def panel_runs(panel, learners: pd.DataFrame, references: pd.DataFrame,
+               version: Optional[tuple] = None) -> pd.DataFrame:
     """One row per (panel row, seed): the learner's profit, its reference's on the same stream,
-    the reference value (exact where known) and ``gap_pct``.
+    the reference value (exact where known) and ``gap_pct``; ``version`` (code version, git
+    revision) names the code that trained them (default: the repository's now).
 
     The reference of a row is its first reference (the optimum, the static optimum), except on
     ``best-heuristic`` rows, where it is the reference with the highest mean over the seeds'
@@ -298,7 +301,7 @@ def panel_runs(panel, learners: pd.DataFrame, references: pd.DataFrame) -> pd.Da
                 record["base_stock"] = float(on_stream.loc[other, "profit"])
             rows.append(record)
     frame = pd.DataFrame(rows)
-    frame["code_version"], frame["git_revision"] = code_version(), git_revision()
+    frame["code_version"], frame["git_revision"] = version or (code_version(), git_revision())
     return frame
 
 
